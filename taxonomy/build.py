@@ -37,6 +37,9 @@ WALES_GROUPS = [
 ]
 OGL = "Open Government Licence v3.0"
 OGL_URL = "https://www.nationalarchives.gov.uk/doc/open-government-licence/version/3/"
+ATTRIBUTION = (
+    "Contains public sector information licensed under the Open Government Licence v3.0. Crown copyright {year}."
+)
 
 
 def _clean(text: str) -> str:
@@ -75,7 +78,7 @@ def build_bv_2023(seed: Path) -> dict:
         "source": "shared/seeds/000_6940e0ab6a77cfa3.txt",
         "licence": OGL,
         "licence_url": OGL_URL,
-        "attribution": "Contains public sector information licensed under the Open Government Licence v3.0. Crown copyright 2023.",
+        "attribution": ATTRIBUTION.format(year=2023),
         "themes": themes,
         "entries": entries,
     }
@@ -117,7 +120,7 @@ def build_wales_2013(seed: Path) -> dict:
         "source": "shared/seeds/002_df147bda41c04764.txt",
         "licence": OGL,
         "licence_url": OGL_URL,
-        "attribution": "Contains public sector information licensed under the Open Government Licence v3.0. Crown copyright 2013.",
+        "attribution": ATTRIBUTION.format(year=2013),
         "themes": themes,
         "entries": entries,
     }
@@ -128,8 +131,10 @@ def render(data: dict) -> str:
 
 
 def main(seeds: Path = DEFAULT_SEEDS) -> None:
-    (HERE / "bv-2023-draft.yaml").write_text(render(build_bv_2023(next(seeds.glob("000_*.txt")))), encoding="utf-8")
-    (HERE / "wales-2013.yaml").write_text(render(build_wales_2013(next(seeds.glob("002_*.txt")))), encoding="utf-8")
+    bv = build_bv_2023(next(seeds.glob("000_*.txt")))
+    wales = build_wales_2013(next(seeds.glob("002_*.txt")))
+    (HERE / "bv-2023-draft.yaml").write_text(render(bv), encoding="utf-8")
+    (HERE / "wales-2013.yaml").write_text(render(wales), encoding="utf-8")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,1 @@
+"""Prefect flows. They wire pipeline stages together and hold no logic of their own."""

@@ -1,0 +1,116 @@
+"""The ingest flow: every document end to end, one task run per document.
+
+A document that cannot be read is stored as failed with its reason and the run goes
+on; a transient error (a locked database, an I/O hiccup) is retried.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from pipeline.settings import configure_environment
+
+configure_environment()
+
+from prefect import flow, get_run_logger, task  # noqa: E402
+from prefect.artifacts import create_markdown_artifact  # noqa: E402
+from prefect.cache_policies import NO_CACHE  # noqa: E402
+
+from pipeline import __version__  # noqa: E402
+from pipeline.corpus import DocumentSource, discover  # noqa: E402
+from pipeline.ingest import DocumentResult, Ingestor, Outcome  # noqa: E402
+from pipeline.progress import Progress  # noqa: E402
+from pipeline.store import Store  # noqa: E402
+from pipeline.taxonomy import DEFAULT_TAXONOMY, load_taxonomy  # noqa: E402
+
+
+@dataclass
+class RunSummary:
+    run_id: int
+    documents: int
+    outcomes: dict[str, int]
+    passages: int
+    evidence: int
+    failures: list[dict[str, str | None]] = field(default_factory=list)
+
+
+def _transient(task, task_run, state) -> bool:  # type: ignore[no-untyped-def]
+    """Retry only errors that may pass: a busy database or a flaky file system."""
+    try:
+        state.result()
+    except (sqlite3.OperationalError, OSError):
+        return True
+    except Exception:
+        return False
+    return False
+
+
+@task(retries=2, retry_delay_seconds=[1, 5], retry_condition_fn=_transient, cache_policy=NO_CACHE,
+      task_run_name="ingest {source.path.name}")
+def ingest_document(source: DocumentSource, ingestor: Ingestor) -> DocumentResult:
+    return ingestor.process(source)
+
+
+@flow(name="ingest", validate_parameters=False)
+def ingest_flow(paths: list[str], db: str, authority: str | None = None, taxonomy: str = DEFAULT_TAXONOMY,
+                progress: bool = False) -> RunSummary:
+    from pipeline.classify import SimilarityClassifier
+    from pipeline.embed import load_encoder
+    from pipeline.segment import Segmenter
+
+    logger = get_run_logger()
+    authorities, sources = discover([Path(p) for p in paths], authority)
+    tax = load_taxonomy(taxonomy)
+    with Store(db) as store:
+        store.upsert_authorities(authorities)
+        store.sync_taxonomy(tax)
+        encoder = load_encoder()
+        ingestor = Ingestor(store, Segmenter(), SimilarityClassifier(encoder, tax))
+        run_id = store.start_run("ingest", {"paths": paths, "authority": authority, "taxonomy": taxonomy},
+                                 __version__, encoder.model_id, ingestor.classifier.id)
+        results: list[DocumentResult] = []
+        outcome = "failed"
+        try:
+            with Progress("Ingesting", len(sources), enabled=progress) as bar:
+                for source in sources:
+                    state = ingest_document(source, ingestor, return_state=True)
+                    if state.is_completed():
+                        result = state.result()
+                    else:
+                        error = state.result(raise_on_failure=False)
+                        logger.error("%s failed: %s", source.path, error)
+                        result = DocumentResult(str(source.path), source.authority, Outcome.FAILED,
+                                                reason="error", message=f"{type(error).__name__}: {error}")
+                    results.append(result)
+                    bar.advance(source.path.name)
+            outcome = "completed"
+        finally:
+            summary = _summarise(run_id, results)
+            store.finish_run(run_id, outcome, asdict(summary))
+    _publish(summary)
+    return summary
+
+
+def _summarise(run_id: int, results: list[DocumentResult]) -> RunSummary:
+    return RunSummary(
+        run_id=run_id,
+        documents=len(results),
+        outcomes=dict(Counter(str(r.outcome) for r in results)),
+        passages=sum(r.passages for r in results),
+        evidence=sum(r.evidence for r in results),
+        failures=[{"path": r.path, "reason": r.reason, "message": r.message}
+                  for r in results if r.outcome is Outcome.FAILED],
+    )
+
+
+def _publish(summary: RunSummary) -> None:
+    lines = [f"# Ingest run {summary.run_id}", "",
+             f"{summary.documents} documents: " + ", ".join(f"{n} {k}" for k, n in sorted(summary.outcomes.items())),
+             f"{summary.passages} passages, {summary.evidence} evidence links", ""]
+    if summary.failures:
+        lines += ["| document | reason | message |", "|---|---|---|"]
+        lines += [f"| {Path(f['path'] or '').name} | {f['reason']} | {f['message']} |" for f in summary.failures]
+    create_markdown_artifact("\n".join(lines), key="ingest-summary", description="bv-triage ingest run")

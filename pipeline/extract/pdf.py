@@ -1,0 +1,319 @@
+"""PDF extraction: text and character boxes from pdfium (fast), tables from
+pdfplumber's layout analysis, and only on pages that have ruling lines."""
+
+from __future__ import annotations
+
+import ctypes
+import re
+import statistics
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pypdfium2 as pdfium
+import pypdfium2.raw as pdfium_c
+
+from pipeline.documents import Block, BlockType
+from pipeline.errors import CorruptDocumentError, EncryptedDocumentError, NeedsOCRError, TooLargeError
+from pipeline.extract import layout
+from pipeline.extract.limits import Limits
+
+_LIGATURES = str.maketrans({"\ufb01": "fi", "\ufb02": "fl", "\ufb00": "ff", "\ufb03": "ffi", "\ufb04": "ffl",
+                            "\x00": "", "\ufffe": "-", "\x02": "-", "\u00a0": " "})
+_MARKER = re.compile(r"^(?:[•●▪■◦○►▶✓\u2022\uf0b7\uf0a7o\-–*]|\(?[a-z]{1,3}\)|\(?\d{1,2}(?:\.\d{1,2}){0,3}[.)]?)$")
+_ZONE = 0.1  # top and bottom tenth of a page may hold running headers and footers
+
+
+@dataclass
+class Line:
+    text: str
+    x0: float
+    x1: float
+    top: float
+    bottom: float
+    size: float
+    bold: bool
+
+    @property
+    def height(self) -> float:
+        return max(self.bottom - self.top, 1.0)
+
+
+@dataclass
+class _PageLayout:
+    number: int
+    height: float
+    lines: list[Line]
+    ruled: bool  # enough path objects to hold a ruled table
+    scanned: bool
+    tables: list[tuple[tuple[float, float, float, float], list[list[str | None]]]] = field(default_factory=list)
+
+
+def extract_pdf(path: Path, limits: Limits) -> tuple[list[Block], int, list[int]]:
+    """Return the blocks in reading order, the page count and the pages that need OCR."""
+    try:
+        pdf = pdfium.PdfDocument(str(path))
+    except pdfium.PdfiumError as e:
+        message = str(e)
+        if "password" in message.lower():
+            raise EncryptedDocumentError("PDF is encrypted and needs a password") from e
+        raise CorruptDocumentError(f"PDF cannot be parsed ({message.strip().rstrip('.')})") from e
+    try:
+        if len(pdf) == 0:
+            raise CorruptDocumentError("PDF has no pages")
+        if len(pdf) > limits.max_pages:
+            raise TooLargeError(f"PDF has {len(pdf)} pages; the limit is {limits.max_pages}")
+        pages = [_read_page(pdf, i) for i in range(len(pdf))]
+        page_count = len(pdf)
+    finally:
+        pdf.close()
+    scanned = [p.number for p in pages if p.scanned]
+    if len(scanned) == len(pages):
+        raise NeedsOCRError("PDF has no text layer (scanned); OCR is needed")
+    _add_tables(path, pages)
+    blocks = _blocks(pages)
+    return blocks, page_count, scanned
+
+
+def _read_page(pdf: pdfium.PdfDocument, index: int) -> _PageLayout:
+    page = pdf[index]
+    try:
+        height = page.get_height()
+        textpage = page.get_textpage()
+        try:
+            lines = _lines(textpage, height)
+        finally:
+            textpage.close()
+        kinds = Counter(obj.type for obj in page.get_objects(max_depth=1))
+        return _PageLayout(
+            index + 1, height, lines,
+            ruled=kinds[pdfium_c.FPDF_PAGEOBJ_PATH] >= 4,
+            scanned=not lines and kinds[pdfium_c.FPDF_PAGEOBJ_IMAGE] > 0,
+        )
+    finally:
+        page.close()
+
+
+def _font(textpage: pdfium.PdfTextPage, index: int) -> tuple[float, bool]:
+    size = pdfium_c.FPDFText_GetFontSize(textpage.raw, index)
+    weight = pdfium_c.FPDFText_GetFontWeight(textpage.raw, index)
+    buffer = ctypes.create_string_buffer(96)
+    flags = ctypes.c_int()
+    pdfium_c.FPDFText_GetFontInfo(textpage.raw, index, buffer, 96, ctypes.byref(flags))
+    name = buffer.value.decode("latin-1", "replace").lower()
+    bold = weight >= 600 or any(mark in name for mark in ("bold", "black", "heavy", ",b"))
+    return round(size, 1), bold
+
+
+def _lines(textpage: pdfium.PdfTextPage, page_height: float) -> list[Line]:
+    """Lines as pdfium breaks them, split again at wide horizontal gaps (columns, cells)."""
+    count = textpage.count_chars()
+    if count <= 0:
+        return []
+    text = textpage.get_text_range(0, count)
+    lines: list[Line] = []
+    start = 0
+    for end in range(count + 1):
+        if end < count and text[end] not in "\r\n":
+            continue
+        if end > start:
+            lines.extend(_segments(textpage, text, start, end, page_height))
+        start = end + 1
+    return lines
+
+
+def _segments(textpage: pdfium.PdfTextPage, text: str, start: int, end: int, page_height: float) -> list[Line]:
+    pieces: list[list[tuple[str, int, tuple[float, float, float, float]]]] = [[]]
+    last_right: float | None = None
+    gap = 14.0
+    for i in range(start, end):
+        char = text[i]
+        if char.isspace():
+            if pieces[-1]:
+                pieces[-1].append((" ", i, (0, 0, 0, 0)))
+            continue
+        box = textpage.get_charbox(i)  # (left, bottom, right, top)
+        if last_right is None:
+            gap = max(2.2 * (box[3] - box[1]), 14.0)
+        elif box[0] - last_right > gap and not _is_marker("".join(c for c, _, _ in pieces[-1])):
+            pieces.append([])
+        pieces[-1].append((char, i, box))
+        last_right = box[2]
+    out = []
+    for piece in pieces:
+        inked = [(i, b) for c, i, b in piece if c != " "]
+        content = "".join(c for c, _, _ in piece).translate(_LIGATURES).strip()
+        if not inked or not content:
+            continue
+        size, bold = _font(textpage, inked[len(inked) // 2][0])  # the middle glyph: not a styled number
+        boxes = [b for _, b in inked]
+        out.append(Line(
+            text=content,
+            x0=min(b[0] for b in boxes),
+            x1=max(b[2] for b in boxes),
+            top=page_height - max(b[3] for b in boxes),
+            bottom=page_height - min(b[1] for b in boxes),
+            size=size or 10.0,
+            bold=bold,
+        ))
+    return out
+
+
+def _is_marker(text: str) -> bool:
+    """A bullet or paragraph number, which stays on its line however wide the indent."""
+    return bool(_MARKER.match(text.strip()))
+
+
+def _add_tables(path: Path, pages: list[_PageLayout]) -> None:
+    """Find ruled tables with pdfplumber, but only on pages pdfium saw ruling lines on."""
+    wanted = [p for p in pages if p.ruled]
+    if not wanted:
+        return
+    import pdfplumber
+
+    with pdfplumber.open(str(path)) as pdf:
+        for page_layout in wanted:
+            page = pdf.pages[page_layout.number - 1]
+            for table in page.find_tables():
+                rows = table.extract()
+                if len(rows) >= 2 and max(len(r) for r in rows) >= 2:
+                    page_layout.tables.append((table.bbox, rows))
+            page.close()
+
+
+def _inside(line: Line, bbox: tuple[float, float, float, float]) -> bool:
+    x0, top, x1, bottom = bbox
+    mid_x, mid_y = (line.x0 + line.x1) / 2, (line.top + line.bottom) / 2
+    return x0 - 1 <= mid_x <= x1 + 1 and top - 1 <= mid_y <= bottom + 1
+
+
+def table_text(rows: list[list[str | None]]) -> str:
+    """One line per row, cells joined by " | ", empty rows dropped."""
+    out = []
+    for row in rows:
+        cells = [layout.normalise_space(c or "") for c in row]
+        if any(cells):
+            out.append(" | ".join(cells))
+    return "\n".join(out)
+
+
+def _blocks(pages: list[_PageLayout]) -> list[Block]:
+    sizes: Counter[float] = Counter()
+    for page in pages:
+        for line in page.lines:
+            sizes[line.size] += len(line.text)
+    body_size = layout.body_font_size(sizes)
+    all_blocks: list[Block] = []
+    furniture_candidates: list[list[tuple[Block, str]]] = []
+    for page in pages:
+        items: list[tuple[float, Block | list[Line]]] = []
+        flow = [ln for ln in page.lines if not any(_inside(ln, bbox) for bbox, _ in page.tables)]
+        for bbox, rows in page.tables:
+            items.append((bbox[1], Block(BlockType.TABLE, table_text(rows), page.number)))
+        for group in _group_lines(_reading_order(flow)):
+            items.append((group[0].top, group))
+        items.sort(key=lambda item: item[0])
+        page_blocks: list[Block] = []
+        candidates: list[tuple[Block, str]] = []
+        for top, item in items:
+            block = item if isinstance(item, Block) else _block(item, page.number, body_size)
+            if block.text:
+                page_blocks.append(block)
+                bottom = top if isinstance(item, Block) else item[-1].bottom
+                if top < page.height * _ZONE:
+                    candidates.append((block, "top"))
+                elif bottom > page.height * (1 - _ZONE):
+                    candidates.append((block, "bottom"))
+        furniture_candidates.append(candidates)
+        all_blocks.extend(page_blocks)
+    layout.mark_running_furniture(furniture_candidates)
+    return all_blocks
+
+
+def _reading_order(lines: list[Line]) -> list[Line]:
+    """Order lines top to bottom, and two-column stretches left column first.
+
+    A gutter is an x position that no line crosses while lines lie on both sides of it;
+    lines spanning the gutter (titles, full-width paragraphs) end a column stretch.
+    """
+    if not lines:
+        return []
+    lines = sorted(lines, key=lambda ln: (round(ln.top), ln.x0))
+    gutter = _find_gutter(lines)
+    if gutter is None:
+        return lines
+    ordered: list[Line] = []
+    left: list[Line] = []
+    right: list[Line] = []
+    for line in lines:
+        if line.x0 < gutter < line.x1:
+            ordered.extend(left + right)
+            left, right = [], []
+            ordered.append(line)
+        elif line.x1 <= gutter:
+            left.append(line)
+        else:
+            right.append(line)
+    return ordered + left + right
+
+
+def _find_gutter(lines: list[Line]) -> float | None:
+    x_min = min(ln.x0 for ln in lines)
+    x_max = max(ln.x1 for ln in lines)
+    width = x_max - x_min
+    if width <= 0 or len(lines) < 6:
+        return None
+    middle = x_min + width / 2
+    best: float | None = None
+    for step in range(35, 66):
+        x = x_min + width * step / 100
+        crossing = sum(1 for ln in lines if ln.x0 < x < ln.x1)
+        left = sum(1 for ln in lines if ln.x1 <= x)
+        right = sum(1 for ln in lines if ln.x0 >= x)
+        balanced = min(left, right) >= max(3, 0.2 * len(lines))
+        if crossing <= 0.15 * len(lines) and balanced and (best is None or abs(x - middle) < abs(best - middle)):
+            best = x
+    return best
+
+
+def _group_lines(lines: list[Line]) -> list[list[Line]]:
+    """Group consecutive lines into blocks by spacing, font and list markers."""
+    groups: list[list[Line]] = []
+    for line in lines:
+        if groups and _continues(groups[-1], line):
+            groups[-1].append(line)
+        else:
+            groups.append([line])
+    return groups
+
+
+def _continues(group: list[Line], line: Line) -> bool:
+    prev = group[-1]
+    gap = line.top - prev.bottom
+    if gap < -prev.height * 0.5 or gap > max(prev.height, line.height) * 0.75:
+        return False
+    if abs(line.size - prev.size) > 1.0 or line.bold != prev.bold:
+        return False
+    if abs(line.x0 - prev.x0) > 3 * prev.size and abs(line.x0 - group[0].x0) > 3 * prev.size and line.x0 < prev.x0:
+        return False
+    if layout.looks_like_list_item(line.text):
+        return False
+    if layout.NUMBERED.match(line.text) and prev.text.rstrip()[-1:] in ".:;":
+        return False
+    return not layout.looks_like_page_number(line.text)
+
+
+def _block(lines: list[Line], page: int, body_size: float) -> Block:
+    text = layout.join_lines([ln.text for ln in lines])
+    size = statistics.median(ln.size for ln in lines)
+    emphasised = all(ln.bold for ln in lines) or size >= body_size * 1.15
+    if layout.looks_like_page_number(text):
+        kind = BlockType.PAGE_NUMBER
+    elif layout.looks_like_heading(text, emphasised=emphasised):
+        kind = BlockType.HEADING
+    elif layout.looks_like_list_item(text):
+        kind = BlockType.LIST_ITEM
+    else:
+        kind = BlockType.PARAGRAPH
+    level = layout.numbered_heading_level(text) or (1 if size >= body_size * 1.3 else 2)
+    return Block(kind, text, page, level=level if kind is BlockType.HEADING else 0)

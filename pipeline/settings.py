@@ -1,0 +1,28 @@
+"""Process-wide environment the stack needs, set before Prefect or transformers load."""
+
+from __future__ import annotations
+
+import os
+
+from pipeline.paths import PROJECT_ROOT
+
+_DEFAULTS = {
+    "PREFECT_HOME": str(PROJECT_ROOT / ".prefect"),
+    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    "DO_NOT_TRACK": "1",
+    "PREFECT_LOGGING_LEVEL": "WARNING",
+    "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "180",
+    "HF_HUB_OFFLINE": "1",
+    "TRANSFORMERS_OFFLINE": "1",
+    "HF_HUB_DISABLE_PROGRESS_BARS": "1",
+    "HF_HUB_DISABLE_TELEMETRY": "1",
+    "TRANSFORMERS_VERBOSITY": "error",
+    "TOKENIZERS_PARALLELISM": "false",
+}
+
+
+def configure_environment() -> None:
+    """Apply defaults without overriding what the user set (e.g. PREFECT_API_URL, PREFECT_HOME)."""
+    for key, value in _DEFAULTS.items():
+        os.environ.setdefault(key, value)
+    os.environ["HF_HUB_OFFLINE"] = "1"  # never download weights, whatever the caller set
