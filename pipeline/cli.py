@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import json
 import sys
+from contextlib import ExitStack
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -21,6 +22,9 @@ from pipeline.settings import configure_environment
 from pipeline.taxonomy import DEFAULT_TAXONOMY, available_taxonomies, load_taxonomy
 
 configure_environment()
+
+if TYPE_CHECKING:
+    from pipeline.summary import AuthoritySummary
 
 app = typer.Typer(help="Triage council papers for evidence against the Best Value Duty indicators.",
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
@@ -140,10 +144,10 @@ def predict(
 
     try:
         tax = load_taxonomy(taxonomy)
-        source = input_file.open(encoding="utf-8") if input_file else sys.stdin
-        classifier = SimilarityClassifier(load_encoder(), tax)
-        sink = output_file.open("w", encoding="utf-8") if output_file else sys.stdout
-        with source, sink:
+        with ExitStack() as files:
+            source = files.enter_context(input_file.open(encoding="utf-8")) if input_file else sys.stdin
+            classifier = SimilarityClassifier(load_encoder(), tax)
+            sink = files.enter_context(output_file.open("w", encoding="utf-8")) if output_file else sys.stdout
             write_jsonl(predict_records(read_records(source), classifier, top_k), sink)
     except OSError as e:
         raise fail(f"{e.filename}: {e.strerror}") from e
@@ -194,15 +198,14 @@ def summary(db: DbPath = DEFAULT_DB, authority: AuthorityOpt = None) -> None:
         print_summary(authority_summaries(store, authority))
 
 
-def print_summary(summaries: list) -> None:  # list[AuthoritySummary]
+def print_summary(summaries: list[AuthoritySummary]) -> None:
     table = Table(title="Evidence by authority")
-    for column in ("authority", "documents", "failed", "passages", "boilerplate", "evidence links",
-                   "flagged passages", "evidence by theme"):
-        table.add_column(column, justify="left" if column in ("authority", "evidence by theme") else "right")
+    for column in ("authority", "docs", "failed", "passages", "evidence", "flagged", "top themes"):
+        table.add_column(column, justify="left" if column in ("authority", "top themes") else "right")
     for s in summaries:
-        themes = " ".join(f"{k}:{v}" for k, v in sorted(s.themes.items(), key=lambda kv: -kv[1]))
-        table.add_row(s.slug, str(s.documents), str(s.failed), str(s.passages), str(s.boilerplate),
-                      str(s.evidence), str(s.flagged_passages), themes)
+        themes = " ".join(f"{k}:{v}" for k, v in sorted(s.themes.items(), key=lambda kv: -kv[1])[:3])
+        table.add_row(s.slug, str(s.documents), str(s.failed), str(s.passages), str(s.evidence),
+                      str(s.flagged_passages), themes)
     out.print(table)
     for s in summaries:
         for path, reason in s.failures:

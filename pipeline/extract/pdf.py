@@ -88,7 +88,7 @@ def _read_page(pdf: pdfium.PdfDocument, index: int) -> _PageLayout:
         return _PageLayout(
             index + 1, height, lines,
             ruled=kinds[pdfium_c.FPDF_PAGEOBJ_PATH] >= 4,
-            scanned=not lines and kinds[pdfium_c.FPDF_PAGEOBJ_IMAGE] > 0,
+            scanned=not lines and kinds[pdfium_c.FPDF_PAGEOBJ_IMAGE] + kinds[pdfium_c.FPDF_PAGEOBJ_FORM] > 0,
         )
     finally:
         page.close()

@@ -1,0 +1,64 @@
+"""Shared fixtures: the real model (loaded once), the bundled corpus, temporary databases."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from pipeline.settings import configure_environment
+
+configure_environment()
+
+from pipeline.paths import DEMO_CORPUS  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def encoder():
+    from pipeline.embed import load_encoder
+
+    return load_encoder()
+
+
+@pytest.fixture(scope="session")
+def classifier(encoder):
+    from pipeline.classify import SimilarityClassifier
+    from pipeline.taxonomy import load_taxonomy
+
+    return SimilarityClassifier(encoder, load_taxonomy())
+
+
+@pytest.fixture(scope="session")
+def segmenter():
+    from pipeline.segment import Segmenter
+
+    return Segmenter()
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    return tmp_path / "triage.db"
+
+
+@pytest.fixture
+def small_corpus(tmp_path: Path) -> Path:
+    """Three bundled documents (PDF, HTML, DOCX) of two authorities, with their manifest."""
+    import yaml
+
+    wanted = {
+        "brackenmoor/2024-05-08-lgsco-decision-23-008-517.pdf",
+        "ferncastle/2024-06-11-cabinet-peer-challenge-progress.html",
+        "ferncastle/2024-07-23-annual-governance-statement-2023-24.docx",
+    }
+    root = tmp_path / "corpus"
+    manifest = yaml.safe_load((DEMO_CORPUS / "manifest.yaml").read_text())
+    rows = [row for row in manifest["documents"] if row["file"] in wanted]
+    assert len(rows) == len(wanted)
+    for row in rows:
+        target = root / row["file"]
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(DEMO_CORPUS / row["file"], target)
+    (root / "manifest.yaml").write_text(yaml.safe_dump({"documents": rows}))
+    shutil.copy(DEMO_CORPUS / "authorities.yaml", root / "authorities.yaml")
+    return root

@@ -1,0 +1,33 @@
+"""Robustness on real council papers (../shared/evaldocs). These documents are held out
+for evaluating classification: here they only check that extraction copes."""
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from pipeline.cli import app
+from pipeline.paths import PROJECT_ROOT
+
+EVALDOCS = PROJECT_ROOT.parent / "shared" / "evaldocs"
+DOCUMENTS = sorted(p for p in EVALDOCS.glob("*") if p.suffix in (".pdf", ".html")) if EVALDOCS.is_dir() else []
+pytestmark = pytest.mark.skipif(not DOCUMENTS, reason="../shared/evaldocs is not present on this machine")
+
+
+@pytest.mark.parametrize("path", DOCUMENTS, ids=lambda p: p.name[:60])
+def test_extract_cli_gives_passages_or_a_reason(path: Path):
+    result = CliRunner().invoke(app, ["extract", str(path)])
+    if "SCANNED" in path.name:
+        assert result.exit_code == 2, result.output
+        assert "needs_ocr" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+        return
+    assert result.exit_code == 0, result.output
+    passages = [json.loads(line) for line in result.stdout.splitlines()]
+    assert passages
+    for passage in passages:
+        assert {"id", "page", "heading", "start", "end", "text", "boilerplate"} <= set(passage)
+        assert passage["text"].strip()
+        if path.suffix == ".pdf":
+            assert isinstance(passage["page"], int) and passage["page"] >= 1
+    assert len({p["id"] for p in passages}) == len(passages)

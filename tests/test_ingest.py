@@ -1,0 +1,125 @@
+"""The ingest slice end to end: real documents, model, SQLite file and Prefect flow."""
+
+import re
+import sqlite3
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from pipeline.cli import app
+from pipeline.corpus import discover
+from pipeline.documents import Passage
+from pipeline.extract import EXTRACTOR_VERSION, extract_document
+from pipeline.ingest import Ingestor, Outcome
+from pipeline.store import SCHEMA_VERSION, Store
+from pipeline.summary import authority_summaries
+from pipeline.taxonomy import load_taxonomy
+
+pytestmark = pytest.mark.slow
+
+
+def _add_bad_documents(root):
+    (root / "brackenmoor" / "corrupt.pdf").write_bytes(b"%PDF-1.4\n" + bytes(range(256)) * 4)
+    (root / "brackenmoor" / "empty.pdf").write_bytes(b"")
+    manifest = yaml.safe_load((root / "manifest.yaml").read_text())
+    manifest["documents"] += [{"file": "brackenmoor/corrupt.pdf", "authority": "brackenmoor", "kind": "minutes"},
+                              {"file": "brackenmoor/empty.pdf", "authority": "brackenmoor", "kind": "minutes"}]
+    (root / "manifest.yaml").write_text(yaml.safe_dump(manifest))
+
+
+def test_run_flow_stores_documents_isolates_failures_and_reruns_idempotently(small_corpus, db_path):
+    _add_bad_documents(small_corpus)
+    runner = CliRunner()
+    first = runner.invoke(app, ["run", str(small_corpus), "--db", str(db_path)], env={"COLUMNS": "200"})
+    assert first.exit_code == 0, first.output
+    assert "5 documents (2 failed, 3 stored)" in first.stdout
+
+    with Store(db_path) as store:
+        db = store.db
+        statuses = {row[0]: (row[1], row[2]) for row in db.execute(
+            "select path, status, error_reason from documents")}
+        assert sorted(s for s, _ in statuses.values()) == ["failed", "failed", "ok", "ok", "ok"]
+        assert {r for s, r in statuses.values() if s == "failed"} == {"corrupt", "empty"}
+        # no partial rows for failed documents
+        assert db.execute("select count(*) from passages p join documents d on d.id = p.document "
+                          "where d.status = 'failed'").fetchone()[0] == 0
+        assert db.execute("select count(*) from passages where page is null and document in "
+                          "(select id from documents where format = 'pdf')").fetchone()[0] == 0
+        evidence = db.execute("select count(*) from evidence").fetchone()[0]
+        assert evidence > 0
+        assert db.execute("select count(*) from evidence e left join taxonomy_entries t on t.taxonomy = e.taxonomy "
+                          "and t.id = e.entry where t.id is null").fetchone()[0] == 0
+        # the printed summary is what the database holds
+        for summary in authority_summaries(store):
+            passages = db.execute("select count(*) from passages p join documents d on d.id = p.document "
+                                  "where d.authority = ?", [summary.slug]).fetchone()[0]
+            assert summary.passages == passages
+            assert re.search(rf"{summary.slug}\s.*\b{summary.documents}\b.*\b{passages}\b", first.stdout)
+        counts = store.table_counts()
+        [run] = list(db["runs"].rows)
+        assert run["outcome"] == "completed" and run["classifier_id"].startswith("clf-")
+
+    second = runner.invoke(app, ["run", str(small_corpus), "--db", str(db_path)], env={"COLUMNS": "200"})
+    assert second.exit_code == 0, second.output
+    assert "3 skipped" in second.stdout
+    with Store(db_path) as store:
+        again = store.table_counts()
+        assert {k: v for k, v in again.items() if k != "runs"} == {k: v for k, v in counts.items() if k != "runs"}
+        assert again["runs"] == counts["runs"] + 1
+
+
+def test_run_without_authority_fails_before_any_work(tmp_path, db_path):
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "paper.txt").write_text("The Council set a balanced budget for 2024/25.")
+    result = CliRunner().invoke(app, ["run", str(tmp_path / "docs"), "--db", str(db_path)])
+    assert result.exit_code == 1
+    assert "pass --authority SLUG" in result.stderr
+    assert not db_path.exists()
+
+
+def test_document_write_is_all_or_nothing(small_corpus, db_path, segmenter, classifier):
+    """A failure inside the write rolls back the document row and its passages."""
+    _, sources = discover([small_corpus])
+    source = sources[0]
+    document = extract_document(source.path)
+    passages = segmenter.passages(document)
+    predictions = dict(zip([p.id for p in passages], classifier.predict_texts([p.text for p in passages]),
+                           strict=True))
+    ghost = Passage("ghost", "not-a-document", 0, 1, "", passages[0].block_type, 0, 1, "x")
+    with Store(db_path) as store:
+        store.upsert_authorities(discover([small_corpus])[0])
+        store.sync_taxonomy(load_taxonomy())
+        with pytest.raises(sqlite3.IntegrityError):
+            store.save_document(source, document, [*passages, ghost], predictions, classifier.id,
+                                "bv-2023-draft", EXTRACTOR_VERSION)
+        assert store.table_counts()["documents"] == 0
+        assert store.table_counts()["passages"] == 0
+        store.save_document(source, document, passages, predictions, classifier.id, "bv-2023-draft",
+                            EXTRACTOR_VERSION)
+        assert store.table_counts()["passages"] == len(passages)
+
+
+def test_ingestor_records_unreadable_documents_and_skips_done_ones(small_corpus, db_path, segmenter, classifier):
+    authorities, sources = discover([small_corpus])
+    with Store(db_path) as store:
+        store.upsert_authorities(authorities)
+        store.sync_taxonomy(load_taxonomy())
+        ingestor = Ingestor(store, segmenter, classifier)
+        results = [ingestor.process(s) for s in sources]
+        assert {r.outcome for r in results} == {Outcome.STORED}
+        assert all(r.passages > 0 for r in results)
+        assert {r.outcome for r in (ingestor.process(s) for s in sources)} == {Outcome.SKIPPED}
+        sources[0].path.write_bytes(b"<html><body></body></html>")
+        failed = ingestor.process(sources[0])
+        assert failed.outcome is Outcome.FAILED and failed.reason in ("mislabelled", "empty")
+
+
+def test_schema_is_migrated_once_with_wal_and_foreign_keys(db_path):
+    with Store(db_path) as store:
+        assert store.schema_version == SCHEMA_VERSION
+        assert store.db.execute("pragma journal_mode").fetchone()[0] == "wal"
+        assert store.db.execute("pragma foreign_keys").fetchone()[0] == 1
+        assert "passages_fts" in store.db.table_names()
+    with Store(db_path) as store:
+        assert store.schema_version == SCHEMA_VERSION
