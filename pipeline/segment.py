@@ -157,6 +157,8 @@ class Segmenter:
             if pending is not None:
                 if self._joinable(pending, unit, text):
                     unit = _Unit(pending.start, unit.end, pending.block)
+                elif merged and self._joinable(merged[-1], pending, text):
+                    merged[-1] = _Unit(merged[-1].start, pending.end, merged[-1].block)
                 else:
                     merged.append(pending)
                 pending = None

@@ -99,7 +99,7 @@ def _table(table: Tag, blocks: list[Block], default: BlockType) -> None:
     if default is not BlockType.PARAGRAPH:
         _emit(blocks, table.get_text(" "), default)
         return
-    if all(len(r) <= 3 for r in rows) and any(len(r) >= 2 for r in rows) and _is_label_value(rows):
+    if all(len(r) <= 2 for r in rows) and any(len(r) == 2 for r in rows) and _is_label_value(rows):
         for row in rows:
             cells = [layout.normalise_space(c.get_text(" ")) for c in row]
             if len(cells) == 1:
@@ -121,5 +121,8 @@ def _table(table: Tag, blocks: list[Block], default: BlockType) -> None:
 
 
 def _is_label_value(rows: list[list[Tag]]) -> bool:
+    """Short labels in the first column, and not a data table with a header row."""
+    if all(cell.name == "th" for cell in rows[0]) and len(rows[0]) > 1:
+        return False
     labels = [layout.normalise_space(r[0].get_text(" ")) for r in rows if len(r) >= 2]
     return bool(labels) and all(len(label.split()) <= 8 for label in labels)

@@ -19,7 +19,7 @@ from pipeline.extract import layout
 from pipeline.extract.limits import Limits
 
 _LIGATURES = str.maketrans({"\ufb01": "fi", "\ufb02": "fl", "\ufb00": "ff", "\ufb03": "ffi", "\ufb04": "ffl",
-                            "\x00": "", "\ufffe": "-", "\x02": "-", "\u00a0": " "})
+                            "\x00": "", "\ufffe": "", "\x02": "-", "\u00a0": " "})
 _MARKER = re.compile(r"^(?:[•●▪■◦○►▶✓\u2022\uf0b7\uf0a7o\-–*]|\(?[a-z]{1,3}\)|\(?\d{1,2}(?:\.\d{1,2}){0,3}[.)]?)$")
 _ZONE = 0.1  # top and bottom tenth of a page may hold running headers and footers
 
@@ -84,14 +84,32 @@ def _read_page(pdf: pdfium.PdfDocument, index: int) -> _PageLayout:
             lines = _lines(textpage, height)
         finally:
             textpage.close()
-        kinds = Counter(obj.type for obj in page.get_objects(max_depth=1))
+        objects = list(page.get_objects(max_depth=2))
+        kinds = Counter(obj.type for obj in objects)
+        paths = [obj for obj in objects if obj.type == pdfium_c.FPDF_PAGEOBJ_PATH]
         return _PageLayout(
             index + 1, height, lines,
-            ruled=kinds[pdfium_c.FPDF_PAGEOBJ_PATH] >= 4,
+            ruled=len(paths) >= 4 and _has_grid(paths),
             scanned=not lines and kinds[pdfium_c.FPDF_PAGEOBJ_IMAGE] + kinds[pdfium_c.FPDF_PAGEOBJ_FORM] > 0,
         )
     finally:
         page.close()
+
+
+def _has_grid(paths: list[pdfium.PdfObject]) -> bool:
+    """Ruling lines that could form a table: three rules each way, or several cell boxes.
+    A page border (two each way) does not count."""
+    horizontal = vertical = boxes = 0
+    for path in paths:
+        left, bottom, right, top = path.get_bounds()
+        width, height = right - left, top - bottom
+        if height < 2.5 and width > 15:
+            horizontal += 1
+        elif width < 2.5 and height > 8:
+            vertical += 1
+        elif width > 8 and height > 6:
+            boxes += 1
+    return (horizontal >= 3 and vertical >= 3) or boxes >= 4
 
 
 def _font(textpage: pdfium.PdfTextPage, index: int) -> tuple[float, bool]:
@@ -206,20 +224,21 @@ def _blocks(pages: list[_PageLayout]) -> list[Block]:
     all_blocks: list[Block] = []
     furniture_candidates: list[list[tuple[Block, str]]] = []
     for page in pages:
-        items: list[tuple[float, Block | list[Line]]] = []
         flow = [ln for ln in page.lines if not any(_inside(ln, bbox) for bbox, _ in page.tables)]
-        for bbox, rows in page.tables:
-            items.append((bbox[1], Block(BlockType.TABLE, table_text(rows), page.number)))
+        tables = sorted(((bbox[1], Block(BlockType.TABLE, table_text(rows), page.number))
+                         for bbox, rows in page.tables), key=lambda item: item[0])
+        items: list[tuple[float, float, Block]] = []
         for group in _group_lines(_reading_order(flow)):
-            items.append((group[0].top, group))
-        items.sort(key=lambda item: item[0])
+            while tables and tables[0][0] <= group[0].top:  # a table goes before the first text below it
+                top, table = tables.pop(0)
+                items.append((top, top, table))
+            items.append((group[0].top, group[-1].bottom, _block(group, page.number, body_size)))
+        items.extend((top, top, table) for top, table in tables)
         page_blocks: list[Block] = []
         candidates: list[tuple[Block, str]] = []
-        for top, item in items:
-            block = item if isinstance(item, Block) else _block(item, page.number, body_size)
+        for top, bottom, block in items:
             if block.text:
                 page_blocks.append(block)
-                bottom = top if isinstance(item, Block) else item[-1].bottom
                 if top < page.height * _ZONE:
                     candidates.append((block, "top"))
                 elif bottom > page.height * (1 - _ZONE):
