@@ -48,7 +48,8 @@ class ExtractedDocument:
     blocks: list[Block]
     pages: int | None = None
     title: str | None = None
-    ocr_pages: list[int] = field(default_factory=list)
+    ocr_pages: list[int] = field(default_factory=list)  # pages read by OCR
+    unread_pages: list[int] = field(default_factory=list)  # scanned pages left unread: no OCR available
 
     @property
     def text(self) -> str:

@@ -21,6 +21,12 @@ from pipeline.extract import extract_bytes, extract_document
 from pipeline.extract.limits import DEFAULT_LIMITS, Limits
 
 
+@pytest.fixture(autouse=True)
+def _no_ocr(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These cases are about reasons for failing; OCR of scanned pages is tested in test_ocr.py."""
+    monkeypatch.setenv("TRIAGE_OCR", "off")
+
+
 def good_pdf(path: Path, pages: int = 3) -> Path:
     return make_pdf(path, [
         [("heading", f"{n}. Section {n}"),

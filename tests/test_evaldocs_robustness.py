@@ -8,6 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from pipeline.cli import app
+from pipeline.extract.ocr import ocr_available
 from pipeline.paths import PROJECT_ROOT
 
 EVALDOCS = PROJECT_ROOT.parent / "shared" / "evaldocs"
@@ -18,13 +19,15 @@ pytestmark = pytest.mark.skipif(not DOCUMENTS, reason="../shared/evaldocs is not
 @pytest.mark.parametrize("path", DOCUMENTS, ids=lambda p: p.name[:60])
 def test_extract_cli_gives_passages_or_a_reason(path: Path):
     result = CliRunner().invoke(app, ["extract", str(path)])
-    if "SCANNED" in path.name:
+    if "SCANNED" in path.name and not ocr_available():
         assert result.exit_code == 2, result.output
         assert "needs_ocr" in result.stderr and len(result.stderr.strip().splitlines()) == 1
         return
     assert result.exit_code == 0, result.output
     passages = [json.loads(line) for line in result.stdout.splitlines()]
     assert passages
+    if "SCANNED" in path.name:
+        assert all(p["ocr"] for p in passages)
     for passage in passages:
         assert {"id", "page", "heading", "start", "end", "text", "boilerplate"} <= set(passage)
         assert passage["text"].strip()

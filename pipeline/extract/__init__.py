@@ -75,8 +75,9 @@ def extract_bytes(data: bytes, name: str = "document", limits: Limits = DEFAULT_
     pages: int | None = None
     title: str | None = None
     ocr_pages: list[int] = []
+    unread_pages: list[int] = []
     if fmt == "pdf":
-        blocks, pages, ocr_pages = _extract_pdf(data, limits)
+        blocks, pages, ocr_pages, unread_pages = _extract_pdf(data, limits)
     elif fmt == "docx":
         _check_zip(data, limits)
         from pipeline.extract.docx import extract_docx
@@ -92,8 +93,8 @@ def extract_bytes(data: bytes, name: str = "document", limits: Limits = DEFAULT_
         blocks = extract_text(data)
     blocks = finish_blocks(blocks)
     if not any(b.type.is_body for b in blocks):
-        raise EmptyDocumentError(f"no text found in {name}")
-    document = ExtractedDocument(sha256_bytes(data), fmt, blocks, pages, title, ocr_pages)
+        raise EmptyDocumentError(f"no text found in {name}" + (" (OCR included)" if ocr_pages else ""))
+    document = ExtractedDocument(sha256_bytes(data), fmt, blocks, pages, title, ocr_pages, unread_pages)
     if title is None:
         document.title = next((b.text for b in blocks if b.type is BlockType.HEADING), None)
     return document
@@ -107,7 +108,7 @@ def finish_blocks(blocks: list[Block]) -> list[Block]:
     return assign_offsets(blocks)
 
 
-def _extract_pdf(data: bytes, limits: Limits) -> tuple[list[Block], int, list[int]]:
+def _extract_pdf(data: bytes, limits: Limits) -> tuple[list[Block], int, list[int], list[int]]:
     from pipeline.extract.pdf import extract_pdf
 
     # pdfium and pdfplumber both read from a path; a temporary file keeps one code path.

@@ -105,7 +105,7 @@ def mark_running_furniture(pages: list[list[tuple[Block, str]]], min_share: floa
         for block, zone in candidates:
             if looks_like_page_number(block.text):
                 block.type = BlockType.PAGE_NUMBER
-            elif len(seen[(zone, furniture_key(block.text))]) >= threshold:
+            elif sum(c.isalpha() for c in block.text) >= 3 and len(seen[(zone, furniture_key(block.text))]) >= threshold:
                 block.type = BlockType.HEADER if zone == "top" else BlockType.FOOTER
 
 

@@ -17,6 +17,8 @@ from pipeline.documents import Block, BlockType
 from pipeline.errors import CorruptDocumentError, EncryptedDocumentError, NeedsOCRError, TooLargeError
 from pipeline.extract import layout
 from pipeline.extract.limits import Limits
+from pipeline.extract.ocr import ocr_available, ocr_page
+from pipeline.extract.pdf_tables import TooManyRules, find_tables
 
 _LIGATURES = str.maketrans({"\ufb01": "fi", "\ufb02": "fl", "\ufb00": "ff", "\ufb03": "ffi", "\ufb04": "ffl",
                             "\x00": "", "\ufffe": "", "\x02": "-", "\u00a0": " "})
@@ -44,13 +46,15 @@ class _PageLayout:
     number: int
     height: float
     lines: list[Line]
-    ruled: bool  # enough path objects to hold a ruled table
+    ruled: bool  # too many rules for the fast grid finder: pdfplumber finds the tables
     scanned: bool
     tables: list[tuple[tuple[float, float, float, float], list[list[str | None]]]] = field(default_factory=list)
+    ocr_blocks: list[Block] = field(default_factory=list)
 
 
-def extract_pdf(path: Path, limits: Limits) -> tuple[list[Block], int, list[int]]:
-    """Return the blocks in reading order, the page count and the pages that need OCR."""
+def extract_pdf(path: Path, limits: Limits) -> tuple[list[Block], int, list[int], list[int]]:
+    """Return the blocks in reading order, the page count, the pages read by OCR and the
+    scanned pages left unread (OCR unavailable)."""
     try:
         pdf = pdfium.PdfDocument(str(path))
     except pdfium.PdfiumError as e:
@@ -64,52 +68,49 @@ def extract_pdf(path: Path, limits: Limits) -> tuple[list[Block], int, list[int]
         if len(pdf) > limits.max_pages:
             raise TooLargeError(f"PDF has {len(pdf)} pages; the limit is {limits.max_pages}")
         pages = [_read_page(pdf, i) for i in range(len(pdf))]
+        scanned = [p for p in pages if p.scanned]
+        use_ocr = bool(scanned) and ocr_available()
+        if scanned and not use_ocr and len(scanned) == len(pages):
+            raise NeedsOCRError("PDF has no text layer (scanned); OCR is needed: install tesseract-ocr")
+        for page_layout in scanned if use_ocr else []:
+            page = pdf[page_layout.number - 1]
+            try:
+                page_layout.ocr_blocks = ocr_page(page, page_layout.number)
+            finally:
+                page.close()
         page_count = len(pdf)
     finally:
         pdf.close()
-    scanned = [p.number for p in pages if p.scanned]
-    if len(scanned) == len(pages):
-        raise NeedsOCRError("PDF has no text layer (scanned); OCR is needed")
     _add_tables(path, pages)
     blocks = _blocks(pages)
-    return blocks, page_count, scanned
+    ocr_read = [p.number for p in scanned if use_ocr]
+    return blocks, page_count, ocr_read, [p.number for p in scanned if not use_ocr]
 
 
 def _read_page(pdf: pdfium.PdfDocument, index: int) -> _PageLayout:
     page = pdf[index]
     try:
         height = page.get_height()
-        textpage = page.get_textpage()
-        try:
-            lines = _lines(textpage, height)
-        finally:
-            textpage.close()
         objects = list(page.get_objects(max_depth=2))
         kinds = Counter(obj.type for obj in objects)
         paths = [obj for obj in objects if obj.type == pdfium_c.FPDF_PAGEOBJ_PATH]
-        return _PageLayout(
-            index + 1, height, lines,
-            ruled=len(paths) >= 4 and _has_grid(paths),
-            scanned=not lines and kinds[pdfium_c.FPDF_PAGEOBJ_IMAGE] + kinds[pdfium_c.FPDF_PAGEOBJ_FORM] > 0,
-        )
+        textpage = page.get_textpage()
+        try:
+            lines = _lines(textpage, height)
+            layout_page = _PageLayout(
+                index + 1, height, lines, ruled=False,
+                scanned=not lines and kinds[pdfium_c.FPDF_PAGEOBJ_IMAGE] + kinds[pdfium_c.FPDF_PAGEOBJ_FORM] > 0,
+            )
+            if lines and len(paths) >= 6:
+                try:
+                    layout_page.tables = [(t.bbox, t.rows) for t in find_tables(paths, textpage, height)]
+                except TooManyRules:
+                    layout_page.ruled = True  # left to pdfplumber's layout analysis
+        finally:
+            textpage.close()
+        return layout_page
     finally:
         page.close()
-
-
-def _has_grid(paths: list[pdfium.PdfObject]) -> bool:
-    """Ruling lines that could form a table: three rules each way, or several cell boxes.
-    A page border (two each way) does not count."""
-    horizontal = vertical = boxes = 0
-    for path in paths:
-        left, bottom, right, top = path.get_bounds()
-        width, height = right - left, top - bottom
-        if height < 2.5 and width > 15:
-            horizontal += 1
-        elif width < 2.5 and height > 8:
-            vertical += 1
-        elif width > 8 and height > 6:
-            boxes += 1
-    return (horizontal >= 3 and vertical >= 3) or boxes >= 4
 
 
 def _font(textpage: pdfium.PdfTextPage, index: int) -> tuple[float, bool]:
@@ -183,7 +184,7 @@ def _is_marker(text: str) -> bool:
 
 
 def _add_tables(path: Path, pages: list[_PageLayout]) -> None:
-    """Find ruled tables with pdfplumber, but only on pages pdfium saw ruling lines on."""
+    """Find ruled tables with pdfplumber on the pages too complex for the fast grid finder."""
     wanted = [p for p in pages if p.ruled]
     if not wanted:
         return
@@ -224,6 +225,10 @@ def _blocks(pages: list[_PageLayout]) -> list[Block]:
     all_blocks: list[Block] = []
     furniture_candidates: list[list[tuple[Block, str]]] = []
     for page in pages:
+        if page.ocr_blocks:
+            all_blocks.extend(page.ocr_blocks)
+            furniture_candidates.append([(page.ocr_blocks[0], "top"), (page.ocr_blocks[-1], "bottom")])
+            continue
         flow = [ln for ln in page.lines if not any(_inside(ln, bbox) for bbox, _ in page.tables)]
         tables = sorted(((bbox[1], Block(BlockType.TABLE, table_text(rows), page.number))
                          for bbox, rows in page.tables), key=lambda item: item[0])
