@@ -105,8 +105,13 @@ def mark_running_furniture(pages: list[list[tuple[Block, str]]], min_share: floa
         for block, zone in candidates:
             if looks_like_page_number(block.text):
                 block.type = BlockType.PAGE_NUMBER
-            elif sum(c.isalpha() for c in block.text) >= 3 and len(seen[(zone, furniture_key(block.text))]) >= threshold:
+            elif _has_words(block.text) and len(seen[(zone, furniture_key(block.text))]) >= threshold:
                 block.type = BlockType.HEADER if zone == "top" else BlockType.FOOTER
+
+
+def _has_words(text: str) -> bool:
+    """Repeated numbers (table totals) are content; repeated words are furniture."""
+    return sum(c.isalpha() for c in text) >= 3
 
 
 def join_continued_paragraphs(blocks: list[Block]) -> list[Block]:
