@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.table import Table
 
 from pipeline.errors import DocumentError, TriageError
-from pipeline.paths import DEFAULT_DB, DEMO_CORPUS
+from pipeline.paths import DEFAULT_DB, DEMO_CORPUS, DEVSET
 from pipeline.settings import configure_environment
 from pipeline.taxonomy import DEFAULT_TAXONOMY, available_taxonomies, load_taxonomy
 
@@ -153,6 +153,41 @@ def predict(
         raise fail(f"{e.filename}: {e.strerror}") from e
     except TriageError as e:
         raise fail(str(e)) from e
+
+
+# -- evaluate ----------------------------------------------------------------------------------------
+
+@app.command()
+def evaluate(
+    gold: Annotated[Path, typer.Option("--gold", help="Labelled JSONL (see LABELLING.md): id or gid, text, theme, "
+                                       "polarity, entries.")] = DEVSET,
+    taxonomy: TaxonomyId = DEFAULT_TAXONOMY,
+    json_output: Annotated[Path | None, typer.Option("--json", help="Also write the reports as JSON.")] = None,
+) -> None:
+    """Score the classifier and a BM25 baseline (thresholds fitted on the development set) on a gold file."""
+    from pipeline.bm25 import BM25Classifier
+    from pipeline.classify import SimilarityClassifier
+    from pipeline.embed import load_encoder
+    from pipeline.evaluate import format_report, load_gold, report_to_dict, score
+    from pipeline.predict import predict_records
+
+    try:
+        tax = load_taxonomy(taxonomy)
+        rows = load_gold(gold)
+        records = [{"id": row.id, "text": row.text} for row in rows]
+        bm25 = BM25Classifier(tax)
+        bm25.fit_thresholds(load_gold(DEVSET))
+        classifier = SimilarityClassifier(load_encoder(), tax)
+        themes = [t.id for t in tax.themes]
+        reports = {
+            "bv-triage": score(rows, predict_records(records, classifier, top_k=5), themes),
+            "bm25": score(rows, bm25.predict(records, top_k=5), themes),
+        }
+    except TriageError as e:
+        raise fail(str(e)) from e
+    out.print(format_report(reports), highlight=False, markup=False)
+    if json_output:
+        json_output.write_text(json.dumps({k: report_to_dict(v) for k, v in reports.items()}, indent=2))
 
 
 # -- run ---------------------------------------------------------------------------------------------
