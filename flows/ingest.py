@@ -34,6 +34,7 @@ class RunSummary:
     outcomes: dict[str, int]
     passages: int
     evidence: int
+    embedded: int  # texts sent to the model; 0 when everything came from the cache
     failures: list[dict[str, str | None]] = field(default_factory=list)
 
 
@@ -68,9 +69,10 @@ def ingest_flow(paths: list[str], db: str, authority: str | None = None, taxonom
         store.upsert_authorities(authorities)
         store.sync_taxonomy(tax)
         encoder = load_encoder()
-        ingestor = Ingestor(store, Segmenter(), SimilarityClassifier(encoder, tax))
+        classifier = SimilarityClassifier(encoder, tax)
+        ingestor = Ingestor(store, Segmenter(), classifier.id, tax.id, encoder.model_id, lambda: classifier)
         run_id = store.start_run("ingest", {"paths": paths, "authority": authority, "taxonomy": taxonomy},
-                                 __version__, encoder.model_id, ingestor.classifier.id)
+                                 __version__, encoder.model_id, classifier.id)
         results: list[DocumentResult] = []
         outcome = "failed"
         try:
@@ -101,6 +103,7 @@ def _summarise(run_id: int, results: list[DocumentResult]) -> RunSummary:
         outcomes=dict(Counter(str(r.outcome) for r in results)),
         passages=sum(r.passages for r in results),
         evidence=sum(r.evidence for r in results),
+        embedded=sum(r.embedded for r in results),
         failures=[{"path": r.path, "reason": r.reason, "message": r.message}
                   for r in results if r.outcome is Outcome.FAILED],
     )
@@ -109,7 +112,8 @@ def _summarise(run_id: int, results: list[DocumentResult]) -> RunSummary:
 def _publish(summary: RunSummary) -> None:
     lines = [f"# Ingest run {summary.run_id}", "",
              f"{summary.documents} documents: " + ", ".join(f"{n} {k}" for k, n in sorted(summary.outcomes.items())),
-             f"{summary.passages} passages, {summary.evidence} evidence links", ""]
+             f"{summary.passages} passages, {summary.evidence} evidence links, {summary.embedded} texts embedded",
+             ""]
     if summary.failures:
         lines += ["| document | reason | message |", "|---|---|---|"]
         lines += [f"| {Path(f['path'] or '').name} | {f['reason']} | {f['message']} |" for f in summary.failures]

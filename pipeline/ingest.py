@@ -1,26 +1,38 @@
 """Process one document end to end: read, extract, segment, classify, store.
 
-Flows call ``Ingestor.process`` per document; it raises nothing for a bad document
-(the failure is stored with its reason) and lets unexpected errors propagate.
+Work already done is skipped by the database: a document is extracted once per
+extractor version (keyed by the sha256 of its bytes) and classified once per classifier
+id; embeddings are cached by (model, text), so a changed document re-embeds only its
+changed passages and a new classifier re-classifies from the cache. The model is loaded
+only when something needs embedding or classifying.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from enum import StrEnum
+
+import numpy as np
 
 from pipeline.classify import SimilarityClassifier
 from pipeline.corpus import DocumentSource
+from pipeline.documents import Passage
 from pipeline.errors import DocumentError
 from pipeline.extract import EXTRACTOR_VERSION, extract_bytes
 from pipeline.extract.limits import DEFAULT_LIMITS, Limits
 from pipeline.ids import sha256_bytes
+from pipeline.metadata import guess_metadata
 from pipeline.segment import Segmenter
-from pipeline.store import Store
+from pipeline.store import Store, text_key, vector_key
+
+REPEATED_MIN_DOCUMENTS = 4  # a short passage in this many documents of one authority is template text
+REPEATED_MAX_WORDS = 60
 
 
 class Outcome(StrEnum):
     STORED = "stored"
+    RECLASSIFIED = "reclassified"  # passages already stored; classified anew from cached embeddings
     SKIPPED = "skipped"  # already stored by this extractor and classifier
     FAILED = "failed"
 
@@ -34,6 +46,7 @@ class DocumentResult:
     passages: int = 0
     evidence: int = 0
     flagged: int = 0
+    embedded: int = 0  # texts sent to the model (cache misses)
     reason: str | None = None
     message: str | None = None
 
@@ -42,31 +55,85 @@ class DocumentResult:
 class Ingestor:
     store: Store
     segmenter: Segmenter
-    classifier: SimilarityClassifier
+    classifier_id: str
+    taxonomy_id: str
+    model_id: str
+    load_classifier: Callable[[], SimilarityClassifier]
     limits: Limits = DEFAULT_LIMITS
+    _classifier: SimilarityClassifier | None = field(default=None, repr=False)
+
+    @property
+    def classifier(self) -> SimilarityClassifier:
+        if self._classifier is None:
+            self._classifier = self.load_classifier()
+        return self._classifier
 
     def process(self, source: DocumentSource) -> DocumentResult:
         try:
             data = self._read(source)
         except DocumentError as e:
-            sha = sha256_bytes(str(source.path).encode())  # no bytes: key the failure by path
-            return self._fail(source, sha, e)
+            return self._fail(source, sha256_bytes(str(source.path).encode()), e)  # no bytes: key by path
         sha = sha256_bytes(data)
-        if self.store.is_done(sha, self.classifier.id, EXTRACTOR_VERSION):
+        state = self.store.document_state(sha, EXTRACTOR_VERSION, self.classifier_id)
+        if state == "done":
+            self.store.touch(sha)
             return DocumentResult(str(source.path), source.authority, Outcome.SKIPPED, sha)
+        if state == "extracted":
+            return self._reclassify(source, sha)
         try:
             document = extract_bytes(data, source.path.name, self.limits)
         except DocumentError as e:
             return self._fail(source, sha, e)
         passages = self.segmenter.passages(document)
+        repeated = self._mark_repeated(source.authority, sha, passages)
         evidence_passages = [p for p in passages if not p.boilerplate]
-        predictions = self.classifier.predict_texts([p.text for p in evidence_passages])
-        counts = self.store.save_document(
-            source, document, passages, dict(zip([p.id for p in evidence_passages], predictions, strict=True)),
-            self.classifier.id, self.classifier.taxonomy.id, EXTRACTOR_VERSION,
-        )
-        return DocumentResult(str(source.path), source.authority, Outcome.STORED, sha, counts.passages,
-                              counts.evidence, counts.flagged)
+        vectors, new_vectors = self._vectors([p.text for p in evidence_passages])
+        predictions = self.classifier.predict_vectors(vectors) if len(vectors) else []
+        with self.store.transaction():
+            if repeated:
+                self.store.mark_repeated(source.authority, repeated)
+            self.store.save_document(source, document, guess_metadata(document, source.path.name), passages,
+                                     EXTRACTOR_VERSION, new_vectors, self.model_id)
+            counts = self.store.save_classification(
+                sha, self.classifier_id, self.taxonomy_id,
+                dict(zip([p.id for p in evidence_passages], predictions, strict=True)), self.model_id, {})
+        return DocumentResult(str(source.path), source.authority, Outcome.STORED, sha, len(passages),
+                              counts.evidence, counts.flagged, len(new_vectors))
+
+    def _reclassify(self, source: DocumentSource, sha: str) -> DocumentResult:
+        stored = self.store.stored_passages(sha)
+        vectors, new_vectors = self._vectors([text for _, text in stored])
+        predictions = self.classifier.predict_vectors(vectors) if len(vectors) else []
+        counts = self.store.save_classification(
+            sha, self.classifier_id, self.taxonomy_id,
+            dict(zip([pid for pid, _ in stored], predictions, strict=True)), self.model_id, new_vectors)
+        self.store.touch(sha)
+        return DocumentResult(str(source.path), source.authority, Outcome.RECLASSIFIED, sha, len(stored),
+                              counts.evidence, counts.flagged, len(new_vectors))
+
+    def _vectors(self, texts: list[str]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """Vectors for the texts in order, and the ones that had to be computed (to cache)."""
+        keys = [vector_key(self.model_id, t) for t in texts]
+        known = self.store.cached_vectors(self.model_id, texts)
+        missing = {key: text for key, text in zip(keys, texts, strict=True) if key not in known}
+        new: dict[str, np.ndarray] = {}
+        if missing:
+            encoded = self.classifier.encoder.encode(list(missing.values()))
+            new = dict(zip(missing, encoded, strict=True))
+        if not texts:
+            return np.zeros((0, 0), dtype=np.float32), new
+        return np.vstack([known.get(key, new.get(key)) for key in keys]), new
+
+    def _mark_repeated(self, authority: str, sha: str, passages: list[Passage]) -> list[str]:
+        """Mark short passages repeated across this authority's documents as template text; return
+        their text keys so earlier copies are marked too."""
+        candidates = {text_key(p.text): p for p in passages
+                      if not p.boilerplate and len(p.text.split()) <= REPEATED_MAX_WORDS}
+        counts = self.store.documents_with_texts(authority, list(candidates), exclude=sha) if candidates else {}
+        repeated = [key for key in candidates if counts.get(key, 0) + 1 >= REPEATED_MIN_DOCUMENTS]
+        for key in repeated:
+            candidates[key].boilerplate, candidates[key].boilerplate_reason = True, "repeated"
+        return repeated
 
     def _read(self, source: DocumentSource) -> bytes:
         try:

@@ -15,12 +15,28 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
 import sqlite_utils
 
 from pipeline.classify import Prediction
 from pipeline.corpus import Authority, DocumentSource
 from pipeline.documents import ExtractedDocument, Passage
+from pipeline.ids import short_hash
+from pipeline.metadata import DocumentMetadata
 from pipeline.taxonomy import Taxonomy
+
+
+def text_key(text: str) -> str:
+    """Whitespace-insensitive identity of a passage's text."""
+    return short_hash(" ".join(text.split()), length=20)
+
+
+def vector_key(model_id: str, text: str) -> str:
+    """The embedding cache key: the same text under the same model is embedded once."""
+    return short_hash(model_id, " ".join(text.split()), length=24)
+
+
+REVIEW_DECISIONS = ("confirm", "reject", "reassign", "note", "undo")
 
 
 def now() -> str:
@@ -60,7 +76,48 @@ def _migration_1(db: sqlite_utils.Database) -> None:
     )
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_migration_1]
+def _migration_2(db: sqlite_utils.Database) -> None:
+    """Document versions and metadata confidence, classifications per classifier, the embedding
+    cache, analysts' reviews and passage text hashes."""
+    documents = db["documents"]
+    for column, kind in [("kind_confidence", float), ("date_confidence", float), ("title_confidence", float),
+                         ("metadata_source", str), ("unread_pages", str), ("previous_version", str),
+                         ("superseded_by", str), ("first_seen", str), ("last_seen", str), ("source", str)]:
+        documents.add_column(column, kind)
+    documents.create_index(["path"])
+    documents.create_index(["authority", "status"])
+    db.execute("drop index idx_passages_document_ordinal")  # reviewed passages outlive a re-extraction
+    db["passages"].create_index(["document", "ordinal"])
+    db["passages"].add_column("text_hash", str)
+    db["passages"].create_index(["text_hash"])
+    db["evidence"].add_column("probability", float)
+    db["evidence"].create_index(["classifier_id", "status"])
+    db["classifications"].create(
+        {"document": str, "classifier_id": str, "taxonomy": str, "passages": int, "evidence": int,
+         "classified_at": str},
+        pk=("document", "classifier_id"), foreign_keys=[("document", "documents", "id")],
+    )
+    db["embeddings"].create({"key": str, "model_id": str, "dim": int, "vector": bytes}, pk="key")
+    db["sources"].create(
+        {"id": str, "authority": str, "kind": str, "base_url": str, "config": str, "created_at": str},
+        pk="id", foreign_keys=[("authority", "authorities", "slug")],
+    )
+    db["reviews"].create(
+        {"id": int, "passage": str, "taxonomy": str, "entry": str, "decision": str, "reason": str, "note": str,
+         "reviewer": str, "new_entry": str, "classifier_id": str, "created_at": str},
+        pk="id", foreign_keys=[("passage", "passages", "id")],
+    )
+    db["reviews"].create_index(["passage", "taxonomy", "entry"])
+    db.execute("update documents set first_seen = added_at, last_seen = updated_at")
+    db.execute(
+        "insert into classifications (document, classifier_id, taxonomy, passages, evidence, classified_at) "
+        "select d.id, d.classifier_id, 'bv-2023-draft', count(distinct p.id), count(e.passage), d.updated_at "
+        "from documents d join passages p on p.document = d.id left join evidence e on e.passage = p.id "
+        "where d.status = 'ok' and d.classifier_id is not null group by d.id"
+    )
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_migration_1, _migration_2]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -125,75 +182,209 @@ class Store:
 
     # -- documents -----------------------------------------------------------------------------------
 
-    def is_done(self, sha256: str, classifier_id: str, extractor_version: str) -> bool:
-        """True when this exact document was already stored by this extractor and classifier."""
+    def document_state(self, sha256: str, extractor_version: str, classifier_id: str) -> str:
+        """``new`` (extract it), ``extracted`` (classify stored passages) or ``done``."""
         row = self.db.execute(
-            "select 1 from documents where id = ? and status = 'ok' and classifier_id = ? and extractor_version = ?",
-            [sha256, classifier_id, extractor_version],
-        ).fetchone()
-        return row is not None
+            "select status, extractor_version from documents where id = ?", [sha256]).fetchone()
+        if row is None or row[0] != "ok" or row[1] != extractor_version:
+            return "new"
+        done = self.db.execute("select 1 from classifications where document = ? and classifier_id = ?",
+                               [sha256, classifier_id]).fetchone()
+        return "done" if done else "extracted"
 
-    def save_document(
-        self,
-        source: DocumentSource,
-        document: ExtractedDocument,
-        passages: list[Passage],
-        predictions: dict[str, Prediction],
-        classifier_id: str,
-        taxonomy_id: str,
-        extractor_version: str,
-    ) -> DocumentCounts:
-        """Replace everything stored for this document in one transaction."""
-        evidence_rows = []
+    def save_document(self, source: DocumentSource, document: ExtractedDocument, metadata: DocumentMetadata,
+                      passages: list[Passage], extractor_version: str, vectors: dict[str, np.ndarray],
+                      model_id: str) -> None:
+        """Store a freshly extracted document, its passages and their new embeddings, replacing any
+        earlier extraction of the same bytes, in one transaction (classification follows)."""
+        with self.transaction():
+            self._delete_document_rows(document.sha256)
+            previous = self._previous_version(source, document.sha256)
+            row = {
+                **self._document_row(source, document.sha256, metadata), "format": document.format,
+                "pages": document.pages, "status": "ok", "error_reason": None, "error": None,
+                "extractor_version": extractor_version, "previous_version": previous,
+                "ocr_pages": json.dumps(document.ocr_pages) if document.ocr_pages else None,
+                "unread_pages": json.dumps(document.unread_pages) if document.unread_pages else None,
+            }
+            self.db["documents"].upsert(row, pk="id")
+            if previous:
+                self.db["documents"].update(previous, {"superseded_by": document.sha256})
+            self.db["passages"].upsert_all(
+                [{**p.as_record(), "document": p.document, "ordinal": p.ordinal, "text_hash": text_key(p.text)}
+                 for p in passages], pk="id",
+            )
+            self._put_vectors(model_id, vectors)
+
+    def save_classification(self, sha256: str, classifier_id: str, taxonomy_id: str,
+                            predictions: dict[str, Prediction], model_id: str,
+                            vectors: dict[str, np.ndarray]) -> DocumentCounts:
+        """Replace this classifier's evidence for one document; analysts' decisions carry over."""
+        rows = []
         flagged = 0
         for passage_id, prediction in predictions.items():
             flagged += bool(prediction.flagged)
             for rank, match in enumerate(prediction.evidence, start=1):
-                evidence_rows.append({
+                rows.append({
                     "passage": passage_id, "taxonomy": taxonomy_id, "entry": match.entry.id,
-                    "classifier_id": classifier_id, "score": round(match.score, 6), "rank": rank,
-                    "flagged": int(match.entry.id in prediction.flagged),
-                    "status": "suggested", "reason": "similarity", "created_at": now(),
+                    "classifier_id": classifier_id, "score": round(match.score, 6),
+                    "probability": getattr(match, "probability", None), "rank": rank,
+                    "flagged": int(match.entry.id in prediction.flagged), "status": "suggested",
+                    "reason": getattr(match, "reason", None) or "similarity", "created_at": now(),
                 })
         with self.transaction():
-            self._delete_document_rows(document.sha256)
-            self.db["documents"].upsert(
-                {**self._document_row(source, document.sha256), "format": document.format, "pages": document.pages,
-                 "title": source.title or document.title, "status": "ok", "error_reason": None, "error": None,
-                 "extractor_version": extractor_version, "classifier_id": classifier_id,
-                 "ocr_pages": json.dumps(document.ocr_pages) if document.ocr_pages else None},
-                pk="id",
-            )
-            self.db["passages"].insert_all(
-                [{**p.as_record(), "document": p.document, "ordinal": p.ordinal} for p in passages], pk="id",
-            )
-            self.db["evidence"].insert_all(evidence_rows, pk=("passage", "taxonomy", "entry", "classifier_id"))
-        return DocumentCounts(len(passages), len(evidence_rows), flagged)
+            self.db.execute(
+                "delete from evidence where classifier_id = ? and passage in "
+                "(select id from passages where document = ?)", [classifier_id, sha256])
+            self.db["evidence"].insert_all(rows, pk=("passage", "taxonomy", "entry", "classifier_id"))
+            self._apply_decisions(sha256, classifier_id, taxonomy_id)
+            self._put_vectors(model_id, vectors)
+            self.db["classifications"].upsert(
+                {"document": sha256, "classifier_id": classifier_id, "taxonomy": taxonomy_id,
+                 "passages": len(predictions), "evidence": len(rows), "classified_at": now()},
+                pk=("document", "classifier_id"))
+            self.db["documents"].update(sha256, {"classifier_id": classifier_id})
+        return DocumentCounts(len(predictions), len(rows), flagged)
+
+    def _apply_decisions(self, sha256: str, classifier_id: str, taxonomy_id: str) -> None:
+        """Give new evidence rows the status of the latest analyst decision on the same passage and
+        entry, and keep confirmed links the new classifier no longer suggests."""
+        latest = self.db.execute(
+            "select r.passage, r.entry, r.decision from reviews r join passages p on p.id = r.passage "
+            "where p.document = ? and r.taxonomy = ? and r.decision in ('confirm', 'reject') and r.id = "
+            "(select max(id) from reviews r2 where r2.passage = r.passage and r2.taxonomy = r.taxonomy "
+            "and r2.entry = r.entry and r2.decision in ('confirm', 'reject', 'undo'))",
+            [sha256, taxonomy_id]).fetchall()
+        for passage, entry, decision in latest:
+            status = "confirmed" if decision == "confirm" else "rejected"
+            key = [passage, taxonomy_id, entry, classifier_id]
+            if self.db["evidence"].count_where(
+                    "passage = ? and taxonomy = ? and entry = ? and classifier_id = ?", key):
+                self.db["evidence"].update(tuple(key), {"status": status})
+            elif status == "confirmed":
+                self.db["evidence"].insert({"passage": passage, "taxonomy": taxonomy_id, "entry": entry,
+                                            "classifier_id": classifier_id, "status": status, "rank": None,
+                                            "flagged": int("-F" in entry), "reason": "analyst",
+                                            "created_at": now()})
+
+    def documents_with_texts(self, authority: str, keys: list[str], exclude: str) -> dict[str, int]:
+        """How many other current documents of the authority hold each passage text."""
+        counts: dict[str, int] = {}
+        for start in range(0, len(keys), 500):
+            chunk = keys[start:start + 500]
+            marks = ",".join("?" * len(chunk))
+            for key, n in self.db.execute(
+                f"select p.text_hash, count(distinct p.document) from passages p join documents d on d.id = "
+                f"p.document where d.authority = ? and d.id != ? and d.superseded_by is null and p.text_hash in "
+                f"({marks}) group by p.text_hash", [authority, exclude, *chunk]):
+                counts[key] = n
+        return counts
+
+    def mark_repeated(self, authority: str, keys: list[str]) -> None:
+        """Mark earlier copies of repeated template text as boilerplate and drop their suggestions."""
+        with self.transaction():
+            for start in range(0, len(keys), 500):
+                chunk = keys[start:start + 500]
+                marks = ",".join("?" * len(chunk))
+                where = (f"text_hash in ({marks}) and boilerplate = 0 and document in "
+                         "(select id from documents where authority = ?)")
+                self.db.execute(f"delete from evidence where status = 'suggested' and passage in "
+                                f"(select id from passages where {where})", [*chunk, authority])
+                self.db.execute(f"update passages set boilerplate = 1, boilerplate_reason = 'repeated' "
+                                f"where {where}", [*chunk, authority])
+
+    def add_review(self, passage: str, taxonomy: str, entry: str, decision: str, reviewer: str,
+                   reason: str | None = None, note: str | None = None, new_entry: str | None = None) -> int:
+        """Append an analyst's decision and apply it to every classifier's evidence row for the link."""
+        if decision not in REVIEW_DECISIONS:
+            raise ValueError(f"unknown decision {decision!r}; use one of {REVIEW_DECISIONS}")
+        status = {"confirm": "confirmed", "reject": "rejected", "undo": "suggested"}.get(decision)
+        with self.transaction():
+            table = self.db["reviews"]
+            table.insert({"passage": passage, "taxonomy": taxonomy, "entry": entry, "decision": decision,
+                          "reason": reason, "note": note, "reviewer": reviewer, "new_entry": new_entry,
+                          "created_at": now()})
+            if status:
+                self.db.execute("update evidence set status = ? where passage = ? and taxonomy = ? and entry = ?",
+                                [status, passage, taxonomy, entry])
+            return int(table.last_pk)
+
+    def stored_passages(self, sha256: str) -> list[tuple[str, str]]:
+        """(id, text) of a document's passages that are classified (not boilerplate), in order."""
+        return [(r[0], r[1]) for r in self.db.execute(
+            "select id, text from passages where document = ? and boilerplate = 0 order by ordinal", [sha256])]
 
     def record_failure(self, source: DocumentSource, sha256: str, reason: str, message: str) -> None:
         with self.transaction():
             self._delete_document_rows(sha256)
             self.db["documents"].upsert(
-                {**self._document_row(source, sha256), "status": "failed", "error_reason": reason, "error": message,
-                 "title": source.title},
+                {**self._document_row(source, sha256, None), "status": "failed", "error_reason": reason,
+                 "error": message},
                 pk="id",
             )
 
-    def _document_row(self, source: DocumentSource, sha256: str) -> dict[str, object]:
+    def touch(self, sha256: str) -> None:
+        """Note that a stored document was seen again."""
+        with self.transaction():
+            self.db["documents"].update(sha256, {"last_seen": now()})
+
+    def _previous_version(self, source: DocumentSource, sha256: str) -> str | None:
+        """The current version of the same path or URL with other bytes, if any."""
+        where, value = ("url = ?", source.url) if source.url else ("path = ?", str(source.path))
+        row = self.db.execute(
+            f"select id from documents where {where} and id != ? and status = 'ok' and superseded_by is null "
+            "order by updated_at desc limit 1", [value, sha256]).fetchone()
+        return row[0] if row else None
+
+    def _document_row(self, source: DocumentSource, sha256: str, metadata: DocumentMetadata | None
+                      ) -> dict[str, object]:
         existing = self.db["documents"].count_where("id = ?", [sha256])
+        stamp = now()
         row: dict[str, object] = {
             "id": sha256, "authority": source.authority, "path": str(source.path), "url": source.url,
-            "kind": source.kind, "date": source.date, "size": source.size, "updated_at": now(),
+            "size": source.size, "updated_at": stamp, "last_seen": stamp,
+            "title": source.title, "kind": source.kind, "date": source.date,
+            "title_confidence": 1.0 if source.title else None, "kind_confidence": 1.0 if source.kind else None,
+            "date_confidence": 1.0 if source.date else None,
+            "metadata_source": "manifest" if (source.kind or source.date or source.title) else None,
         }
+        if metadata is not None:
+            for field_name in ("title", "kind", "date"):
+                guess = getattr(metadata, field_name)
+                if row[field_name] is None and guess.value is not None:
+                    row[field_name], row[f"{field_name}_confidence"] = guess.value, guess.confidence
+                    row["metadata_source"] = "manifest+guess" if row["metadata_source"] else "guess"
         if not existing:
-            row["added_at"] = now()
+            row["added_at"] = row["first_seen"] = stamp
         return row
 
     def _delete_document_rows(self, sha256: str) -> None:
         self.db.execute(
             "delete from evidence where passage in (select id from passages where document = ?)", [sha256]
         )
-        self.db.execute("delete from passages where document = ?", [sha256])
+        self.db.execute("delete from classifications where document = ?", [sha256])
+        self.db.execute("delete from passages where document = ? and id not in (select passage from reviews)",
+                        [sha256])
+
+    # -- embedding cache -----------------------------------------------------------------------------
+
+    def cached_vectors(self, model_id: str, texts: list[str]) -> dict[str, np.ndarray]:
+        """Vectors already computed for these texts by this model, keyed by ``vector_key``."""
+        keys = sorted({vector_key(model_id, t) for t in texts})
+        found: dict[str, np.ndarray] = {}
+        for start in range(0, len(keys), 500):
+            chunk = keys[start:start + 500]
+            marks = ",".join("?" * len(chunk))
+            for key, blob in self.db.execute(f"select key, vector from embeddings where key in ({marks})", chunk):
+                found[key] = np.frombuffer(blob, dtype=np.float32)
+        return found
+
+    def _put_vectors(self, model_id: str, vectors: dict[str, np.ndarray]) -> None:
+        if vectors:
+            self.db["embeddings"].insert_all(
+                [{"key": key, "model_id": model_id, "dim": int(v.shape[0]),
+                  "vector": np.asarray(v, dtype=np.float32).tobytes()} for key, v in vectors.items()],
+                pk="key", ignore=True)
 
     # -- runs ----------------------------------------------------------------------------------------
 
@@ -213,4 +404,5 @@ class Store:
 
     def table_counts(self) -> dict[str, int]:
         return {name: self.db[name].count for name in
-                ("authorities", "documents", "passages", "evidence", "taxonomy_entries", "runs")}
+                ("authorities", "documents", "passages", "evidence", "taxonomy_entries", "runs", "classifications",
+                 "embeddings", "reviews")}

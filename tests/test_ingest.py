@@ -12,6 +12,7 @@ from pipeline.corpus import discover
 from pipeline.documents import Passage
 from pipeline.extract import EXTRACTOR_VERSION, extract_document
 from pipeline.ingest import Ingestor, Outcome
+from pipeline.metadata import guess_metadata
 from pipeline.store import SCHEMA_VERSION, Store
 from pipeline.summary import authority_summaries
 from pipeline.taxonomy import load_taxonomy
@@ -78,25 +79,27 @@ def test_run_without_authority_fails_before_any_work(tmp_path, db_path):
     assert not db_path.exists()
 
 
+def _ingestor(store, segmenter, classifier):
+    return Ingestor(store, segmenter, classifier.id, classifier.taxonomy.id, classifier.encoder.model_id,
+                    lambda: classifier)
+
+
 def test_document_write_is_all_or_nothing(small_corpus, db_path, segmenter, classifier):
     """A failure inside the write rolls back the document row and its passages."""
-    _, sources = discover([small_corpus])
+    authorities, sources = discover([small_corpus])
     source = sources[0]
     document = extract_document(source.path)
     passages = segmenter.passages(document)
-    predictions = dict(zip([p.id for p in passages], classifier.predict_texts([p.text for p in passages]),
-                           strict=True))
     ghost = Passage("ghost", "not-a-document", 0, 1, "", passages[0].block_type, 0, 1, "x")
+    metadata = guess_metadata(document, source.path.name)
     with Store(db_path) as store:
-        store.upsert_authorities(discover([small_corpus])[0])
+        store.upsert_authorities(authorities)
         store.sync_taxonomy(load_taxonomy())
         with pytest.raises(sqlite3.IntegrityError):
-            store.save_document(source, document, [*passages, ghost], predictions, classifier.id,
-                                "bv-2023-draft", EXTRACTOR_VERSION)
+            store.save_document(source, document, metadata, [*passages, ghost], EXTRACTOR_VERSION, {}, "m")
         assert store.table_counts()["documents"] == 0
         assert store.table_counts()["passages"] == 0
-        store.save_document(source, document, passages, predictions, classifier.id, "bv-2023-draft",
-                            EXTRACTOR_VERSION)
+        store.save_document(source, document, metadata, passages, EXTRACTOR_VERSION, {}, "m")
         assert store.table_counts()["passages"] == len(passages)
 
 
@@ -105,11 +108,13 @@ def test_ingestor_records_unreadable_documents_and_skips_done_ones(small_corpus,
     with Store(db_path) as store:
         store.upsert_authorities(authorities)
         store.sync_taxonomy(load_taxonomy())
-        ingestor = Ingestor(store, segmenter, classifier)
+        ingestor = _ingestor(store, segmenter, classifier)
         results = [ingestor.process(s) for s in sources]
         assert {r.outcome for r in results} == {Outcome.STORED}
-        assert all(r.passages > 0 for r in results)
-        assert {r.outcome for r in (ingestor.process(s) for s in sources)} == {Outcome.SKIPPED}
+        assert all(r.passages > 0 and r.embedded > 0 for r in results)
+        again = [ingestor.process(s) for s in sources]
+        assert {r.outcome for r in again} == {Outcome.SKIPPED}
+        assert sum(r.embedded for r in again) == 0
         sources[0].path.write_bytes(b"<html><body></body></html>")
         failed = ingestor.process(sources[0])
         assert failed.outcome is Outcome.FAILED and failed.reason in ("mislabelled", "empty")

@@ -23,7 +23,7 @@ from pipeline.extract import layout
 from pipeline.extract.limits import DEFAULT_LIMITS, Limits
 from pipeline.ids import sha256_bytes
 
-EXTRACTOR_VERSION = "2"
+EXTRACTOR_VERSION = "3"
 SUPPORTED_SUFFIXES = {".pdf": "pdf", ".html": "html", ".htm": "html", ".docx": "docx", ".txt": "text",
                       ".md": "text"}
 
