@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.table import Table
 
 from pipeline.errors import DocumentError, TriageError
-from pipeline.paths import DEFAULT_DB, DEMO_CORPUS, DEVSET
+from pipeline.paths import DEFAULT_DB, DEFAULT_HEATMAP, DEMO_CORPUS, DEVSET
 from pipeline.settings import configure_environment
 from pipeline.taxonomy import DEFAULT_TAXONOMY, available_taxonomies, load_taxonomy
 
@@ -222,24 +222,67 @@ def run(
 
 
 @app.command()
-def summary(db: DbPath = DEFAULT_DB, authority: AuthorityOpt = None) -> None:
-    """Print per-authority evidence counts from the database."""
+def summary(
+    db: DbPath = DEFAULT_DB,
+    authority: AuthorityOpt = None,
+    html: Annotated[Path, typer.Option("--html", help="Where to write the HTML heat map.")] = DEFAULT_HEATMAP,
+    taxonomy: TaxonomyId = DEFAULT_TAXONOMY,
+) -> None:
+    """Per-authority evidence by theme, polarity and status, the strongest flagged passages, and an
+    HTML heat map."""
+    from pipeline.heatmap import render_heatmap
     from pipeline.store import Store
     from pipeline.summary import authority_summaries
 
     if not db.exists():
         raise fail(f"no database at {db}; run `triage run` first")
     with Store(db) as store:
-        print_summary(authority_summaries(store, authority))
+        summaries = authority_summaries(store, authority)
+    if authority and not summaries:
+        raise fail(f"no authority {authority!r} in {db}")
+    print_summary(summaries)
+    for s in summaries:
+        out.print(f"\n[bold]{s.name}[/bold] ({s.slug})", highlight=False)
+        for theme, counts in sorted(s.by_theme.items()):
+            cells = [f"{polarity} {status} {n}" for (polarity, status), n in sorted(counts.items())]
+            out.print(f"  {theme:4} " + ", ".join(cells), highlight=False)
+        for p in s.strongest[:3]:
+            score = f"{p.score:.2f}" if p.score is not None else "n/a"
+            out.print(f"  flagged {p.entry} {score} {p.status}: {p.title or p.document[:12]} p.{p.page or '-'}: "
+                      f"{' '.join(p.text.split())[:140]}", highlight=False, markup=False)
+    html.parent.mkdir(parents=True, exist_ok=True)
+    html.write_text(render_heatmap(summaries, load_taxonomy(taxonomy)), encoding="utf-8")
+    out.print(f"\nheat map: {html}", highlight=False)
+
+
+@app.command()
+def doctor(
+    db: DbPath = DEFAULT_DB,
+    repair: Annotated[bool, typer.Option("--repair", help="Repair what is safe to repair.")] = False,
+) -> None:
+    """Check the database: schema, integrity, orphan rows, unclassified documents, stuck runs."""
+    from pipeline.doctor import check
+    from pipeline.store import Store
+
+    if not db.exists():
+        raise fail(f"no database at {db}")
+    with Store(db) as store:
+        findings = check(store, repair=repair)
+    for finding in findings:
+        mark = "ok" if finding.count == 0 else ("repaired" if finding.repaired else "PROBLEM")
+        out.print(f"{mark:9} {finding.check}: {finding.count}" + (f" ({finding.detail})" if finding.count else ""),
+                  highlight=False, markup=False)
+    if not all(f.ok for f in findings):
+        raise typer.Exit(1)
 
 
 def print_summary(summaries: list[AuthoritySummary]) -> None:
     table = Table(title="Evidence by authority")
-    for column in ("authority", "docs", "failed", "passages", "evidence", "flagged", "top themes"):
+    for column in ("authority", "docs", "failed", "ocr", "passages", "evidence", "flagged", "top themes"):
         table.add_column(column, justify="left" if column in ("authority", "top themes") else "right")
     for s in summaries:
         themes = " ".join(f"{k}:{v}" for k, v in sorted(s.themes.items(), key=lambda kv: -kv[1])[:3])
-        table.add_row(s.slug, str(s.documents), str(s.failed), str(s.passages), str(s.evidence),
+        table.add_row(s.slug, str(s.documents), str(s.failed), str(s.ocr), str(s.passages), str(s.evidence),
                       str(s.flagged_passages), themes)
     out.print(table)
     for s in summaries:

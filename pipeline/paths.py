@@ -13,4 +13,5 @@ DEMO_CORPUS = CORPUS_DIR / "demo"
 MODELS_DIR = PROJECT_ROOT / "models"
 DATA_DIR = Path(os.environ.get("TRIAGE_DATA_DIR", PROJECT_ROOT / "data"))
 DEFAULT_DB = DATA_DIR / "triage.db"
+DEFAULT_HEATMAP = DATA_DIR / "summary.html"
 DEVSET = CORPUS_DIR / "devset" / "devset.jsonl"
