@@ -63,7 +63,7 @@ def check(store: Store, repair: bool = False, now: datetime | None = None) -> li
     try:
         db.execute("insert into passages_fts(passages_fts) values ('integrity-check')")
         fts_ok = True
-    except Exception:  # noqa: BLE001 - sqlite reports a corrupt FTS index as a generic DatabaseError
+    except Exception:
         fts_ok = False
     finding = Finding("full-text index", int(not fts_ok), "passages_fts out of step with passages")
     if not fts_ok and repair:
