@@ -18,7 +18,8 @@ from pipeline.taxonomy import load_taxonomy
 
 pytestmark = pytest.mark.slow
 
-HOSTILE = 'The Section 151 officer issued a section 114 notice. <script>alert(1)</script> "><img src=x onerror=alert(2)>'
+HOSTILE = ('The Section 151 officer issued a section 114 notice. <script>alert(1)</script> '
+           '"><img src=x onerror=alert(2)>')
 
 
 @pytest.fixture
