@@ -1,7 +1,8 @@
 """The ingest flow: every document end to end, one task run per document.
 
 A document that cannot be read is stored as failed with its reason and the run goes
-on; a transient error (a locked database, an I/O hiccup) is retried.
+on; a transient error (a locked database, an I/O hiccup) is retried. Work already done
+is skipped through the database (document hash, extractor version, classifier id).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from prefect.artifacts import create_markdown_artifact  # noqa: E402
 from prefect.cache_policies import NO_CACHE  # noqa: E402
 
 from pipeline import __version__  # noqa: E402
-from pipeline.corpus import DocumentSource, discover  # noqa: E402
+from pipeline.corpus import Authority, DocumentSource, discover  # noqa: E402
 from pipeline.ingest import DocumentResult, Ingestor, Outcome  # noqa: E402
 from pipeline.progress import Progress  # noqa: E402
 from pipeline.store import Store  # noqa: E402
@@ -36,6 +37,7 @@ class RunSummary:
     evidence: int
     embedded: int  # texts sent to the model; 0 when everything came from the cache
     failures: list[dict[str, str | None]] = field(default_factory=list)
+    ocr: list[str] = field(default_factory=list)  # documents read (partly) by OCR
 
 
 def _transient(task, task_run, state) -> bool:  # type: ignore[no-untyped-def]
@@ -58,12 +60,19 @@ def ingest_document(source: DocumentSource, ingestor: Ingestor) -> DocumentResul
 @flow(name="ingest", validate_parameters=False)
 def ingest_flow(paths: list[str], db: str, authority: str | None = None, taxonomy: str = DEFAULT_TAXONOMY,
                 progress: bool = False) -> RunSummary:
+    authorities, sources = discover([Path(p) for p in paths], authority)
+    return ingest_documents(sources, authorities, db, taxonomy, progress, "ingest",
+                            {"paths": paths, "authority": authority, "taxonomy": taxonomy})
+
+
+def ingest_documents(sources: list[DocumentSource], authorities: list[Authority], db: str, taxonomy: str,
+                     progress: bool, flow_name: str, parameters: dict[str, object]) -> RunSummary:
+    """The body of every flow that ingests: run inside a flow, it records a run and an artifact."""
     from pipeline.classify import SimilarityClassifier
     from pipeline.embed import load_encoder
     from pipeline.segment import Segmenter
 
     logger = get_run_logger()
-    authorities, sources = discover([Path(p) for p in paths], authority)
     tax = load_taxonomy(taxonomy)
     with Store(db) as store:
         store.upsert_authorities(authorities)
@@ -71,8 +80,7 @@ def ingest_flow(paths: list[str], db: str, authority: str | None = None, taxonom
         encoder = load_encoder()
         classifier = SimilarityClassifier(encoder, tax)
         ingestor = Ingestor(store, Segmenter(), classifier.id, tax.id, encoder.model_id, lambda: classifier)
-        run_id = store.start_run("ingest", {"paths": paths, "authority": authority, "taxonomy": taxonomy},
-                                 __version__, encoder.model_id, classifier.id)
+        run_id = store.start_run(flow_name, parameters, __version__, encoder.model_id, classifier.id)
         results: list[DocumentResult] = []
         outcome = "failed"
         try:
@@ -90,13 +98,16 @@ def ingest_flow(paths: list[str], db: str, authority: str | None = None, taxonom
                     bar.advance(source.path.name)
             outcome = "completed"
         finally:
-            summary = _summarise(run_id, results)
+            summary = _summarise(run_id, results, store)
             store.finish_run(run_id, outcome, asdict(summary))
     _publish(summary)
     return summary
 
 
-def _summarise(run_id: int, results: list[DocumentResult]) -> RunSummary:
+def _summarise(run_id: int, results: list[DocumentResult], store: Store) -> RunSummary:
+    shas = [r.sha256 for r in results if r.sha256 and r.outcome is not Outcome.FAILED]
+    ocr = [row[0] for row in store.db.execute(
+        f"select path from documents where ocr_pages is not null and id in ({','.join('?' * len(shas))})", shas)]
     return RunSummary(
         run_id=run_id,
         documents=len(results),
@@ -106,6 +117,7 @@ def _summarise(run_id: int, results: list[DocumentResult]) -> RunSummary:
         embedded=sum(r.embedded for r in results),
         failures=[{"path": r.path, "reason": r.reason, "message": r.message}
                   for r in results if r.outcome is Outcome.FAILED],
+        ocr=sorted(ocr),
     )
 
 
@@ -114,6 +126,8 @@ def _publish(summary: RunSummary) -> None:
              f"{summary.documents} documents: " + ", ".join(f"{n} {k}" for k, n in sorted(summary.outcomes.items())),
              f"{summary.passages} passages, {summary.evidence} evidence links, {summary.embedded} texts embedded",
              ""]
+    if summary.ocr:
+        lines += ["Read by OCR: " + ", ".join(Path(p).name for p in summary.ocr), ""]
     if summary.failures:
         lines += ["| document | reason | message |", "|---|---|---|"]
         lines += [f"| {Path(f['path'] or '').name} | {f['reason']} | {f['message']} |" for f in summary.failures]

@@ -19,6 +19,7 @@ from rich.table import Table
 from pipeline.errors import DocumentError, TriageError
 from pipeline.paths import DEFAULT_DB, DEFAULT_HEATMAP, DEMO_CORPUS, DEVSET
 from pipeline.settings import configure_environment
+from pipeline.sources import DEFAULT_REGISTER
 from pipeline.taxonomy import DEFAULT_TAXONOMY, available_taxonomies, load_taxonomy
 
 configure_environment()
@@ -30,9 +31,16 @@ app = typer.Typer(help="Triage council papers for evidence against the Best Valu
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
 taxonomy_app = typer.Typer(help="Inspect and export the indicator taxonomies.", no_args_is_help=True)
 app.add_typer(taxonomy_app, name="taxonomy")
+sources_app = typer.Typer(help="The source register: where each authority's papers come from.", no_args_is_help=True)
+app.add_typer(sources_app, name="sources")
+scrape_app = typer.Typer(help="Collect published council papers and ingest them.", no_args_is_help=True)
+app.add_typer(scrape_app, name="scrape")
+flows_app = typer.Typer(help="Prefect deployments.", no_args_is_help=True)
+app.add_typer(flows_app, name="flows")
 out = Console()
 err = Console(stderr=True)
 
+RegisterPath = Annotated[Path, typer.Option("--register", help="Source register YAML.", dir_okay=False)]
 DbPath = Annotated[Path, typer.Option("--db", help="SQLite database file.", dir_okay=False)]
 TaxonomyId = Annotated[str, typer.Option("--taxonomy", help="Taxonomy id, e.g. bv-2023-draft or wales-2013.")]
 AuthorityOpt = Annotated[str | None, typer.Option("--authority", help="Authority slug for documents "
@@ -151,6 +159,163 @@ def predict(
             write_jsonl(predict_records(read_records(source), classifier, top_k), sink)
     except OSError as e:
         raise fail(f"{e.filename}: {e.strerror}") from e
+    except TriageError as e:
+        raise fail(str(e)) from e
+
+
+# -- sources, scrape, flows -------------------------------------------------------------------------
+
+@sources_app.command("list")
+def sources_list(register: RegisterPath = DEFAULT_REGISTER) -> None:
+    """List the registered sources."""
+    from pipeline.sources import load_register
+
+    try:
+        known = load_register(register)
+    except TriageError as e:
+        raise fail(str(e)) from e
+    table = Table(title=f"Sources ({register})")
+    for column in ("id", "authority", "kind", "where", "schedule"):
+        table.add_column(column)
+    for s in known.sources:
+        table.add_row(s.id, s.authority, s.kind, s.base_url or s.path or "", s.schedule)
+    out.print(table)
+
+
+@sources_app.command("add")
+def sources_add(
+    source_id: Annotated[str, typer.Argument(help="New source id (lower-case slug).")],
+    authority: Annotated[str, typer.Option("--authority", help="Authority slug.")],
+    kind: Annotated[str, typer.Option("--kind", help="moderngov, listing or local.")],
+    base_url: Annotated[str | None, typer.Option("--base-url", help="Site or page URL.")] = None,
+    path: Annotated[str | None, typer.Option("--path", help="Folder, for local sources.")] = None,
+    pattern: Annotated[list[str] | None, typer.Option("--pattern", help="Link pattern (listing).")] = None,
+    include: Annotated[list[str] | None, typer.Option("--include", help="Committee to include.")] = None,
+    exclude: Annotated[list[str] | None, typer.Option("--exclude", help="Committee to exclude.")] = None,
+    schedule: Annotated[str, typer.Option("--schedule", help="Cron expression.")] = "0 2 * * *",
+    register: RegisterPath = DEFAULT_REGISTER,
+) -> None:
+    """Validate a new source and append it to the register."""
+    from pipeline.sources import add_source, load_register, parse_source
+
+    raw = {"id": source_id, "authority": authority, "kind": kind, "base_url": base_url, "path": path,
+           "patterns": pattern or [], "committees_include": include or [], "committees_exclude": exclude or [],
+           "schedule": schedule}
+    try:
+        add_source(load_register(register), parse_source({k: v for k, v in raw.items() if v is not None}))
+    except TriageError as e:
+        raise fail(str(e)) from e
+    out.print(f"added {source_id} to {register}", highlight=False)
+
+
+@sources_app.command("check")
+def sources_check(register: RegisterPath = DEFAULT_REGISTER) -> None:
+    """Validate the register: ids, kinds, URLs, patterns, schedules, local folders."""
+    from pipeline.paths import PROJECT_ROOT
+    from pipeline.sources import load_register
+
+    try:
+        known = load_register(register)
+    except TriageError as e:
+        raise fail(str(e)) from e
+    problems = [f"{s.id}: folder {s.path} does not exist" for s in known.sources
+                if s.kind == "local" and not (PROJECT_ROOT / str(s.path)).is_dir() and not Path(str(s.path)).is_dir()]
+    for problem in problems:
+        err.print(problem, highlight=False)
+    if problems:
+        raise typer.Exit(1)
+    out.print(f"{len(known.sources)} sources OK in {register}", highlight=False)
+
+
+@scrape_app.command("moderngov")
+def scrape_moderngov(
+    base_url: Annotated[str, typer.Argument(help="The site's folder holding mgWebService.asmx.")],
+    authority: Annotated[str, typer.Option("--authority", help="Authority slug (created if new).")],
+    since: Annotated[str | None, typer.Option("--since", help="First meeting date, YYYY-MM-DD "
+                                              "(default: 28 days ago).")] = None,
+    until: Annotated[str | None, typer.Option("--until", help="Last meeting date (default: in 7 days).")] = None,
+    db: DbPath = DEFAULT_DB,
+    allow_private_hosts: Annotated[bool, typer.Option("--allow-private-hosts", help="Allow loopback and private "
+                                                      "addresses (tests, intranets).")] = False,
+    register: RegisterPath = DEFAULT_REGISTER,
+) -> None:
+    """Scrape one ModernGov site for a date window and ingest what is new or changed."""
+    _scrape([], db, register, since, until, allow_private_hosts,
+            {"id": f"{authority}-adhoc", "authority": authority, "kind": "moderngov", "base_url": base_url})
+
+
+@scrape_app.command("source")
+def scrape_source(
+    key: Annotated[str, typer.Argument(help="A source id, or an authority slug for all its sources.")],
+    since: Annotated[str | None, typer.Option("--since", help="Backfill from this date, YYYY-MM-DD.")] = None,
+    until: Annotated[str | None, typer.Option("--until", help="Last meeting date.")] = None,
+    db: DbPath = DEFAULT_DB,
+    register: RegisterPath = DEFAULT_REGISTER,
+) -> None:
+    """Scrape registered sources and ingest what is new or changed."""
+    _scrape([key], db, register, since, until, False, None)
+
+
+def _scrape(keys: list[str], db: Path, register: Path, since: str | None, until: str | None,
+            allow_private_hosts: bool, adhoc: dict | None) -> None:
+    from datetime import date
+
+    from pipeline.sources import load_register, parse_source
+
+    try:
+        for value in (since, until):
+            if value:
+                date.fromisoformat(value)
+        known = load_register(register)
+        _ = parse_source(adhoc, "command line") if adhoc else [known.get(k) for k in keys]
+    except ValueError as e:
+        raise fail(f"bad date: {e}") from e
+    except TriageError as e:
+        raise fail(str(e)) from e
+    from flows.scrape import scrape_flow
+
+    result = scrape_flow(keys, str(db), str(register), since, until, adhoc, allow_private_hosts,
+                         progress=sys.stderr.isatty())
+    counts = result.counts
+    out.print("scrape: " + ", ".join(f"{counts.get(k, 0)} {k}" for k in ("new", "changed", "unchanged", "failed"))
+              + "".join(f", {counts[k]} {k}" for k in ("skipped", "local") if counts.get(k)), highlight=False)
+    for url, reason in result.failures:
+        out.print(f"failed: {url}: {reason}", highlight=False, markup=False)
+    if result.ingest:
+        outcomes = ", ".join(f"{n} {k}" for k, n in sorted(result.ingest.outcomes.items()))
+        out.print(f"ingest run {result.ingest.run_id}: {result.ingest.documents} documents ({outcomes})",
+                  highlight=False)
+
+
+@flows_app.command("serve")
+def flows_serve(
+    db: DbPath = DEFAULT_DB,
+    register: RegisterPath = DEFAULT_REGISTER,
+    port: Annotated[int, typer.Option("--port", help="Port for a Prefect server started here.")] = 4200,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="List the deployments and exit.")] = False,
+) -> None:
+    """Serve one scheduled scrape deployment per registered source (needs a Prefect server)."""
+    import os
+
+    from pipeline.sources import load_register
+
+    try:
+        known = load_register(register)
+    except TriageError as e:
+        raise fail(str(e)) from e
+    from flows.serve import build_deployments, serve_register
+
+    for deployment in build_deployments(known, str(db)):
+        crons = ", ".join(str(getattr(s.schedule, "cron", s.schedule)) for s in deployment.schedules or [])
+        out.print(f"{deployment.name}  cron {crons}  {deployment.parameters}", highlight=False, markup=False)
+    if dry_run:
+        return
+    where = os.environ.get("PREFECT_API_URL")
+    err.print(f"connecting to the Prefect server at {where}" if where else
+              f"starting a Prefect server on http://127.0.0.1:{port} (set PREFECT_API_URL to use another)",
+              highlight=False)
+    try:
+        serve_register(known, str(db), port)
     except TriageError as e:
         raise fail(str(e)) from e
 

@@ -104,6 +104,11 @@ def _valid(position: int, year: int, month: int, day: int) -> list[tuple[int, da
         return []
 
 
+def guess_kind(title: str, context: str = "") -> Guess:
+    """A kind from a document's title (and, say, its agenda item), before it is downloaded."""
+    return _kind("", title, context)
+
+
 def _kind(filename: str, title: str, head: str) -> Guess:
     name = re.sub(r"[_\-.]+", " ", filename)
     for text, confidence in ((f"{name} {title}", 0.8), (head, 0.5)):

@@ -117,7 +117,19 @@ def _migration_2(db: sqlite_utils.Database) -> None:
     )
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_migration_1, _migration_2]
+def _migration_3(db: sqlite_utils.Database) -> None:
+    """What the scraper fetched: per URL, the validators for conditional GET and the sighting dates."""
+    db["fetches"].create(
+        {"url": str, "source": str, "authority": str, "sha256": str, "etag": str, "last_modified": str,
+         "content_type": str, "title": str, "committee": str, "meeting_date": str, "agenda_item": str,
+         "attachment_id": str, "first_seen": str, "last_seen": str, "status": str, "error_reason": str,
+         "error": str},
+        pk="url", foreign_keys=[("authority", "authorities", "slug")],
+    )
+    db["fetches"].create_index(["source"])
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_migration_1, _migration_2, _migration_3]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -385,6 +397,20 @@ class Store:
                 [{"key": key, "model_id": model_id, "dim": int(v.shape[0]),
                   "vector": np.asarray(v, dtype=np.float32).tobytes()} for key, v in vectors.items()],
                 pk="key", ignore=True)
+
+    # -- fetches ---------------------------------------------------------------------------------------
+
+    def fetch_record(self, url: str) -> dict | None:
+        rows = list(self.db["fetches"].rows_where("url = ?", [url]))
+        return rows[0] if rows else None
+
+    def record_fetch(self, row: dict[str, object]) -> None:
+        """Upsert what was fetched from a URL; first_seen is kept from the first sighting."""
+        stamp = now()
+        with self.transaction():
+            existing = self.fetch_record(str(row["url"]))
+            self.db["fetches"].upsert({**row, "first_seen": existing["first_seen"] if existing else stamp,
+                                       "last_seen": stamp}, pk="url")
 
     # -- runs ----------------------------------------------------------------------------------------
 
