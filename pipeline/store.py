@@ -129,7 +129,31 @@ def _migration_3(db: sqlite_utils.Database) -> None:
     db["fetches"].create_index(["source"])
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_migration_1, _migration_2, _migration_3]
+def _migration_4(db: sqlite_utils.Database) -> None:
+    """Reviewers and their sessions, API tokens, optimistic versions on evidence, blind second reviews."""
+    db["reviewers"].create({"name": str, "role": str, "password_hash": str, "created_at": str, "disabled": int},
+                           pk="name", not_null={"role", "password_hash"})
+    db["sessions"].create({"token_hash": str, "reviewer": str, "csrf": str, "created_at": str, "expires_at": str},
+                          pk="token_hash", foreign_keys=[("reviewer", "reviewers", "name")])
+    db["login_attempts"].create({"id": int, "name": str, "client": str, "ok": int, "at": str}, pk="id")
+    db["login_attempts"].create_index(["client", "at"])
+    db["api_tokens"].create({"token_hash": str, "name": str, "created_by": str, "created_at": str,
+                             "last_used_at": str, "revoked": int}, pk="token_hash")
+    evidence = db["evidence"]
+    evidence.add_column("version", int, not_null_default=0)
+    evidence.add_column("reviewed_by", str)
+    evidence.add_column("reviewed_at", str)
+    reviews = db["reviews"]
+    reviews.add_column("previous_status", str)
+    reviews.add_column("blind", int, not_null_default=0)
+    db["second_reviews"].create(
+        {"id": int, "passage": str, "taxonomy": str, "entry": str, "requested_by": str, "assigned_to": str,
+         "created_at": str, "done_at": str},
+        pk="id", foreign_keys=[("passage", "passages", "id")],
+    )
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_migration_1, _migration_2, _migration_3, _migration_4]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
