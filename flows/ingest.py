@@ -22,6 +22,7 @@ from prefect.cache_policies import NO_CACHE  # noqa: E402
 
 from pipeline import __version__  # noqa: E402
 from pipeline.corpus import Authority, DocumentSource, discover  # noqa: E402
+from pipeline.feed import sync_events  # noqa: E402
 from pipeline.ingest import DocumentResult, Ingestor, Outcome  # noqa: E402
 from pipeline.progress import Progress  # noqa: E402
 from pipeline.store import Store  # noqa: E402
@@ -100,6 +101,7 @@ def ingest_documents(sources: list[DocumentSource], authorities: list[Authority]
         finally:
             summary = _summarise(run_id, results, store)
             store.finish_run(run_id, outcome, asdict(summary))
+        sync_events(store)
     _publish(summary)
     return summary
 

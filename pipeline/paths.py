@@ -14,4 +14,5 @@ MODELS_DIR = PROJECT_ROOT / "models"
 DATA_DIR = Path(os.environ.get("TRIAGE_DATA_DIR", PROJECT_ROOT / "data"))
 DEFAULT_DB = DATA_DIR / "triage.db"
 DEFAULT_HEATMAP = DATA_DIR / "summary.html"
+DEFAULT_OUTBOX = DATA_DIR / "outbox"
 DEVSET = CORPUS_DIR / "devset" / "devset.jsonl"

@@ -153,7 +153,18 @@ def _migration_4(db: sqlite_utils.Database) -> None:
     )
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_migration_1, _migration_2, _migration_3, _migration_4]
+def _migration_5(db: sqlite_utils.Database) -> None:
+    """The risk-engine feed: an append-only log of flag events with a monotonic cursor, and how far
+    each push destination has been delivered."""
+    db.execute(
+        "create table flag_events (cursor integer primary key autoincrement, event_id text not null unique, "
+        "evidence_key text not null, event text not null, status text, record text not null, "
+        "created_at text not null)")
+    db["flag_events"].create_index(["evidence_key", "cursor"])
+    db["deliveries"].create({"destination": str, "cursor": int, "updated_at": str}, pk="destination")
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -1,0 +1,191 @@
+"""The risk-engine feed: flag events, cursors, retractions, supersession, outbox, webhook, signals."""
+
+from __future__ import annotations
+
+import json
+import threading
+from datetime import date
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import ClassVar
+
+import pytest
+from typer.testing import CliRunner
+
+from pipeline.classify import SimilarityClassifier, Thresholds
+from pipeline.cli import app
+from pipeline.corpus import discover
+from pipeline.feed import ExportFilter, export_flags, read_events, sync_events, validate_record
+from pipeline.ingest import Ingestor
+from pipeline.push import SIGNATURE_HEADER, push_outbox, push_webhook, sign
+from pipeline.signals import authority_signals, weight
+from pipeline.store import Store
+from pipeline.taxonomy import load_taxonomy
+
+pytestmark = pytest.mark.slow
+
+PAPERS = {
+    "finance.html": ["The Section 151 Officer has issued a section 114 notice and all non-essential spending "
+                     "has stopped.",
+                     "The Council relied on reserves to balance the budget and overspent by £12m."],
+    "ombudsman.html": ["The Ombudsman found fault causing injustice and upheld the complaint about delays in "
+                       "adult social care assessments."],
+}
+
+
+@pytest.fixture
+def fed(tmp_path, segmenter, classifier):
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    for name, paragraphs in PAPERS.items():
+        (folder / name).write_text("<html><body><h1>Report</h1>" + "".join(f"<p>{p}</p>" for p in paragraphs)
+                                   + "</body></html>")
+    authorities, sources = discover([folder], authority="testshire")
+    store = Store(tmp_path / "t.db")
+    store.upsert_authorities(authorities)
+    store.sync_taxonomy(load_taxonomy())
+    ingestor = Ingestor(store, segmenter, classifier.id, "bv-2023-draft", classifier.encoder.model_id,
+                        lambda: classifier)
+    for source in sources:
+        ingestor.process(source)
+    sync_events(store)
+    yield store, sources
+    store.close()
+
+
+def test_events_validate_and_pages_return_each_event_once(fed):
+    store, _ = fed
+    events = list(read_events(store))
+    assert events and all(e["event"] == "suggested" for e in events)
+    for event in events:
+        validate_record(event)
+    assert [e["cursor"] for e in events] == sorted({e["cursor"] for e in events})
+    seen, cursor = [], 0
+    while page := list(read_events(store, cursor, limit=2)):
+        seen += [e["event_id"] for e in page]
+        cursor = page[-1]["cursor"]
+    assert seen == [e["event_id"] for e in events]
+    assert sync_events(store) == 0  # idempotent: nothing changed, nothing appended
+
+
+def test_rejection_emits_a_retraction_and_confirmation_an_event(fed):
+    store, _ = fed
+    first, second = list(read_events(store))[:2]
+    store.add_review(first["passage"]["id"], "bv-2023-draft", first["entry"]["id"], decision="reject",
+                     reviewer="ana", reason="wrong_entry")
+    store.add_review(second["passage"]["id"], "bv-2023-draft", second["entry"]["id"], decision="confirm",
+                     reviewer="ben")
+    after = second["cursor"] if second["cursor"] > first["cursor"] else first["cursor"]
+    records, _ = export_flags(store, after, ExportFilter(status="confirmed"))
+    kinds = {(r["evidence_id"], r["event"]) for r in records}
+    assert (first["evidence_id"], "rejected") in kinds  # retractions pass any --status filter
+    assert (second["evidence_id"], "confirmed") in kinds
+    for record in records:
+        validate_record(record)
+
+
+def test_reclassification_that_drops_a_flag_supersedes_it(fed, segmenter, encoder):
+    store, sources = fed
+    before = {e["evidence_id"] for e in read_events(store)}
+    strict = SimilarityClassifier(encoder, load_taxonomy(), Thresholds(evidence=0.99, flag=0.99))
+    ingestor = Ingestor(store, segmenter, strict.id, "bv-2023-draft", encoder.model_id, lambda: strict)
+    for source in sources:
+        ingestor.process(source)
+    start = max(e["cursor"] for e in read_events(store))
+    assert sync_events(store) == len(before)
+    superseded = list(read_events(store, start))
+    assert {e["evidence_id"] for e in superseded} == before
+    assert {e["event"] for e in superseded} == {"superseded"}
+
+
+def test_cli_cursor_file_and_next_cursor(fed, tmp_path):
+    store, _ = fed
+    cursor_file = tmp_path / "cursor"
+    runner = CliRunner()
+    first = runner.invoke(app, ["export", "flags", "--db", str(store.path), "--cursor-file", str(cursor_file)])
+    assert first.exit_code == 0, first.output
+    lines = first.stdout.splitlines()
+    assert lines and cursor_file.read_text().strip() == str(json.loads(lines[-1])["cursor"])
+    assert f"next cursor: {cursor_file.read_text().strip()}" in first.stderr
+    again = runner.invoke(app, ["export", "flags", "--db", str(store.path), "--cursor-file", str(cursor_file)])
+    assert again.exit_code == 0 and again.stdout == ""
+    as_csv = runner.invoke(app, ["export", "flags", "--db", str(store.path), "--since", "0", "--format", "csv"])
+    assert as_csv.stdout.splitlines()[0].startswith("cursor,event_id,event")
+    bad = runner.invoke(app, ["export", "flags", "--db", str(store.path), "--since", "abc"])
+    assert bad.exit_code == 1 and "not a whole number" in bad.stderr
+
+
+def test_outbox_files_are_complete_even_when_a_write_fails(fed, tmp_path, monkeypatch):
+    store, _ = fed
+    outbox = tmp_path / "outbox"
+    import pipeline.feed
+
+    def crash(*_args):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(pipeline.feed.os, "fsync", crash)
+    with pytest.raises(OSError):
+        push_outbox(store, outbox)
+    assert list(outbox.iterdir()) == []  # no partial file, not even a temporary one
+    monkeypatch.undo()
+    result = push_outbox(store, outbox)
+    assert result.events == len(list(read_events(store)))
+    ids = [json.loads(line)["event_id"] for f in sorted(outbox.glob("*.jsonl")) for line in f.read_text().splitlines()]
+    assert ids == [e["event_id"] for e in read_events(store)]
+    assert push_outbox(store, outbox).events == 0  # delivered once
+
+
+class _Receiver(BaseHTTPRequestHandler):
+    failures_left = 2
+    received: ClassVar[list[dict]] = []
+    secret = "s3cret"
+
+    def log_message(self, *args):  # quiet
+        pass
+
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        assert self.headers[SIGNATURE_HEADER] == sign(self.secret, body)
+        if _Receiver.failures_left > 0:
+            _Receiver.failures_left -= 1
+            self.send_response(503)
+            self.end_headers()
+            return
+        _Receiver.received += [json.loads(line) for line in body.decode().splitlines()]
+        self.send_response(204)
+        self.end_headers()
+
+
+def test_webhook_retries_then_delivers_each_event_once(fed):
+    store, _ = fed
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Receiver)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/hook"
+        result = push_webhook(store, url, _Receiver.secret, attempts=4, backoff=0.05)
+        push_webhook(store, url, _Receiver.secret, attempts=4, backoff=0.05)  # nothing new: no repeat
+    finally:
+        server.shutdown()
+    assert _Receiver.failures_left == 0
+    ids = [r["event_id"] for r in _Receiver.received]
+    assert result.events == len(ids) == len(set(ids)) == len(list(read_events(store)))
+
+
+def test_signal_weights_and_counting_once(fed):
+    store, _ = fed
+    today = date(2026, 1, 1)
+    assert weight("ombudsman_decision", "confirmed", None, None, "2026-01-01", today) == 2.0
+    assert weight("minutes", "confirmed", None, None, "2025-01-01", today) == pytest.approx(0.5)
+    assert weight("minutes", "suggested", 0.8, None, "2026-01-01", today) == pytest.approx(0.4)
+    assert weight("minutes", "rejected", 1.0, None, "2026-01-01", today) == 0.0
+    signals = authority_signals(store, today)
+    failure = [s for s in signals if s.polarity == "failure"]
+    assert failure and all(s.score > 0 and s.evidence for s in failure)
+    assert all(len(s.evidence) == len(set(s.evidence)) for s in signals)
+
+
+def test_signals_cli_writes_json(fed):
+    store, _ = fed
+    result = CliRunner().invoke(app, ["export", "signals", "--db", str(store.path)])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert {s["authority"] for s in data["signals"]} == {"testshire"}
