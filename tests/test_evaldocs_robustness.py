@@ -34,3 +34,30 @@ def test_extract_cli_gives_passages_or_a_reason(path: Path):
         if path.suffix == ".pdf":
             assert isinstance(passage["page"], int) and passage["page"] >= 1
     assert len({p["id"] for p in passages}) == len(passages)
+
+
+TEXT_PDFS = [p for p in DOCUMENTS if p.suffix == ".pdf" and "SCANNED" not in p.name]
+
+
+@pytest.mark.parametrize("path", TEXT_PDFS, ids=lambda p: p.name[:60])
+def test_words_are_kept_and_furniture_never_reaches_a_passage(path: Path, segmenter):
+    """At least 95% of the words pdfplumber's plain extract_text() finds are in some block;
+    no passage is a page number, a running header or a footer."""
+    import re
+    from collections import Counter
+
+    import pdfplumber
+
+    from pipeline.extract import extract_document
+    from pipeline.extract.layout import furniture_key, looks_like_page_number
+
+    document = extract_document(path)
+    with pdfplumber.open(path) as pdf:
+        reference = Counter(re.findall(r"\w+", " ".join(p.extract_text() or "" for p in pdf.pages).lower()))
+    ours = Counter(re.findall(r"\w+", document.text.lower()))
+    kept = sum(min(n, ours[w]) for w, n in reference.items()) / max(1, sum(reference.values()))
+    assert kept >= 0.95, f"only {kept:.1%} of the words kept"
+    furniture = {furniture_key(b.text) for b in document.blocks if b.type.is_furniture}
+    for passage in segmenter.passages(document):
+        assert not looks_like_page_number(passage.text), passage.text
+        assert furniture_key(passage.text) not in furniture, passage.text
