@@ -7,6 +7,7 @@ is skipped through the database (document hash, extractor version, classifier id
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 from collections import Counter
 from dataclasses import asdict, dataclass, field
@@ -19,14 +20,20 @@ configure_environment()
 from prefect import flow, get_run_logger, task  # noqa: E402
 from prefect.artifacts import create_markdown_artifact  # noqa: E402
 from prefect.cache_policies import NO_CACHE  # noqa: E402
+from prefect.futures import PrefectFuture  # noqa: E402
+from prefect.task_runners import ProcessPoolTaskRunner, TaskRunner  # noqa: E402
 
 from pipeline import __version__  # noqa: E402
 from pipeline.corpus import Authority, DocumentSource, discover  # noqa: E402
 from pipeline.feed import sync_events  # noqa: E402
-from pipeline.ingest import DocumentResult, Ingestor, Outcome  # noqa: E402
+from pipeline.ids import sha256_bytes  # noqa: E402
+from pipeline.ingest import DocumentResult, Ingestor, Outcome, Prepared, prepare  # noqa: E402
 from pipeline.progress import Progress  # noqa: E402
 from pipeline.store import Store  # noqa: E402
 from pipeline.taxonomy import DEFAULT_TAXONOMY, load_taxonomy  # noqa: E402
+
+PREPARE_WORKERS = 1
+BATCH_PASSAGES = 256  # embed this many passages across documents in one call
 
 
 @dataclass
@@ -53,12 +60,37 @@ def _transient(task, task_run, state) -> bool:  # type: ignore[no-untyped-def]
 
 
 @task(retries=2, retry_delay_seconds=[1, 5], retry_condition_fn=_transient, cache_policy=NO_CACHE,
-      task_run_name="ingest {source.path.name}")
-def ingest_document(source: DocumentSource, ingestor: Ingestor) -> DocumentResult:
-    return ingestor.process(source)
+      task_run_name="prepare {source.path.name}")
+def prepare_document(source: DocumentSource) -> Prepared:
+    """CPU work without the database (read, extract, OCR, segment): runs in worker processes."""
+    return prepare(source)
 
 
-@flow(name="ingest", validate_parameters=False)
+@task(retries=2, retry_delay_seconds=[1, 5], retry_condition_fn=_transient, cache_policy=NO_CACHE,
+      task_run_name="store {batch_number}")
+def store_batch(ingestor: Ingestor, batch: list[Prepared], batch_number: int) -> list[DocumentResult]:
+    """Embedding, classification and writing: in the flow's process, the single writer."""
+    return ingestor.store_prepared(batch)
+
+
+def default_task_runner() -> TaskRunner:
+    """Extraction in a separate process while this one embeds (2 cores: one each)."""
+    return ProcessPoolTaskRunner(max_workers=PREPARE_WORKERS)
+
+
+def dask_task_runner(address: str | None = None, workers: int = 2) -> TaskRunner:
+    """Fan document preparation out over a Dask cluster: an existing scheduler at ``address``, or a
+    ``LocalCluster`` of ``workers`` processes. Results come back to this process, the single writer."""
+    from prefect_dask import DaskTaskRunner
+
+    if address:
+        return DaskTaskRunner(address=address)
+    return DaskTaskRunner(cluster_class="distributed.LocalCluster",
+                          cluster_kwargs={"n_workers": workers, "threads_per_worker": 1, "processes": True,
+                                          "dashboard_address": None})
+
+
+@flow(name="ingest", validate_parameters=False, task_runner=default_task_runner())
 def ingest_flow(paths: list[str], db: str, authority: str | None = None, taxonomy: str = DEFAULT_TAXONOMY,
                 progress: bool = False) -> RunSummary:
     authorities, sources = discover([Path(p) for p in paths], authority)
@@ -68,7 +100,12 @@ def ingest_flow(paths: list[str], db: str, authority: str | None = None, taxonom
 
 def ingest_documents(sources: list[DocumentSource], authorities: list[Authority], db: str, taxonomy: str,
                      progress: bool, flow_name: str, parameters: dict[str, object]) -> RunSummary:
-    """The body of every flow that ingests: run inside a flow, it records a run and an artifact."""
+    """The body of every flow that ingests: run inside a flow, it records a run and an artifact.
+
+    Documents already done are skipped and extracted ones re-classified here; new ones are
+    prepared by the flow's task runner (worker processes, or a Dask cluster) and stored in
+    batches of about ``BATCH_PASSAGES`` passages, in the order given.
+    """
     from pipeline.classify import SimilarityClassifier
     from pipeline.embed import load_encoder
     from pipeline.segment import Segmenter
@@ -78,25 +115,31 @@ def ingest_documents(sources: list[DocumentSource], authorities: list[Authority]
     with Store(db) as store:
         store.upsert_authorities(authorities)
         store.sync_taxonomy(tax)
-        encoder = load_encoder()
-        classifier = SimilarityClassifier(encoder, tax)
-        ingestor = Ingestor(store, Segmenter(), classifier.id, tax.id, encoder.model_id, lambda: classifier)
-        run_id = store.start_run(flow_name, parameters, __version__, encoder.model_id, classifier.id)
+        classifier = SimilarityClassifier(load_encoder(), tax)
+        model = classifier.encoder.model_id
+        ingestor = Ingestor(store, Segmenter(), classifier.id, tax.id, model, lambda: classifier)
+        run_id = store.start_run(flow_name, parameters, __version__, model, classifier.id)
         results: list[DocumentResult] = []
         outcome = "failed"
         try:
             with Progress("Ingesting", len(sources), enabled=progress) as bar:
+                new: list[DocumentSource] = []
                 for source in sources:
-                    state = ingest_document(source, ingestor, return_state=True)
-                    if state.is_completed():
-                        result = state.result()
+                    _, result = ingestor.plan(source)
+                    if result is None:
+                        new.append(source)
                     else:
-                        error = state.result(raise_on_failure=False)
-                        logger.error("%s failed: %s", source.path, error)
-                        result = DocumentResult(str(source.path), source.authority, Outcome.FAILED,
-                                                reason="error", message=f"{type(error).__name__}: {error}")
-                    results.append(result)
-                    bar.advance(source.path.name)
+                        results.append(result)
+                        bar.advance(source.path.name)
+                batch: list[Prepared] = []
+                for number, future in enumerate(prepare_document.map(new)):
+                    prepared = _prepared(future, new[number], logger)
+                    batch.append(prepared)
+                    if sum(len(p.passages) for p in batch) >= BATCH_PASSAGES or number == len(new) - 1:
+                        results += store_batch(ingestor, batch, number)
+                        for done in batch:
+                            bar.advance(done.source.path.name)
+                        batch = []
             outcome = "completed"
         finally:
             summary = _summarise(run_id, results, store)
@@ -104,6 +147,17 @@ def ingest_documents(sources: list[DocumentSource], authorities: list[Authority]
         sync_events(store)
     _publish(summary)
     return summary
+
+
+def _prepared(future: PrefectFuture, source: DocumentSource, logger: logging.Logger) -> Prepared:
+    """The task's result, or a failed document carrying the unexpected error (the run goes on)."""
+    future.wait()
+    if future.state.is_completed():
+        return future.result()
+    error = future.state.result(raise_on_failure=False)
+    logger.error("%s failed: %s", source.path, error)
+    return Prepared(source, sha256_bytes(str(source.path).encode()), error_reason="error",
+                    error=f"{type(error).__name__}: {error}")
 
 
 def _summarise(run_id: int, results: list[DocumentResult], store: Store) -> RunSummary:

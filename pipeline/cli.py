@@ -39,6 +39,8 @@ flows_app = typer.Typer(help="Prefect deployments.", no_args_is_help=True)
 app.add_typer(flows_app, name="flows")
 export_app = typer.Typer(help="Feeds for the risk engine.", no_args_is_help=True)
 app.add_typer(export_app, name="export")
+reviewers_app = typer.Typer(help="Analysts who review suggested evidence.", no_args_is_help=True)
+app.add_typer(reviewers_app, name="reviewers")
 out = Console()
 err = Console(stderr=True)
 
@@ -322,6 +324,51 @@ def flows_serve(
         raise fail(str(e)) from e
 
 
+# -- review ------------------------------------------------------------------------------------------
+
+@app.command()
+def review(
+    db: DbPath = DEFAULT_DB,
+    host: Annotated[str, typer.Option("--host", help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="Port to listen on.")] = 8000,
+    secure_cookies: Annotated[bool | None, typer.Option("--secure-cookies/--no-secure-cookies", help="Force the "
+                                                        "Secure cookie flag (default: when served over https).")
+                              ] = None,
+) -> None:
+    """Serve the analyst review app (login required; see `triage reviewers add`)."""
+    from pipeline.review.commands import serve
+
+    try:
+        serve(db, host, port, secure_cookies)
+    except TriageError as e:
+        raise fail(str(e)) from e
+
+
+@reviewers_app.command("add")
+def reviewers_add(
+    name: Annotated[str, typer.Argument(help="Reviewer name (used to log in).")],
+    role: Annotated[str, typer.Option("--role", help="analyst or lead.")] = "analyst",
+    db: DbPath = DEFAULT_DB,
+    password_file: Annotated[Path | None, typer.Option("--password-file", help="Read the password from this "
+                                                       "file (for scripts) instead of a prompt.")] = None,
+) -> None:
+    """Add a reviewer; the password is stored as a salted scrypt hash."""
+    from pipeline.review.commands import add_reviewer
+
+    if password_file:
+        try:
+            password = password_file.read_text(encoding="utf-8").rstrip("\n")
+        except OSError as e:
+            raise fail(f"{password_file}: {e.strerror}") from e
+    else:
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        add_reviewer(db, name, role, password)
+    except TriageError as e:
+        raise fail(str(e)) from e
+    out.print(f"added {role} {name}", highlight=False)
+
+
 # -- export ------------------------------------------------------------------------------------------
 
 @export_app.command("flags")
@@ -448,6 +495,10 @@ def run(
     db: DbPath = DEFAULT_DB,
     authority: AuthorityOpt = None,
     taxonomy: TaxonomyId = DEFAULT_TAXONOMY,
+    dask_workers: Annotated[int | None, typer.Option("--dask-workers", help="Prepare documents on a local Dask "
+                                                     "cluster of this many worker processes.")] = None,
+    dask_address: Annotated[str | None, typer.Option("--dask-address", help="Prepare documents on the Dask "
+                                                     "scheduler at this address (tcp://host:8786).")] = None,
 ) -> None:
     """Ingest documents into the database with the Prefect flow, then print a summary."""
     from pipeline.corpus import discover
@@ -460,8 +511,10 @@ def run(
         load_taxonomy(taxonomy)
     except TriageError as e:
         raise fail(str(e)) from e
-    from flows.ingest import ingest_flow
+    from flows.ingest import dask_task_runner, ingest_flow
 
+    if dask_workers or dask_address:
+        ingest_flow = ingest_flow.with_options(task_runner=dask_task_runner(dask_address, dask_workers or 2))
     err.print(f"Ingesting {', '.join(str(p) for p in targets)} into {db} (Prefect, local ephemeral mode unless "
               "PREFECT_API_URL is set)", highlight=False)
     summary = ingest_flow([str(p) for p in targets], str(db), authority, taxonomy, progress=sys.stderr.isatty())

@@ -12,17 +12,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import cache
 
 import numpy as np
 
 from pipeline.classify import SimilarityClassifier
 from pipeline.corpus import DocumentSource
-from pipeline.documents import Passage
+from pipeline.documents import ExtractedDocument, Passage
 from pipeline.errors import DocumentError
 from pipeline.extract import EXTRACTOR_VERSION, extract_bytes
 from pipeline.extract.limits import DEFAULT_LIMITS, Limits
 from pipeline.ids import sha256_bytes
-from pipeline.metadata import guess_metadata
+from pipeline.metadata import DocumentMetadata, guess_metadata
 from pipeline.segment import Segmenter
 from pipeline.store import Store, text_key, vector_key
 
@@ -52,6 +53,51 @@ class DocumentResult:
 
 
 @dataclass
+class Prepared:
+    """A document read, extracted and segmented without the database: picklable, so it can be
+    made in another process or on another machine (a Dask worker)."""
+
+    source: DocumentSource
+    sha: str
+    document: ExtractedDocument | None = None
+    passages: list[Passage] = field(default_factory=list)
+    metadata: DocumentMetadata | None = None
+    error_reason: str | None = None
+    error: str | None = None
+
+
+def read_source(source: DocumentSource, limits: Limits = DEFAULT_LIMITS) -> bytes:
+    try:
+        size = source.path.stat().st_size
+        if size > limits.max_bytes:
+            raise DocumentError(f"file is {size:,} bytes; the limit is {limits.max_bytes:,}", reason="too_large")
+        return source.path.read_bytes()
+    except OSError as e:
+        raise DocumentError(f"cannot read {source.path.name}: {e.strerror}", reason="unreadable") from e
+
+
+@cache
+def process_segmenter() -> Segmenter:
+    """One segmenter per process: spaCy and the tokenizer load once, not per document."""
+    return Segmenter()
+
+
+def prepare(source: DocumentSource, limits: Limits = DEFAULT_LIMITS, segmenter: Segmenter | None = None) -> Prepared:
+    """Read, extract, segment and guess metadata; a bad document comes back with its reason."""
+    try:
+        data = read_source(source, limits)
+    except DocumentError as e:
+        return Prepared(source, sha256_bytes(str(source.path).encode()), error_reason=e.reason, error=str(e))
+    sha = sha256_bytes(data)
+    try:
+        document = extract_bytes(data, source.path.name, limits)
+    except DocumentError as e:
+        return Prepared(source, sha, error_reason=e.reason, error=str(e))
+    passages = (segmenter or process_segmenter()).passages(document)
+    return Prepared(source, sha, document, passages, guess_metadata(document, source.path.name))
+
+
+@dataclass
 class Ingestor:
     store: Store
     segmenter: Segmenter
@@ -68,37 +114,62 @@ class Ingestor:
             self._classifier = self.load_classifier()
         return self._classifier
 
-    def process(self, source: DocumentSource) -> DocumentResult:
+    def plan(self, source: DocumentSource) -> tuple[str, DocumentResult | None]:
+        """Hash the bytes and settle what is already done: ("new", None) means extract it."""
         try:
-            data = self._read(source)
+            sha = sha256_bytes(read_source(source, self.limits))
         except DocumentError as e:
-            return self._fail(source, sha256_bytes(str(source.path).encode()), e)  # no bytes: key by path
-        sha = sha256_bytes(data)
+            return "failed", self._fail(source, sha256_bytes(str(source.path).encode()), e)  # no bytes: key by path
         state = self.store.document_state(sha, EXTRACTOR_VERSION, self.classifier_id)
         if state == "done":
             self.store.touch(sha)
-            return DocumentResult(str(source.path), source.authority, Outcome.SKIPPED, sha)
+            return state, DocumentResult(str(source.path), source.authority, Outcome.SKIPPED, sha)
         if state == "extracted":
-            return self._reclassify(source, sha)
-        try:
-            document = extract_bytes(data, source.path.name, self.limits)
-        except DocumentError as e:
-            return self._fail(source, sha, e)
-        passages = self.segmenter.passages(document)
-        repeated = self._mark_repeated(source.authority, sha, passages)
-        evidence_passages = [p for p in passages if not p.boilerplate]
-        vectors, new_vectors = self._vectors([p.text for p in evidence_passages])
+            return state, self._reclassify(source, sha)
+        return "new", None
+
+    def process(self, source: DocumentSource) -> DocumentResult:
+        """One document end to end, in this process."""
+        _, result = self.plan(source)
+        if result is not None:
+            return result
+        return self.store_prepared([prepare(source, self.limits, self.segmenter)])[0]
+
+    def store_prepared(self, batch: list[Prepared]) -> list[DocumentResult]:
+        """Embed a batch of documents' passages together (one sorted encode call, one scoring
+        product), then write each document in its own transaction."""
+        ready = [p for p in batch if p.document is not None]
+        repeated = {id(p): self._mark_repeated(p.source.authority, p.sha, p.passages) for p in ready}
+        evidence = {id(p): [x for x in p.passages if not x.boilerplate] for p in ready}
+        texts = [x.text for p in ready for x in evidence[id(p)]]
+        vectors, new_vectors = self._vectors(texts)
         predictions = self.classifier.predict_vectors(vectors) if len(vectors) else []
-        with self.store.transaction():
-            if repeated:
-                self.store.mark_repeated(source.authority, repeated)
-            self.store.save_document(source, document, guess_metadata(document, source.path.name), passages,
-                                     EXTRACTOR_VERSION, new_vectors, self.model_id)
-            counts = self.store.save_classification(
-                sha, self.classifier_id, self.taxonomy_id,
-                dict(zip([p.id for p in evidence_passages], predictions, strict=True)), self.model_id, {})
-        return DocumentResult(str(source.path), source.authority, Outcome.STORED, sha, len(passages),
-                              counts.evidence, counts.flagged, len(new_vectors))
+        results: list[DocumentResult] = []
+        offset = 0
+        for prepared in batch:
+            if prepared.document is None:
+                results.append(self._fail(prepared.source, prepared.sha,
+                                          DocumentError(prepared.error or "unreadable", reason=prepared.error_reason)))
+                continue
+            mine = evidence[id(prepared)]
+            own = predictions[offset:offset + len(mine)]
+            offset += len(mine)
+            keys = {vector_key(self.model_id, x.text) for x in mine}
+            with self.store.transaction():
+                if repeated[id(prepared)]:
+                    self.store.mark_repeated(prepared.source.authority, repeated[id(prepared)])
+                self.store.save_document(prepared.source, prepared.document, prepared.metadata, prepared.passages,
+                                         EXTRACTOR_VERSION, {k: v for k, v in new_vectors.items() if k in keys},
+                                         self.model_id)
+                counts = self.store.save_classification(
+                    prepared.sha, self.classifier_id, self.taxonomy_id,
+                    dict(zip([x.id for x in mine], own, strict=True)), self.model_id, {})
+            embedded = len(keys & new_vectors.keys())
+            results.append(DocumentResult(str(prepared.source.path), prepared.source.authority, Outcome.STORED,
+                                          prepared.sha, len(prepared.passages), counts.evidence, counts.flagged,
+                                          embedded))
+            new_vectors = {k: v for k, v in new_vectors.items() if k not in keys}  # count each once
+        return results
 
     def _reclassify(self, source: DocumentSource, sha: str) -> DocumentResult:
         stored = self.store.stored_passages(sha)
@@ -134,16 +205,6 @@ class Ingestor:
         for key in repeated:
             candidates[key].boilerplate, candidates[key].boilerplate_reason = True, "repeated"
         return repeated
-
-    def _read(self, source: DocumentSource) -> bytes:
-        try:
-            size = source.path.stat().st_size
-            if size > self.limits.max_bytes:
-                raise DocumentError(f"file is {size:,} bytes; the limit is {self.limits.max_bytes:,}",
-                                    reason="too_large")
-            return source.path.read_bytes()
-        except OSError as e:
-            raise DocumentError(f"cannot read {source.path.name}: {e.strerror}", reason="unreadable") from e
 
     def _fail(self, source: DocumentSource, sha: str, error: DocumentError) -> DocumentResult:
         self.store.record_failure(source, sha, error.reason, str(error))

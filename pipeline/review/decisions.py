@@ -1,0 +1,158 @@
+"""Analysts' decisions on evidence: validated, optimistic (versioned) and append-only.
+
+Every decision is a row in ``reviews`` written by ``Store.add_review``; a decision made on an
+item that has changed since the analyst loaded it is refused, not merged, so nobody's work is
+silently overwritten.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from pipeline.review.errors import DecisionError
+from pipeline.review.queries import FROM, Key, QueueFilters
+from pipeline.store import REVIEW_DECISIONS, Store, now
+
+REASONS = {
+    "wrong_entry": "wrong entry",
+    "wrong_polarity": "wrong polarity (good practice read as failure, or the reverse)",
+    "boilerplate": "boilerplate or template text",
+    "historical": "historical, no longer current",
+    "not_this_authority": "about another authority",
+    "other": "other (say why in a note)",
+}
+MAX_NOTE = 2000
+MAX_SAMPLE = 200
+
+
+@dataclass(frozen=True)
+class Decision:
+    decision: str
+    reason: str | None = None
+    note: str | None = None
+    new_entry: str | None = None
+
+    @classmethod
+    def from_form(cls, form: Mapping[str, object]) -> Decision:
+        def text(name: str) -> str | None:
+            value = str(form.get(name) or "").strip()
+            return value or None
+
+        new_entry = text("new_entry")
+        return cls(text("decision") or "", text("reason"), text("note"), new_entry.upper() if new_entry else None)
+
+
+def key_of(item: Mapping[str, object]) -> Key:
+    return str(item["passage"]), str(item["taxonomy"]), str(item["entry"])
+
+
+def check(store: Store, item: Mapping[str, object], decision: Decision) -> None:
+    """Raise DecisionError unless the decision is complete and possible for the item."""
+    if decision.decision not in REVIEW_DECISIONS:
+        raise DecisionError(f"unknown decision {decision.decision!r}")
+    if decision.note and len(decision.note) > MAX_NOTE:
+        raise DecisionError(f"the note is too long: keep it under {MAX_NOTE} characters")
+    if decision.decision == "reject" and decision.reason not in REASONS:
+        raise DecisionError("say why the link is wrong: choose a reason")
+    if decision.decision == "note" and not decision.note:
+        raise DecisionError("the note is empty")
+    if decision.decision == "reassign":
+        if not decision.new_entry or decision.new_entry == item["entry"]:
+            raise DecisionError("choose the entry the passage is evidence for instead")
+        if not store.db.execute("select 1 from taxonomy_entries where taxonomy = ? and id = ?",
+                                [item["taxonomy"], decision.new_entry]).fetchone():
+            raise DecisionError(f"no entry {decision.new_entry!r} in taxonomy {item['taxonomy']}")
+    if decision.decision == "undo" and store.decision_to_undo(key_of(item)) is None:
+        raise DecisionError("there is no decision on this item to undo")
+
+
+def apply(store: Store, item: Mapping[str, object], decision: Decision, reviewer: str,
+          version: int | None) -> int | None:
+    """Check and record the decision; None if the item changed since ``version`` (nothing is written)."""
+    check(store, item, decision)
+    reason = "wrong_entry" if decision.decision == "reassign" else decision.reason
+    return store.add_review(*key_of(item), decision=decision.decision, reviewer=reviewer,
+                            reason=reason if decision.decision in ("reject", "reassign") else None,
+                            note=decision.note, new_entry=decision.new_entry,
+                            classifier_id=str(item["classifier_id"]),
+                            expected_version=None if decision.decision == "note" else version)
+
+
+def bulk_targets(store: Store, filters: QueueFilters) -> list[dict]:
+    """The still-suggested items matching the filters: bulk decisions never override an analyst's."""
+    where, params = filters.where("suggested")
+    return list(store.db.query(f"select e.passage, e.taxonomy, e.entry, e.classifier_id, e.version {FROM} "
+                               f"where {where} order by e.passage, e.entry", params))
+
+
+def bulk_decide(store: Store, filters: QueueFilters, decision: Decision, reviewer: str) -> int:
+    """Apply one confirm or reject to every target, each as its own review row, in one transaction.
+    Returns how many were decided (items changed meanwhile are left alone)."""
+    if decision.decision not in ("confirm", "reject"):
+        raise DecisionError("bulk decisions are confirm or reject")
+    if decision.decision == "reject" and decision.reason not in REASONS:
+        raise DecisionError("say why the links are wrong: choose a reason")
+    done = 0
+    with store.write_transaction():
+        for target in bulk_targets(store, filters):
+            done += store.add_review(
+                target["passage"], target["taxonomy"], target["entry"], decision.decision, reviewer,
+                reason=decision.reason if decision.decision == "reject" else None, note="bulk decision",
+                classifier_id=target["classifier_id"], expected_version=target["version"]) is not None
+    return done
+
+
+# -- blind second reviews ------------------------------------------------------------------------------
+
+def request_second_reviews(store: Store, lead: str, assignee: str, size: int, authority: str = "") -> int:
+    """Send a random sample of decided items, which the assignee did not decide, for a blind second review."""
+    if not store.db.execute("select 1 from reviewers where name = ? and coalesce(disabled, 0) = 0",
+                            [assignee]).fetchone():
+        raise DecisionError(f"no active reviewer {assignee!r}")
+    if not 1 <= size <= MAX_SAMPLE:
+        raise DecisionError(f"choose a sample of 1 to {MAX_SAMPLE} items")
+    where, params = QueueFilters(authority=authority, status="any").where()
+    rows = store.db.execute(
+        f"select e.passage, e.taxonomy, e.entry {FROM} where {where} and e.status in ('confirmed', 'rejected') "
+        "and coalesce(e.reviewed_by, '') != ? and not exists (select 1 from second_reviews s where s.passage = "
+        "e.passage and s.taxonomy = e.taxonomy and s.entry = e.entry and (s.done_at is null or s.assigned_to = ?)) "
+        "order by random() limit ?", [*params, assignee, assignee, size]).fetchall()
+    with store.transaction():
+        store.db["second_reviews"].insert_all(
+            [{"passage": p, "taxonomy": t, "entry": e, "requested_by": lead, "assigned_to": assignee,
+              "created_at": now()} for p, t, e in rows])
+    return len(rows)
+
+
+def pending_second_reviews(store: Store, reviewer: str | None) -> list[dict]:
+    """Open second reviews, for one reviewer or (None) for everyone."""
+    where, params = ("and s.assigned_to = ?", [reviewer]) if reviewer else ("", [])
+    return list(store.db.query(
+        "select s.id, s.passage, s.taxonomy, s.entry, s.assigned_to, s.requested_by, s.created_at, t.text as "
+        "entry_text from second_reviews s join taxonomy_entries t on t.taxonomy = s.taxonomy and t.id = s.entry "
+        f"where s.done_at is null {where} order by s.id", params))
+
+
+def second_review(store: Store, review_id: int) -> dict | None:
+    rows = list(store.db.query("select * from second_reviews where id = ?", [review_id]))
+    return rows[0] if rows else None
+
+
+def record_second_review(store: Store, request: Mapping[str, object], decision: Decision, reviewer: str,
+                         classifier_id: str) -> int | None:
+    """Record the blind decision (evidence status is left to the first review) and close the request."""
+    if decision.decision not in ("confirm", "reject"):
+        raise DecisionError("a second review is confirm or reject")
+    if decision.decision == "reject" and decision.reason not in REASONS:
+        raise DecisionError("say why the link is wrong: choose a reason")
+    with store.write_transaction():
+        if store.db.execute("select done_at from second_reviews where id = ?", [request["id"]]).fetchone()[0]:
+            raise DecisionError("this second review is already done")
+        review_id = store.add_review(
+            str(request["passage"]), str(request["taxonomy"]), str(request["entry"]), decision.decision, reviewer,
+            reason=decision.reason if decision.decision == "reject" else None, note=decision.note,
+            classifier_id=classifier_id, blind=True)
+        store.db.execute("update second_reviews set done_at = ? where id = ?", [now(), request["id"]])
+    return review_id
+

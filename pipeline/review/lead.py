@@ -1,0 +1,127 @@
+"""Bulk decisions, blind second reviews and reviewer management.
+
+Bulk decisions, sampling for second reviews and managing reviewers are for leads only (the routes
+are wrapped with ``lead_only``); any reviewer does the second reviews assigned to them.
+"""
+
+from __future__ import annotations
+
+from starlette.exceptions import HTTPException
+from starlette.responses import RedirectResponse, Response
+
+from pipeline.review import auth, decisions, queries
+from pipeline.review.decisions import REASONS, Decision
+from pipeline.review.errors import DecisionError, ReviewerError
+from pipeline.review.queries import QueueFilters
+from pipeline.review.sentences import highlight
+from pipeline.review.web import Ctx, page
+
+
+def _bulk_form(ctx: Ctx, filters: QueueFilters, decision: Decision, status: int = 200,
+               message: str | None = None) -> Response:
+    targets = decisions.bulk_targets(ctx.store, filters)
+    return page(ctx, "bulk.html", status, filters=filters, decision=decision, count=len(targets), reasons=REASONS,
+                message=message, options=queries.filter_options(ctx.store))
+
+
+def bulk_preview(ctx: Ctx) -> Response:
+    """The confirmation step: what a bulk decision would touch, before anything is written."""
+    params = ctx.request.query_params
+    decision = Decision(params.get("decision", ""), params.get("reason") or None)
+    if decision.decision not in ("confirm", "reject"):
+        return page(ctx, "error.html", 400, message="choose confirm or reject for a bulk decision")
+    return _bulk_form(ctx, QueueFilters.from_params(params), decision)
+
+
+def bulk_apply(ctx: Ctx) -> Response:
+    """Apply a previewed bulk decision; if the set changed since the preview, show the new count instead."""
+    form = ctx.form or {}
+    filters, decision = QueueFilters.from_params(form), Decision.from_form(form)
+    if str(len(decisions.bulk_targets(ctx.store, filters))) != ctx.field("expected"):
+        return _bulk_form(ctx, filters, decision, 409, "The set changed since you looked: check the new count.")
+    try:
+        done = decisions.bulk_decide(ctx.store, filters, decision, ctx.reviewer.name)
+    except DecisionError as e:
+        return _bulk_form(ctx, filters, decision, 400, str(e))
+    query = "&".join(q for q in (filters.query(status="suggested"), f"done=bulk&n={done}") if q)
+    return RedirectResponse(f"/queue?{query}", status_code=303)
+
+
+def second_reviews(ctx: Ctx, status: int = 200, message: str | None = None) -> Response:
+    """Second reviews waiting for this reviewer (a lead sees everyone's and can ask for more)."""
+    lead = ctx.reviewer.is_lead
+    return page(ctx, "second_reviews.html", status, mine=decisions.pending_second_reviews(ctx.store, ctx.reviewer.name),
+                everyone=decisions.pending_second_reviews(ctx.store, None) if lead else [],
+                reviewers=auth.list_reviewers(ctx.store) if lead else [], message=message,
+                authorities=queries.filter_options(ctx.store)["authorities"])
+
+
+def request_second_reviews(ctx: Ctx) -> Response:
+    try:
+        size = int(ctx.field("size") or 0)
+        sent = decisions.request_second_reviews(ctx.store, ctx.reviewer.name, ctx.field("assignee"), size,
+                                                ctx.field("authority"))
+    except ValueError:
+        return second_reviews(ctx, 400, "the sample size must be a number")
+    except DecisionError as e:
+        return second_reviews(ctx, 400, str(e))
+    return second_reviews(ctx, message=f"Sent {sent} decided items to {ctx.field('assignee')} for a blind review.")
+
+
+def _request_or_404(ctx: Ctx) -> tuple[dict, dict]:
+    """The open second review assigned to this reviewer, and its item."""
+    try:
+        request = decisions.second_review(ctx.store, int(ctx.request.path_params["review_id"]))
+    except ValueError:
+        request = None
+    if request is None or request["assigned_to"] != ctx.reviewer.name:
+        raise HTTPException(404, "no such second review for you")
+    item = queries.load_item(ctx.store, (request["passage"], request["taxonomy"], request["entry"]))
+    if item is None:
+        raise HTTPException(404, "the item is no longer current evidence")
+    return request, item
+
+
+def blind_item(ctx: Ctx, status: int = 200, error: str | None = None) -> Response:
+    """The item without its status, score or earlier decisions, so the second opinion is independent."""
+    request, item = _request_or_404(ctx)
+    before, after = queries.context(ctx.store, item)
+    return page(ctx, "blind.html", status, second=request, item=item, before=before, after=after, error=error,
+                sentences=highlight(item["text"], item["entry_text"]), reasons=REASONS,
+                source=queries.source_href(item))
+
+
+def blind_decide(ctx: Ctx) -> Response:
+    request, item = _request_or_404(ctx)
+    if request["done_at"]:
+        return blind_item(ctx, 409, "this second review is already done")
+    try:
+        decisions.record_second_review(ctx.store, request, Decision.from_form(ctx.form or {}), ctx.reviewer.name,
+                                       item["classifier_id"])
+    except DecisionError as e:
+        return blind_item(ctx, 400, str(e))
+    return RedirectResponse("/second-reviews", status_code=303)
+
+
+def reviewers(ctx: Ctx, status: int = 200, message: str | None = None) -> Response:
+    return page(ctx, "reviewers.html", status, reviewers=auth.list_reviewers(ctx.store), roles=auth.ROLES,
+                message=message, min_password=auth.MIN_PASSWORD)
+
+
+def add_reviewer(ctx: Ctx) -> Response:
+    try:
+        added = auth.add_reviewer(ctx.store, ctx.field("name"), ctx.field("role"),
+                                 str((ctx.form or {}).get("password") or ""))
+    except ReviewerError as e:
+        return reviewers(ctx, 400, str(e))
+    return reviewers(ctx, message=f"Added {added.name} ({added.role}).")
+
+
+def set_disabled(ctx: Ctx) -> Response:
+    name = ctx.request.path_params["name"]
+    if name == ctx.reviewer.name:
+        return reviewers(ctx, 400, "you cannot disable yourself")
+    disabled = ctx.field("disabled") == "1"
+    if not auth.set_disabled(ctx.store, name, disabled):
+        raise HTTPException(404, "no such reviewer")
+    return reviewers(ctx, message=f"{name} {'disabled' if disabled else 'enabled'}.")

@@ -1,0 +1,162 @@
+"""Figures computed from analysts' decisions: the per-authority heat map and progress, the model's
+precision per entry and theme, and agreement between reviewers (Cohen's kappa).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from itertools import combinations
+
+from pipeline.review.queries import CURRENT, FROM, Key
+from pipeline.store import Store
+from pipeline.summary import authority_summaries
+from pipeline.taxonomy import Taxonomy
+
+HEAT_LEVELS = 5
+_FULL_STRENGTH = 3.0  # as in pipeline/heatmap.py: confirmed links count 2, suggestions their score
+
+
+@dataclass
+class HeatCell:
+    entry: str
+    text: str
+    failure: bool
+    confirmed: int
+    suggested: int
+    level: int  # 0 (no evidence) to HEAT_LEVELS
+
+
+@dataclass
+class HeatRow:
+    theme: str
+    name: str
+    description: str
+    cells: list[HeatCell] = field(default_factory=list)
+
+
+@dataclass
+class Agreement:
+    first: str
+    second: str
+    items: int
+    observed: float
+    kappa: float | None
+
+
+def heatmap(store: Store, authority: str, taxonomy: Taxonomy) -> list[HeatRow]:
+    """Themes by entries for one authority, shaded by the summary's evidence strength."""
+    summaries = authority_summaries(store, authority)
+    strength = summaries[0].entries if summaries else {}
+    counts: dict[tuple[str, str], int] = {
+        (entry, status): n for entry, status, n in store.db.execute(
+            f"select e.entry, e.status, count(*) {FROM} where {CURRENT} and d.authority = ? and e.taxonomy = ? "
+            "group by e.entry, e.status", [authority, taxonomy.id])}
+    rows = []
+    for theme in taxonomy.themes:
+        row = HeatRow(theme.id, theme.name, theme.description)
+        for entry in (e for e in taxonomy.entries if e.theme == theme.id):
+            value = strength.get(entry.id, 0.0)
+            level = 0 if value <= 0 else min(HEAT_LEVELS, 1 + int(value / _FULL_STRENGTH * (HEAT_LEVELS - 1)))
+            row.cells.append(HeatCell(entry.id, entry.text, entry.is_failure, counts.get((entry.id, "confirmed"), 0),
+                                      counts.get((entry.id, "suggested"), 0), level))
+        rows.append(row)
+    return rows
+
+
+def newest_flagged(store: Store, authority: str, limit: int = 10) -> list[dict]:
+    """The newest documents' flagged, not rejected, passages."""
+    return list(store.db.query(
+        f"select e.passage, e.taxonomy, e.entry, e.score, e.status, p.text, p.page, d.title, d.date {FROM} "
+        f"where {CURRENT} and d.authority = ? and e.flagged = 1 and e.status != 'rejected' "
+        "order by d.date desc nulls last, coalesce(e.score, 0) desc limit ?", [authority, limit]))
+
+
+def status_counts(store: Store, authority: str) -> dict[str, int]:
+    return {status: n for status, n in store.db.execute(
+        f"select e.status, count(*) {FROM} where {CURRENT} and d.authority = ? group by e.status", [authority])}
+
+
+def progress(store: Store, authority: str) -> list[dict]:
+    """Decisions per reviewer on the authority's passages, by kind, with the time of the latest."""
+    table: dict[str, dict] = {}
+    for reviewer, decision, blind, n, last in store.db.execute(
+            "select r.reviewer, r.decision, r.blind, count(*), max(r.created_at) from reviews r join passages p on "
+            "p.id = r.passage join documents d on d.id = p.document where d.authority = ? "
+            "group by r.reviewer, r.decision, r.blind", [authority]):
+        row = table.setdefault(reviewer, {"reviewer": reviewer, "total": 0, "last": last})
+        kind = "second" if blind else decision
+        row[kind] = row.get(kind, 0) + n
+        row["total"] += n
+        row["last"] = max(row["last"], last)
+    return sorted(table.values(), key=lambda r: -r["total"])
+
+
+def precision(store: Store, authority: str = "") -> tuple[list[dict], list[dict]]:
+    """Model precision, confirmed / (confirmed + rejected), per theme and per entry, over the current
+    suggestions analysts have decided (links analysts added themselves do not count)."""
+    where, params = (" and d.authority = ?", [authority]) if authority else ("", [])
+    rows = list(store.db.query(
+        f"select t.theme, e.entry, t.text, sum(e.status = 'confirmed') as confirmed, "
+        f"sum(e.status = 'rejected') as rejected {FROM} where {CURRENT} and e.rank is not null{where} "
+        "and e.status in ('confirmed', 'rejected') group by t.theme, e.entry order by t.theme, e.entry", params))
+    themes: dict[str, dict] = {}
+    for row in rows:
+        theme = themes.setdefault(row["theme"], {"theme": row["theme"], "confirmed": 0, "rejected": 0})
+        theme["confirmed"] += row["confirmed"]
+        theme["rejected"] += row["rejected"]
+    for row in [*rows, *themes.values()]:
+        row["precision"] = row["confirmed"] / (row["confirmed"] + row["rejected"])
+    return list(themes.values()), rows
+
+
+def cohen_kappa(first: list[str], second: list[str]) -> float | None:
+    """Agreement beyond chance between two raters' labels for the same items; None if undefined (no items,
+    or both raters always gave the one same label)."""
+    n = len(first)
+    if n == 0 or n != len(second):
+        return None
+    observed = sum(a == b for a, b in zip(first, second, strict=True)) / n
+    expected = sum((first.count(label) / n) * (second.count(label) / n) for label in set(first) | set(second))
+    return None if expected >= 1 else (observed - expected) / (1 - expected)
+
+
+def _labels(store: Store) -> dict[Key, dict[str, str]]:
+    """Each reviewer's standing label (confirm or reject) per link: undone decisions drop out, a reassign
+    counts as a reject, and a blind second review is its reviewer's label."""
+    stacks: dict[Key, list[tuple[str, str]]] = defaultdict(list)
+    blind: dict[Key, dict[str, str]] = defaultdict(dict)
+    for passage, taxonomy, entry, reviewer, decision, is_blind in store.db.execute(
+            "select passage, taxonomy, entry, reviewer, decision, blind from reviews "
+            "where decision in ('confirm', 'reject', 'reassign', 'undo') order by id"):
+        key = (passage, taxonomy, entry)
+        label = "confirm" if decision == "confirm" else "reject"
+        if is_blind:
+            blind[key][reviewer] = label
+        elif decision == "undo":
+            if stacks[key]:
+                stacks[key].pop()
+        else:
+            stacks[key].append((reviewer, label))
+    labels: dict[Key, dict[str, str]] = {}
+    for key in stacks.keys() | blind.keys():
+        labels[key] = {**dict(stacks.get(key, [])), **blind.get(key, {})}
+    return labels
+
+
+def agreement(store: Store) -> tuple[list[Agreement], Agreement | None]:
+    """Kappa for each pair of reviewers over the items both decided, and pooled over all pairs."""
+    pairs: dict[tuple[str, str], tuple[list[str], list[str]]] = defaultdict(lambda: ([], []))
+    for by_reviewer in _labels(store).values():
+        for a, b in combinations(sorted(by_reviewer), 2):
+            pairs[(a, b)][0].append(by_reviewer[a])
+            pairs[(a, b)][1].append(by_reviewer[b])
+
+    def summarise(first: str, second: str, a: list[str], b: list[str]) -> Agreement:
+        observed = sum(x == y for x, y in zip(a, b, strict=True)) / len(a)
+        return Agreement(first, second, len(a), observed, cohen_kappa(a, b))
+
+    rows = [summarise(a, b, *labels) for (a, b), labels in sorted(pairs.items())]
+    pooled_a = [label for labels in pairs.values() for label in labels[0]]
+    pooled_b = [label for labels in pairs.values() for label in labels[1]]
+    return rows, (summarise("all", "pairs", pooled_a, pooled_b) if pooled_a else None)

@@ -1,0 +1,141 @@
+"""The analyst's pages: the queue, one item with its context, decisions, entry search, source documents."""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+from urllib.parse import quote
+
+from starlette.exceptions import HTTPException
+from starlette.responses import FileResponse, JSONResponse, RedirectResponse, Response
+
+from pipeline.errors import TaxonomyError
+from pipeline.paths import PROJECT_ROOT
+from pipeline.review import decisions, queries
+from pipeline.review.decisions import REASONS, Decision
+from pipeline.review.errors import DecisionError
+from pipeline.review.queries import Key, QueueFilters
+from pipeline.review.sentences import highlight
+from pipeline.review.web import Ctx, page
+from pipeline.taxonomy import Theme, load_taxonomy
+
+_MEDIA_TYPES = {"pdf": "application/pdf", "html": "text/html", "docx": "application/vnd.openxmlformats-"
+                "officedocument.wordprocessingml.document", "text": "text/plain"}
+DONE_MESSAGES = {"confirm": "Confirmed.", "reject": "Rejected.", "reassign": "Reassigned.", "note": "Note saved.",
+                 "undo": "Undone."}
+
+
+def item_url(key: Key, position: int | None = None, filters: QueueFilters | None = None, **extra: object) -> str:
+    """An item's address, carrying the queue it was opened from so next and previous follow that queue."""
+    path = "/items/" + "/".join(quote(part, safe="") for part in key)
+    query = [filters.query()] if filters else []
+    query += [f"pos={position}"] if position is not None else []
+    query += [f"{name}={quote(str(value))}" for name, value in extra.items() if value not in (None, "")]
+    query = [q for q in query if q]
+    return path + ("?" + "&".join(query) if query else "")
+
+
+def _position(ctx: Ctx) -> int:
+    try:
+        return max(0, int(ctx.request.query_params.get("pos", "0")))
+    except ValueError:
+        return 0
+
+
+def queue(ctx: Ctx) -> Response:
+    filters = QueueFilters.from_params(ctx.request.query_params)
+    if filters.order == "shuffle" and not filters.seed:
+        return RedirectResponse("/queue?" + filters.query(seed=secrets.randbelow(10**6) + 1), status_code=303)
+    result = queries.queue_page(ctx.store, filters)
+    return page(ctx, "queue.html", filters=filters, result=result, options=queries.filter_options(ctx.store),
+                statuses=queries.STATUSES, orders=queries.ORDERS, reasons=REASONS, done=_done_message(ctx))
+
+
+def _done_message(ctx: Ctx) -> str | None:
+    """The confirmation for the decision just made (from a fixed list, never text from the request)."""
+    params = ctx.request.query_params
+    if params.get("done") == "bulk":
+        count = params.get("n", "0")
+        return f"Bulk decision applied to {int(count) if count.isdigit() else 0} items."
+    return DONE_MESSAGES.get(params.get("done", ""))
+
+
+def _theme(taxonomy: str, theme: str) -> Theme | None:
+    try:
+        return load_taxonomy(taxonomy).theme(theme)
+    except TaxonomyError:
+        return None
+
+
+def _item_or_404(ctx: Ctx) -> tuple[Key, dict]:
+    params = ctx.request.path_params
+    key = (params["passage"], params["taxonomy"], params["entry"])
+    item = queries.load_item(ctx.store, key)
+    if item is None:
+        raise HTTPException(404, "no current evidence for this passage and entry")
+    return key, item
+
+
+def item_view(ctx: Ctx, status: int = 200, error: str | None = None, decision: Decision | None = None) -> Response:
+    key, item = _item_or_404(ctx)
+    filters, position = QueueFilters.from_params(ctx.request.query_params), _position(ctx)
+    previous, following = queries.neighbours(ctx.store, filters, position, key)
+    before, after = queries.context(ctx.store, item)
+    search = ctx.request.query_params.get("q", "").strip()[:80]
+    return page(
+        ctx, "item.html", status, item=item, key=key, filters=filters, position=position, error=error,
+        sentences=highlight(item["text"], item["entry_text"]), theme=_theme(item["taxonomy"], item["theme"]),
+        before=before, after=after, candidates=queries.candidates(ctx.store, item),
+        history=queries.history(ctx.store, key), undoable=ctx.store.decision_to_undo(key) is not None,
+        reasons=REASONS, source=queries.source_href(item), search=search, attempted=decision,
+        results=queries.search_entries(ctx.store, item["taxonomy"], search) if search else [],
+        previous=item_url(*previous, filters=filters) if previous else None,
+        following=item_url(*following, filters=filters) if following else None,
+        self_url=item_url(key, position, filters),
+        done=_done_message(ctx))
+
+
+def decide(ctx: Ctx) -> Response:
+    """Apply a decision; a stale version gets 409 with what was decided meanwhile, and nothing is written."""
+    key, item = _item_or_404(ctx)
+    filters, position = QueueFilters.from_params(ctx.request.query_params), _position(ctx)
+    decision = Decision.from_form(ctx.form or {})
+    version = int(ctx.field("version")) if ctx.field("version").isdigit() else None
+    if version is None and decision.decision != "note":  # a note changes nothing, so it cannot conflict
+        return item_view(ctx, 400, "the form has no item version: reload the page", decision)
+    try:
+        review_id = decisions.apply(ctx.store, item, decision, ctx.reviewer.name, version)
+    except DecisionError as e:
+        return item_view(ctx, 400, str(e), decision)
+    if review_id is None:
+        return page(ctx, "conflict.html", 409, item=item, history=queries.history(ctx.store, key), attempted=decision,
+                    reasons=REASONS, item_href=item_url(key, position, filters))
+    if decision.decision in ("note", "undo"):
+        return RedirectResponse(item_url(key, position, filters, done=decision.decision), status_code=303)
+    following = queries.neighbours(ctx.store, filters, position, key)[1]
+    if following is None:
+        query = "&".join(q for q in (filters.query(), f"done={decision.decision}") if q)
+        return RedirectResponse(f"/queue?{query}", status_code=303)
+    return RedirectResponse(item_url(*following, filters=filters, done=decision.decision), status_code=303)
+
+
+def entries_api(ctx: Ctx) -> Response:
+    """Entries matching words or an id, for the reassign search."""
+    params = ctx.request.query_params
+    rows = queries.search_entries(ctx.store, params.get("taxonomy", ""), params.get("q", "")[:80])
+    return JSONResponse({"entries": rows})
+
+
+def document(ctx: Ctx) -> Response:
+    """A stored document's file, found by its id only; never a path from the request."""
+    row = queries.document_file(ctx.store, ctx.request.path_params["document_id"])
+    path = Path(row["path"]) if row and row["path"] else None
+    if path is not None and not path.is_absolute():
+        path = PROJECT_ROOT / path
+    if row is None or path is None or not path.is_file():
+        raise HTTPException(404, "no stored file for this document")
+    media_type = _MEDIA_TYPES.get(row["format"] or "", "application/octet-stream")
+    # A stored page is someone else's HTML: never let it run script on this site.
+    headers = {} if media_type == "application/pdf" else {"content-security-policy": "sandbox; default-src 'none'"}
+    return FileResponse(path, media_type=media_type, headers=headers, filename=path.name,
+                        content_disposition_type="inline")

@@ -1,0 +1,206 @@
+"""The review app in a real browser: headless Debian chromium (Playwright) against the app served by
+uvicorn on a free local port. Saves screenshots of the queue and the item view under test-artifacts/."""
+
+from __future__ import annotations
+
+import re
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import uvicorn
+from review_fixtures import PASSWORD, ReviewDb, build_review_db, copy_review_db
+
+from pipeline.paths import PROJECT_ROOT
+from pipeline.review.app import create_app
+from pipeline.store import Store
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+ARTIFACTS = PROJECT_ROOT / "test-artifacts"
+A, C = "a" * 64, "c" * 64
+
+pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium "
+                                "(apt-get install chromium); Playwright's own browsers are not used")
+
+
+@dataclass(frozen=True)
+class Site:
+    url: str
+    review: ReviewDb
+
+    def status(self, document: str, ordinal: int, entry: str) -> str | None:
+        with Store(self.review.path) as store:
+            row = store.db.execute("select status from evidence where passage = ? and taxonomy = ? and entry = ?",
+                                   list(self.review.key(document, ordinal, entry))).fetchone()
+        return row[0] if row else None
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory) -> ReviewDb:
+    return build_review_db(tmp_path_factory.mktemp("review"))
+
+
+@pytest.fixture
+def site(template, tmp_path) -> Iterator[Site]:
+    review = copy_review_db(template, tmp_path)
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(create_app(review.path), host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        assert time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.02)
+    yield Site(f"http://127.0.0.1:{port}", review)
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    problems: list[str] = []
+    page.on("pageerror", lambda error: problems.append(str(error)))
+    page.on("console", lambda message: problems.append(message.text) if "Content Security Policy" in message.text
+            else None)
+    yield page
+    context.close()
+    assert not problems, problems  # no script errors, nothing blocked by the CSP
+
+
+def log_in(page, site: Site, name: str) -> None:
+    page.goto(f"{site.url}/queue")
+    assert "/login" in page.url
+    page.fill("input[name=name]", name)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]:has-text('Log in')")
+    page.wait_for_url(f"{site.url}/queue")
+
+
+def test_log_in_filter_the_queue_and_confirm_with_the_keyboard(page, site):
+    from playwright.sync_api import expect
+
+    log_in(page, site, "ana")
+    expect(page.locator("tr.row")).to_have_count(9)
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "review-queue.png"), full_page=True)
+    page.keyboard.press("?")
+    expect(page.locator("#help")).to_be_visible()
+    page.keyboard.press("Escape")
+    expect(page.locator("#help")).to_be_hidden()
+
+    page.select_option("select[name=authority]", "brackenmoor")
+    page.click("button:has-text('Filter')")
+    page.wait_for_url(f"{site.url}/queue?authority=brackenmoor")  # empty filters are left out
+    expect(page.locator("tr.row")).to_have_count(7)
+    expect(page.locator("#left-count")).to_have_text("7")
+    page.keyboard.press("j")
+    expect(page.locator("tr.row.current")).to_have_count(1)
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/items/p-a-1/bv-2023-draft/R-F09?authority=brackenmoor&pos=0")
+    expect(page.locator("mark")).to_have_text(re.compile("^The Chief Finance Officer has issued a Section 114"))
+    page.screenshot(path=str(ARTIFACTS / "review-item.png"), full_page=True)
+    page.keyboard.press("c")
+    page.wait_for_url("**/items/p-b-0/**done=confirm")
+    expect(page.locator(".flash")).to_have_text("Confirmed.")
+    assert site.status(A, 1, "R-F09") == "confirmed"
+    expect(page.locator("#prev-link")).to_have_count(0)  # the confirmed item has left the queue
+    page.goto(f"{site.url}/queue?authority=brackenmoor")
+    expect(page.locator("#left-count")).to_have_text("6")
+
+
+def test_reject_with_a_reason_then_undo_then_reassign_and_note(page, site):
+    from playwright.sync_api import expect
+
+    log_in(page, site, "bob")
+    item = f"{site.url}{site.review.item_path(A, 3, 'R-F02')}"
+    page.goto(item)
+    page.keyboard.press("r")
+    expect(page.locator("#reject-hint")).to_be_visible()
+    page.keyboard.press("2")  # wrong polarity
+    page.wait_for_url("**done=reject**")
+    assert site.status(A, 3, "R-F02") == "rejected"
+
+    page.goto(item)
+    expect(page.locator("#history")).to_contain_text("wrong polarity")
+    page.keyboard.press("u")
+    page.wait_for_url("**done=undo**")
+    expect(page.locator(".flash")).to_have_text("Undone.")
+    assert site.status(A, 3, "R-F02") == "suggested"
+
+    page.keyboard.press("a")
+    expect(page.locator("#reassign-q")).to_be_focused()
+    page.keyboard.type("section 114")
+    expect(page.locator("#reassign-results input[value='R-F09']")).to_be_checked()
+    page.keyboard.press("Enter")
+    page.wait_for_url("**done=reassign**")
+    assert site.status(A, 3, "R-F02") == "rejected" and site.status(A, 3, "R-F09") == "confirmed"
+
+    page.goto(f"{site.url}{site.review.item_path(A, 3, 'R-F09')}")
+    page.keyboard.press("n")
+    page.keyboard.type("Moved here from R-F02: it is the s114 notice.")
+    page.keyboard.press("Control+Enter")
+    page.wait_for_url("**done=note**")
+    expect(page.locator("#history")).to_contain_text("Moved here from R-F02")
+
+
+def test_bulk_confirm_is_for_leads_only(page, site):
+    from playwright.sync_api import expect
+
+    log_in(page, site, "ana")
+    expect(page.locator("#bulk-form")).to_have_count(0)
+    page.goto(f"{site.url}/bulk?authority=ferncastle&decision=confirm")
+    expect(page.locator(".error")).to_contain_text("only a lead")
+    page.click("button:has-text('Log out')")
+    page.wait_for_url("**/login")
+
+    log_in(page, site, "lee")
+    page.goto(f"{site.url}/queue?authority=ferncastle")
+    page.select_option("#bulk-form select[name=decision]", "confirm")
+    page.click("#bulk-form button[type=submit]")
+    expect(page.locator("#bulk-count")).to_have_text("2")
+    assert site.status(C, 0, "G002") == "suggested"  # nothing yet: this is the confirmation step
+    page.click("button:has-text('Yes, confirm 2 items')")
+    expect(page.locator(".flash")).to_have_text("Bulk decision applied to 2 items.")
+    assert site.status(C, 0, "G002") == site.status(C, 1, "R001") == "confirmed"
+
+
+def test_the_heat_map_shows_a_confirmation(page, site):
+    from playwright.sync_api import expect
+
+    log_in(page, site, "ana")
+    dashboard = f"{site.url}/dashboard?authority=brackenmoor"
+    page.goto(dashboard)
+    cell = page.locator("#heatmap td[data-entry='R-F09']")
+    expect(cell).to_have_attribute("data-confirmed", "0")
+    page.goto(f"{site.url}{site.review.item_path(A, 1, 'R-F09')}")
+    page.keyboard.press("c")
+    page.wait_for_url("**done=confirm**")
+    page.goto(dashboard)
+    expect(cell).to_have_attribute("data-confirmed", "1")
+    expect(cell).to_contain_text("1✓")
+    expect(page.locator(".progress")).to_contain_text("ana")

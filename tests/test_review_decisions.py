@@ -1,0 +1,218 @@
+"""Decisions through the review app: optimistic versions, the append-only audit trail, undo and reassign,
+bulk decisions, blind second reviews, and the precision and agreement figures built from them."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from review_fixtures import CLASSIFIER, ReviewDb, build_review_db, copy_review_db, logged_in
+
+from pipeline.review import metrics
+from pipeline.review.app import create_app
+from pipeline.store import Store
+
+A, B = "a" * 64, "b" * 64
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory) -> ReviewDb:
+    return build_review_db(tmp_path_factory.mktemp("review"))
+
+
+@pytest.fixture
+def review(template, tmp_path) -> ReviewDb:
+    return copy_review_db(template, tmp_path)
+
+
+@pytest.fixture
+def app(review):
+    return create_app(review.path)
+
+
+def _evidence(review: ReviewDb, document: str, ordinal: int, entry: str) -> dict | None:
+    with Store(review.path) as store:
+        rows = list(store.db.query("select * from evidence where passage = ? and taxonomy = ? and entry = ? and "
+                                   "classifier_id = ?", [*review.key(document, ordinal, entry), CLASSIFIER]))
+    return rows[0] if rows else None
+
+
+def _reviews(review: ReviewDb) -> list[dict]:
+    with Store(review.path) as store:
+        return list(store.db.query("select * from reviews order by id"))
+
+
+def test_concurrent_conflicting_decisions_are_detected_and_nothing_is_overwritten(app, review):
+    ana, ana_csrf = logged_in(app, "ana")
+    bob, bob_csrf = logged_in(app, "bob")
+    item = review.item_path(A, 1, "R-F09")
+    for client in (ana, bob):  # both open the item at version 0
+        assert 'name="version" value="0"' in client.get(item).text
+    first = ana.post(item, data={"csrf_token": ana_csrf, "decision": "confirm", "version": "0"})
+    assert first.status_code == 303
+    second = bob.post(item, data={"csrf_token": bob_csrf, "decision": "reject", "reason": "historical",
+                                  "version": "0"})
+    assert second.status_code == 409
+    assert "changed while you were looking" in second.text
+    assert "Decided by <strong>ana</strong>: confirm" in second.text
+    row = _evidence(review, A, 1, "R-F09")
+    assert row["status"] == "confirmed" and row["version"] == 1 and row["reviewed_by"] == "ana"
+    assert [(r["reviewer"], r["decision"]) for r in _reviews(review)] == [("ana", "confirm")]
+
+
+def test_every_decision_is_an_appended_review_with_reviewer_and_time(app, review):
+    ana, ana_csrf = logged_in(app, "ana")
+    bob, bob_csrf = logged_in(app, "bob")
+    item = review.item_path(A, 2, "R-F05")
+
+    def decide(client, csrf, **data):
+        version = str(_evidence(review, A, 2, "R-F05")["version"])
+        response = client.post(item, data={"csrf_token": csrf, "version": version, **data})
+        assert response.status_code == 303, response.text
+        return _evidence(review, A, 2, "R-F05")["status"]
+
+    assert decide(ana, ana_csrf, decision="confirm") == "confirmed"
+    assert decide(bob, bob_csrf, decision="reject", reason="wrong_polarity") == "rejected"
+    assert decide(bob, bob_csrf, decision="undo") == "confirmed"  # back to ana's confirmation
+    assert decide(ana, ana_csrf, decision="note", note="Reserves are below the minimum.") == "confirmed"
+    assert decide(ana, ana_csrf, decision="undo") == "suggested"
+    trail = _reviews(review)
+    assert [(r["reviewer"], r["decision"], r["reason"], r["previous_status"]) for r in trail] == [
+        ("ana", "confirm", None, "suggested"), ("bob", "reject", "wrong_polarity", "confirmed"),
+        ("bob", "undo", None, "rejected"), ("ana", "note", None, "confirmed"), ("ana", "undo", None, "confirmed")]
+    assert all(r["created_at"] and r["classifier_id"] == CLASSIFIER for r in trail)
+    history = ana.get(item).text
+    assert history.count("<li><strong>") == 5 and "by bob at" in history
+    nothing = ana.post(item, data={"csrf_token": ana_csrf, "version": "5", "decision": "undo"})
+    assert nothing.status_code == 400 and "no decision on this item to undo" in nothing.text
+    assert len(_reviews(review)) == 5
+
+
+def test_reassign_moves_the_link_and_undo_takes_both_halves_back(app, review):
+    ana, csrf = logged_in(app, "ana")
+    item = review.item_path(A, 3, "R-F02")
+    search = ana.get(item, params={"q": "section 114"}).text
+    assert 'name="new_entry" value="R-F09"' in search
+    unknown = ana.post(item, data={"csrf_token": csrf, "version": "0", "decision": "reassign", "new_entry": "R-F99"})
+    assert unknown.status_code == 400 and "no entry" in unknown.text
+    moved = ana.post(item, data={"csrf_token": csrf, "version": "0", "decision": "reassign", "new_entry": "r-f05"})
+    assert moved.status_code == 303
+    old, new = _evidence(review, A, 3, "R-F02"), _evidence(review, A, 3, "R-F05")
+    assert old["status"] == "rejected" and new["status"] == "confirmed" and new["reason"] == "analyst"
+    assert [(r["entry"], r["decision"], r["new_entry"]) for r in _reviews(review)] == [
+        ("R-F02", "reassign", "R-F05"), ("R-F05", "confirm", None)]
+    assert ana.post(item, data={"csrf_token": csrf, "version": "1", "decision": "undo"}).status_code == 303
+    assert _evidence(review, A, 3, "R-F02")["status"] == "suggested"
+    assert _evidence(review, A, 3, "R-F05") is None  # the analyst-made link is gone again
+    assert [r["decision"] for r in _reviews(review)] == ["reassign", "confirm", "undo", "undo"]
+
+
+def test_a_decision_moves_on_to_the_next_item_of_the_same_queue(app, review):
+    ana, csrf = logged_in(app, "ana")
+    queue = "authority=brackenmoor&order=uncertainty"
+    first = ana.get(f"{review.item_path(B, 1, 'G004')}?{queue}&pos=0")
+    assert 'id="next-link"' in first.text and 'id="prev-link"' not in first.text
+    response = ana.post(f"{review.item_path(B, 1, 'G004')}?{queue}&pos=0",
+                        data={"csrf_token": csrf, "decision": "confirm", "version": "0"})
+    assert response.headers["location"].startswith(review.item_path(A, 1, "L-F05") + "?")  # the next least sure
+    assert "pos=0" in response.headers["location"] and "done=confirm" in response.headers["location"]
+
+
+def test_bulk_confirm_by_a_lead_after_a_confirmation_step(app, review):
+    lead, csrf = logged_in(app, "lee")
+    ana, ana_csrf = logged_in(app, "ana")
+    ana.post(review.item_path(A, 1, "R-F09"), data={"csrf_token": ana_csrf, "decision": "reject",
+                                                    "reason": "historical", "version": "0"})
+    preview = lead.get("/bulk", params={"authority": "brackenmoor", "decision": "confirm"})
+    assert preview.status_code == 200 and 'id="bulk-count">6<' in preview.text  # 7 current, 1 decided
+    assert len(_reviews(review)) == 1  # the preview writes nothing
+    stale = lead.post("/bulk", data={"csrf_token": csrf, "authority": "brackenmoor", "decision": "confirm",
+                                     "expected": "7"})
+    assert stale.status_code == 409 and len(_reviews(review)) == 1
+    done = lead.post("/bulk", data={"csrf_token": csrf, "authority": "brackenmoor", "decision": "confirm",
+                                    "expected": "6"})
+    assert done.status_code == 303 and "done=bulk&n=6" in done.headers["location"]
+    trail = _reviews(review)[1:]
+    assert len(trail) == 6 and {(r["reviewer"], r["decision"]) for r in trail} == {("lee", "confirm")}
+    assert _evidence(review, A, 1, "R-F09")["status"] == "rejected"  # ana's decision stands
+    with Store(review.path) as store:
+        assert store.db.execute("select count(*) from evidence e join passages p on p.id = e.passage join documents "
+                                "d on d.id = p.document where d.authority = 'ferncastle' and e.status = 'suggested'"
+                                ).fetchone()[0] == 2
+
+
+def test_blind_second_review_hides_the_first_decision_and_feeds_kappa(app, review):
+    ana, ana_csrf = logged_in(app, "ana")
+    for document, ordinal, entry, decision in [(A, 1, "R-F09", "confirm"), (A, 2, "R-F05", "confirm"),
+                                               (B, 0, "G-F01", "reject")]:
+        ana.post(review.item_path(document, ordinal, entry),
+                 data={"csrf_token": ana_csrf, "decision": decision, "reason": "historical", "version": "0"})
+    lead, lead_csrf = logged_in(app, "lee")
+    sent = lead.post("/second-reviews", data={"csrf_token": lead_csrf, "assignee": "bob", "size": "10"})
+    assert "Sent 3 decided items to bob" in sent.text
+    bob, bob_csrf = logged_in(app, "bob")
+    listing = bob.get("/second-reviews").text
+    ids = sorted(set(re.findall(r'href="/second-reviews/(\d+)"', listing)))
+    assert len(ids) == 3
+    assert ana.get(f"/second-reviews/{ids[0]}").status_code == 404  # assigned to bob only
+    for review_id in ids:
+        page = bob.get(f"/second-reviews/{review_id}").text
+        assert ">ana<" not in page and " ana " not in page and "confirmed" not in page and "rejected" not in page
+        assert bob.post(f"/second-reviews/{review_id}", data={"csrf_token": bob_csrf, "decision": "confirm"}
+                        ).status_code == 303
+    assert bob.post(f"/second-reviews/{ids[0]}", data={"csrf_token": bob_csrf, "decision": "reject",
+                                                       "reason": "other"}).status_code == 409
+    assert _evidence(review, B, 0, "G-F01")["status"] == "rejected"  # a second opinion changes no status
+    with Store(review.path) as store:
+        assert store.db.execute("select count(*) from reviews where blind = 1 and reviewer = 'bob'").fetchone()[0] == 3
+        pairs, pooled = metrics.agreement(store)
+    assert [(p.first, p.second, p.items) for p in pairs] == [("ana", "bob", 3)]
+    assert pooled.observed == pytest.approx(2 / 3) and pooled.kappa == pytest.approx(0.0)
+    assert "ana / bob" in lead.get("/agreement").text
+
+
+def test_cohen_kappa_matches_a_worked_example():
+    first = ["yes"] * 25 + ["no"] * 25
+    second = ["yes"] * 20 + ["no"] * 5 + ["yes"] * 10 + ["no"] * 15
+    assert metrics.cohen_kappa(first, second) == pytest.approx(0.4)
+    assert metrics.cohen_kappa(["yes"] * 3, ["yes"] * 3) is None
+    assert metrics.cohen_kappa([], []) is None
+
+
+def test_precision_per_entry_and_theme_comes_from_decisions(review):
+    with Store(review.path) as store:
+        for ordinal, entry, decision in [(1, "R-F09", "confirm"), (2, "R-F05", "reject"), (3, "R-F02", "confirm"),
+                                         (3, "G-F02", "reject")]:
+            store.add_review(*review.key(A, ordinal, entry), decision=decision, reviewer="ana", reason="other")
+        themes, entries = metrics.precision(store)
+        by_theme = {t["theme"]: (t["confirmed"], t["rejected"], t["precision"]) for t in themes}
+        assert by_theme == {"G": (0, 1, 0.0), "R": (2, 1, pytest.approx(2 / 3))}
+        assert {e["entry"]: e["precision"] for e in entries} == {"G-F02": 0.0, "R-F02": 1.0, "R-F05": 0.0,
+                                                                 "R-F09": 1.0}
+        assert metrics.precision(store, "ferncastle") == ([], [])
+
+
+def test_store_add_review_is_optimistic(review):
+    with Store(review.path) as store:
+        key = review.key(A, 1, "R-F09")
+        assert store.add_review(*key, "confirm", "ana", classifier_id=CLASSIFIER, expected_version=0)
+        assert store.add_review(*key, "reject", "bob", reason="other", classifier_id=CLASSIFIER,
+                                expected_version=0) is None
+        assert store.db["reviews"].count == 1
+        assert {r["status"] for r in store.db["evidence"].rows_where("passage = ? and entry = ?",
+                                                                     [key[0], key[2]])} == {"confirmed"}
+        with pytest.raises(ValueError, match="reassign needs"):
+            store.add_review(*key, "reassign", "ana")
+        assert store.db["reviews"].count == 1
+
+
+def test_dashboard_heat_map_counts_confirmed_and_suggested(app, review):
+    ana, csrf = logged_in(app, "ana")
+    cell = 'data-entry="R-F09" data-confirmed="{}" data-suggested="{}"'
+    before = ana.get("/dashboard?authority=brackenmoor").text
+    assert cell.format(0, 1) in before
+    ana.post(review.item_path(A, 1, "R-F09"), data={"csrf_token": csrf, "decision": "confirm", "version": "0"})
+    after = ana.get("/dashboard?authority=brackenmoor").text
+    assert cell.format(1, 0) in after
+    assert "<td>ana</td><td>1</td>" in after  # progress per reviewer
+    assert "Budget monitoring report Q2" in after and "first draft" not in after  # newest flagged, current only
