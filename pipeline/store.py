@@ -296,16 +296,17 @@ class Store:
         return DocumentCounts(len(predictions), len(rows), flagged)
 
     def _apply_decisions(self, sha256: str, classifier_id: str, taxonomy_id: str) -> None:
-        """Give new evidence rows the status of the latest analyst decision on the same passage and
-        entry, and keep confirmed links the new classifier no longer suggests."""
-        latest = self.db.execute(
-            "select r.passage, r.entry, r.decision from reviews r join passages p on p.id = r.passage "
-            "where p.document = ? and r.taxonomy = ? and r.decision in ('confirm', 'reject') and r.id = "
-            "(select max(id) from reviews r2 where r2.passage = r.passage and r2.taxonomy = r.taxonomy "
-            "and r2.entry = r.entry and r2.decision in ('confirm', 'reject', 'undo'))",
-            [sha256, taxonomy_id]).fetchall()
-        for passage, entry, decision in latest:
-            status = "confirmed" if decision == "confirm" else "rejected"
+        """Give new evidence rows the status of the analysts' standing decision on the same passage and
+        entry (undos replayed; a reassignment rejects the old entry), and keep confirmed links the new
+        classifier no longer suggests."""
+        links = self.db.execute(
+            "select distinct r.passage, r.entry from reviews r join passages p on p.id = r.passage "
+            "where p.document = ? and r.taxonomy = ?", [sha256, taxonomy_id]).fetchall()
+        for passage, entry in links:
+            decision = self.decision_to_undo((passage, taxonomy_id, entry))
+            if decision is None:
+                continue
+            status = "confirmed" if decision["decision"] == "confirm" else "rejected"
             key = [passage, taxonomy_id, entry, classifier_id]
             if self.db["evidence"].count_where(
                     "passage = ? and taxonomy = ? and entry = ? and classifier_id = ?", key):

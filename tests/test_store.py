@@ -225,3 +225,25 @@ def test_run_summary_records_counts(tmp_path, db_path, segmenter, classifier):
         run = store.db["runs"].get(run_id)
         assert run["outcome"] == "completed" and json.loads(run["counts"]) == {"documents": 1}
         assert run["ended_at"] >= run["started_at"]
+
+
+def test_reassignments_and_undos_are_replayed_on_reclassification(tmp_path, db_path, segmenter, classifier,
+                                                                    encoder):
+    _write_report(tmp_path / "docs", PARAGRAPHS)
+    store, sources = _open(db_path, tmp_path / "docs")
+    with store:
+        _ingestor(store, segmenter, classifier).process(sources[0])
+        links = store.db.execute("select passage, taxonomy, entry from evidence order by score desc limit 2"
+                                 ).fetchall()
+        moved, undone = links
+        store.add_review(*moved, decision="reassign", reviewer="ana", new_entry="R-F09")
+        store.add_review(*undone, decision="confirm", reviewer="ana")
+        store.add_review(*undone, decision="reject", reviewer="ana", reason="wrong_entry")
+        store.add_review(*undone, decision="undo", reviewer="ana")  # back to the confirmation
+
+        other = SimilarityClassifier(encoder, load_taxonomy(), Thresholds(evidence=0.3, flag=0.4))
+        _ingestor(store, segmenter, other).process(sources[0])
+        status = {(r["passage"], r["entry"]): r["status"] for r in store.db["evidence"].rows_where(
+            "classifier_id = ?", [other.id])}
+        assert status.get((moved[0], moved[2])) in (None, "rejected")
+        assert status[(undone[0], undone[2])] == "confirmed"
