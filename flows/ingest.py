@@ -30,7 +30,7 @@ from pipeline.ids import sha256_bytes  # noqa: E402
 from pipeline.ingest import DocumentResult, Ingestor, Outcome, Prepared, prepare  # noqa: E402
 from pipeline.progress import Progress  # noqa: E402
 from pipeline.store import Store  # noqa: E402
-from pipeline.taxonomy import DEFAULT_TAXONOMY, load_taxonomy  # noqa: E402
+from pipeline.taxonomy import DEFAULT_TAXONOMY, load_crosswalk, load_taxonomy  # noqa: E402
 
 PREPARE_WORKERS = 1
 BATCH_PASSAGES = 256  # embed this many passages across documents in one call
@@ -117,7 +117,8 @@ def ingest_documents(sources: list[DocumentSource], authorities: list[Authority]
         store.sync_taxonomy(tax)
         classifier = SimilarityClassifier(load_encoder(), tax)
         model = classifier.encoder.model_id
-        ingestor = Ingestor(store, Segmenter(), classifier.id, tax.id, model, lambda: classifier)
+        ingestor = Ingestor(store, Segmenter(), classifier.id, tax.id, model, lambda: classifier,
+                            crosswalk=load_crosswalk(tax.id))
         run_id = store.start_run(flow_name, parameters, __version__, model, classifier.id)
         results: list[DocumentResult] = []
         outcome = "failed"

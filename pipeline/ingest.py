@@ -25,7 +25,7 @@ from pipeline.extract.limits import DEFAULT_LIMITS, Limits
 from pipeline.ids import sha256_bytes
 from pipeline.metadata import DocumentMetadata, guess_metadata
 from pipeline.segment import Segmenter
-from pipeline.store import Store, text_key, vector_key
+from pipeline.store import Crosswalk, Store, text_key, vector_key
 
 REPEATED_MIN_DOCUMENTS = 4  # a short passage in this many documents of one authority is template text
 REPEATED_MAX_WORDS = 60
@@ -106,6 +106,7 @@ class Ingestor:
     model_id: str
     load_classifier: Callable[[], SimilarityClassifier]
     limits: Limits = DEFAULT_LIMITS
+    crosswalk: Crosswalk = field(default_factory=dict)  # decisions under older taxonomy versions
     _classifier: SimilarityClassifier | None = field(default=None, repr=False)
 
     @property
@@ -163,7 +164,7 @@ class Ingestor:
                                          self.model_id)
                 counts = self.store.save_classification(
                     prepared.sha, self.classifier_id, self.taxonomy_id,
-                    dict(zip([x.id for x in mine], own, strict=True)), self.model_id, {})
+                    dict(zip([x.id for x in mine], own, strict=True)), self.model_id, {}, self.crosswalk)
             embedded = len(keys & new_vectors.keys())
             results.append(DocumentResult(str(prepared.source.path), prepared.source.authority, Outcome.STORED,
                                           prepared.sha, len(prepared.passages), counts.evidence, counts.flagged,
@@ -177,7 +178,8 @@ class Ingestor:
         predictions = self.classifier.predict_vectors(vectors) if len(vectors) else []
         counts = self.store.save_classification(
             sha, self.classifier_id, self.taxonomy_id,
-            dict(zip([pid for pid, _ in stored], predictions, strict=True)), self.model_id, new_vectors)
+            dict(zip([pid for pid, _ in stored], predictions, strict=True)), self.model_id, new_vectors,
+            self.crosswalk)
         self.store.touch(sha)
         return DocumentResult(str(source.path), source.authority, Outcome.RECLASSIFIED, sha, len(stored),
                               counts.evidence, counts.flagged, len(new_vectors))

@@ -36,6 +36,7 @@ def vector_key(model_id: str, text: str) -> str:
     return short_hash(model_id, " ".join(text.split()), length=24)
 
 
+Crosswalk = dict[tuple[str, str], str]  # (old taxonomy, old entry id) -> new entry id
 REVIEW_DECISIONS = ("confirm", "reject", "reassign", "note", "undo")
 
 
@@ -267,7 +268,8 @@ class Store:
 
     def save_classification(self, sha256: str, classifier_id: str, taxonomy_id: str,
                             predictions: dict[str, Prediction], model_id: str,
-                            vectors: dict[str, np.ndarray]) -> DocumentCounts:
+                            vectors: dict[str, np.ndarray],
+                            crosswalk: Crosswalk | None = None) -> DocumentCounts:
         """Replace this classifier's evidence for one document; analysts' decisions carry over."""
         rows = []
         flagged = 0
@@ -286,7 +288,7 @@ class Store:
                 "delete from evidence where classifier_id = ? and passage in "
                 "(select id from passages where document = ?)", [classifier_id, sha256])
             self.db["evidence"].insert_all(rows, pk=("passage", "taxonomy", "entry", "classifier_id"))
-            self._apply_decisions(sha256, classifier_id, taxonomy_id)
+            self._apply_decisions(sha256, classifier_id, taxonomy_id, crosswalk or {})
             self._put_vectors(model_id, vectors)
             self.db["classifications"].upsert(
                 {"document": sha256, "classifier_id": classifier_id, "taxonomy": taxonomy_id,
@@ -295,26 +297,30 @@ class Store:
             self.db["documents"].update(sha256, {"classifier_id": classifier_id})
         return DocumentCounts(len(predictions), len(rows), flagged)
 
-    def _apply_decisions(self, sha256: str, classifier_id: str, taxonomy_id: str) -> None:
+    def _apply_decisions(self, sha256: str, classifier_id: str, taxonomy_id: str, crosswalk: Crosswalk) -> None:
         """Give new evidence rows the status of the analysts' standing decision on the same passage and
         entry (undos replayed; a reassignment rejects the old entry), and keep confirmed links the new
-        classifier no longer suggests."""
+        classifier no longer suggests. Decisions made under an older taxonomy version follow the
+        crosswalk to the new entry ids."""
         links = self.db.execute(
-            "select distinct r.passage, r.entry from reviews r join passages p on p.id = r.passage "
-            "where p.document = ? and r.taxonomy = ?", [sha256, taxonomy_id]).fetchall()
-        for passage, entry in links:
-            decision = self.decision_to_undo((passage, taxonomy_id, entry))
+            "select distinct r.passage, r.taxonomy, r.entry from reviews r join passages p on p.id = r.passage "
+            "where p.document = ?", [sha256]).fetchall()
+        for passage, taxonomy, entry in links:
+            target = entry if taxonomy == taxonomy_id else crosswalk.get((taxonomy, entry))
+            if target is None:
+                continue
+            decision = self.decision_to_undo((passage, taxonomy, entry))
             if decision is None:
                 continue
             status = "confirmed" if decision["decision"] == "confirm" else "rejected"
-            key = [passage, taxonomy_id, entry, classifier_id]
+            key = [passage, taxonomy_id, target, classifier_id]
             if self.db["evidence"].count_where(
                     "passage = ? and taxonomy = ? and entry = ? and classifier_id = ?", key):
                 self.db["evidence"].update(tuple(key), {"status": status})
             elif status == "confirmed":
-                self.db["evidence"].insert({"passage": passage, "taxonomy": taxonomy_id, "entry": entry,
+                self.db["evidence"].insert({"passage": passage, "taxonomy": taxonomy_id, "entry": target,
                                             "classifier_id": classifier_id, "status": status, "rank": None,
-                                            "flagged": int("-F" in entry), "reason": "analyst",
+                                            "flagged": int("-F" in target), "reason": "analyst",
                                             "created_at": now()})
 
     def documents_with_texts(self, authority: str, keys: list[str], exclude: str) -> dict[str, int]:

@@ -173,3 +173,26 @@ def _check_counts(tax_id: str, entries: tuple[Entry, ...]) -> None:
                 f"{tax_id}: theme {theme} has {got[0]} characteristics and {got[1]} failure indicators; "
                 f"expected {n_char} and {n_fail}"
             )
+
+
+def load_crosswalk(taxonomy_id: str, directory: Path = TAXONOMY_DIR) -> dict[tuple[str, str], str]:
+    """Old (taxonomy, entry id) -> entry id in ``taxonomy_id``, from ``crosswalks/<old>__<new>.yaml``
+    files: a mapping of old ids to new ids (null where an entry was removed)."""
+    mapping: dict[tuple[str, str], str] = {}
+    target = load_taxonomy(taxonomy_id, directory)
+    known = {e.id for e in target.entries}
+    for path in sorted((directory / "crosswalks").glob(f"*__{taxonomy_id}.yaml")):
+        source = path.name.split("__", 1)[0]
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except yaml.YAMLError as e:
+            raise TaxonomyError(f"{path} is not valid YAML: {e}") from e
+        if not isinstance(data, dict):
+            raise TaxonomyError(f"{path}: expected a mapping of old ids to new ids")
+        for old, new in data.items():
+            if new is None:
+                continue
+            if str(new) not in known:
+                raise TaxonomyError(f"{path}: {old} maps to {new}, which is not in {taxonomy_id}")
+            mapping[(source, str(old))] = str(new)
+    return mapping

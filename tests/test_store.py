@@ -247,3 +247,37 @@ def test_reassignments_and_undos_are_replayed_on_reclassification(tmp_path, db_p
             "classifier_id = ?", [other.id])}
         assert status.get((moved[0], moved[2])) in (None, "rejected")
         assert status[(undone[0], undone[2])] == "confirmed"
+
+
+def test_decisions_follow_the_crosswalk_to_a_new_taxonomy_version(tmp_path, db_path, segmenter, classifier,
+                                                                  encoder):
+    """A made-up successor version renames every entry id; a confirmed link carries over."""
+    from pipeline.taxonomy import TAXONOMY_DIR, load_crosswalk, parse_taxonomy
+
+    data = yaml.safe_load((TAXONOMY_DIR / "bv-2023-draft.yaml").read_text())
+    renamed = {e["id"]: f"N{e['id'].replace('-', '')}" for e in data["entries"]}
+    data["taxonomy"] = "test-2099"
+    for entry in data["entries"]:
+        entry["id"] = renamed[entry["id"]]
+    folder = tmp_path / "taxonomy"
+    (folder / "crosswalks").mkdir(parents=True)
+    (folder / "test-2099.yaml").write_text(yaml.safe_dump(data))
+    (folder / "crosswalks" / "bv-2023-draft__test-2099.yaml").write_text(yaml.safe_dump(renamed))
+    successor = parse_taxonomy((folder / "test-2099.yaml").read_text())
+    crosswalk = load_crosswalk("test-2099", folder)
+    assert crosswalk[("bv-2023-draft", "R-F09")] == "NRF09"
+
+    _write_report(tmp_path / "docs", PARAGRAPHS)
+    store, sources = _open(db_path, tmp_path / "docs")
+    with store:
+        _ingestor(store, segmenter, classifier).process(sources[0])
+        passage, taxonomy, entry = store.db.execute(
+            "select passage, taxonomy, entry from evidence order by score desc limit 1").fetchone()
+        store.add_review(passage, taxonomy, entry, decision="confirm", reviewer="ana")
+        store.sync_taxonomy(successor)
+        new = SimilarityClassifier(encoder, successor)
+        result = Ingestor(store, segmenter, new.id, successor.id, encoder.model_id, lambda: new,
+                          crosswalk=crosswalk).process(sources[0])
+        assert result.outcome is Outcome.RECLASSIFIED and result.embedded == 0
+        row = store.db["evidence"].get((passage, "test-2099", renamed[entry], new.id))
+        assert row["status"] == "confirmed"
