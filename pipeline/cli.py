@@ -41,6 +41,8 @@ export_app = typer.Typer(help="Feeds for the risk engine.", no_args_is_help=True
 app.add_typer(export_app, name="export")
 reviewers_app = typer.Typer(help="Analysts who review suggested evidence.", no_args_is_help=True)
 app.add_typer(reviewers_app, name="reviewers")
+tokens_app = typer.Typer(help="API tokens for the risk engine's /api/v1/flags.", no_args_is_help=True)
+app.add_typer(tokens_app, name="tokens")
 out = Console()
 err = Console(stderr=True)
 
@@ -367,6 +369,24 @@ def reviewers_add(
     except TriageError as e:
         raise fail(str(e)) from e
     out.print(f"added {role} {name}", highlight=False)
+
+
+@tokens_app.command("add")
+def tokens_add(
+    name: Annotated[str, typer.Argument(help="What the token is for, e.g. risk-engine.")],
+    db: DbPath = DEFAULT_DB,
+) -> None:
+    """Create an API token for GET /api/v1/flags; it is printed once and stored only as a hash."""
+    from pipeline.review.api import add_token
+    from pipeline.store import Store
+
+    try:
+        with Store(db) as store:
+            token = add_token(store, name)
+    except TriageError as e:
+        raise fail(str(e)) from e
+    sys.stdout.write(token + "\n")
+    err.print("store this token now: it cannot be shown again", highlight=False)
 
 
 # -- export ------------------------------------------------------------------------------------------

@@ -180,10 +180,12 @@ def render(records: list[dict], fmt: str) -> str:
     raise FeedError(f"unsupported format {fmt!r}; use jsonl or csv")
 
 
-def export_flags(store: Store, since: int, selection: ExportFilter) -> tuple[list[dict], int]:
-    """The records after ``since`` that pass the filter, and the next cursor (the last event read)."""
+def export_flags(store: Store, since: int, selection: ExportFilter, limit: int | None = None
+                 ) -> tuple[list[dict], int]:
+    """The records after ``since`` (at most ``limit`` read) that pass the filter, and the next cursor
+    (the last event read, so filtered-out events are not read again)."""
     sync_events(store)
-    records = [r for r in read_events(store, since)]
+    records = list(read_events(store, since, limit))
     next_cursor = records[-1]["cursor"] if records else since
     return [r for r in records if selection.keeps(r)], next_cursor
 

@@ -9,6 +9,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import ClassVar
 
 import pytest
+from starlette.testclient import TestClient
 from typer.testing import CliRunner
 
 from pipeline.classify import SimilarityClassifier, Thresholds
@@ -17,6 +18,8 @@ from pipeline.corpus import discover
 from pipeline.feed import ExportFilter, export_flags, read_events, sync_events, validate_record
 from pipeline.ingest import Ingestor
 from pipeline.push import SIGNATURE_HEADER, push_outbox, push_webhook, sign
+from pipeline.review.api import add_token
+from pipeline.review.app import create_app
 from pipeline.signals import authority_signals, weight
 from pipeline.store import Store
 from pipeline.taxonomy import load_taxonomy
@@ -189,3 +192,54 @@ def test_signals_cli_writes_json(fed):
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     assert {s["authority"] for s in data["signals"]} == {"testshire"}
+
+
+@pytest.fixture
+def api(fed):
+    store, _ = fed
+    token = add_token(store, "risk-engine")
+    return TestClient(create_app(store.path)), token, store
+
+
+def test_token_is_required(api):
+    client, _, _ = api
+    assert client.get("/api/v1/flags").status_code == 401
+    assert client.get("/api/v1/flags", headers={"Authorization": "Bearer bvt_wrong"}).status_code == 401
+
+
+def test_pages_return_each_event_once_in_cursor_order(api):
+    client, token, store = api
+    seen, cursor, more = [], 0, True
+    while more:
+        response = client.get("/api/v1/flags", params={"since": cursor, "limit": 2},
+                              headers={"Authorization": f"Bearer {token}"})
+        assert response.status_code == 200
+        body = response.json()
+        for record in body["records"]:
+            validate_record(record)
+        seen += [r["event_id"] for r in body["records"]]
+        cursor, more = body["next_cursor"], body["more"]
+    assert seen == [e["event_id"] for e in read_events(store)]
+    bad = client.get("/api/v1/flags", params={"limit": 0}, headers={"Authorization": f"Bearer {token}"})
+    assert bad.status_code == 400
+
+
+def test_openapi_describes_the_endpoint(api):
+    client, token, _ = api
+    headers = {"Authorization": f"Bearer {token}"}
+    spec = client.get("/api/v1/openapi.json", headers=headers).json()
+    assert "/api/v1/flags" in spec["paths"] and spec["components"]["securitySchemes"]["token"]["scheme"] == "bearer"
+    schema = client.get("/api/v1/schemas/flag_event.v1.json", headers=headers).json()
+    assert schema["title"].startswith("bv-triage flag event")
+
+
+def test_tokens_add_prints_a_token_once_and_stores_its_hash(tmp_path):
+    result = CliRunner().invoke(app, ["tokens", "add", "risk-engine", "--db", str(tmp_path / "t.db")])
+    assert result.exit_code == 0, result.output
+    token = result.stdout.strip()
+    assert token.startswith("bvt_") and "cannot be shown again" in result.stderr
+    from pipeline.store import Store
+
+    with Store(tmp_path / "t.db") as store:
+        [row] = list(store.db["api_tokens"].rows)
+    assert row["name"] == "risk-engine" and token not in str(row)

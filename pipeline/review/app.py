@@ -14,7 +14,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from pipeline.review import insight, lead, login, views
+from pipeline.review import api, insight, lead, login, views
 from pipeline.review.decisions import REASONS
 from pipeline.review.web import SecurityHeaders, Settings, guarded, public, render
 from pipeline.store import Store
@@ -44,6 +44,9 @@ def _routes() -> list[BaseRoute]:
         Route("/reviewers", guarded(lead.reviewers, lead_only=True)),
         Route("/reviewers", guarded(lead.add_reviewer, lead_only=True), methods=["POST"]),
         Route("/reviewers/{name}/disabled", guarded(lead.set_disabled, lead_only=True), methods=["POST"]),
+        Route("/api/v1/flags", api.flags),
+        Route("/api/v1/openapi.json", api.openapi),
+        Route("/api/v1/schemas/flag_event.v1.json", api.schema),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]
 

@@ -1,0 +1,122 @@
+"""``GET /api/v1/flags``: the flag feed over HTTP for the risk engine, with an API token.
+
+Tokens are made by ``triage tokens add`` and stored as sha256 hashes; the request sends
+``Authorization: Bearer <token>``. Pages follow the cursor contract of ``triage export flags``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from collections.abc import Awaitable, Callable
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from pipeline.feed import SCHEMA_PATH, ExportFilter, FeedError, export_flags, parse_cursor
+from pipeline.review.errors import ReviewError
+from pipeline.review.web import settings
+from pipeline.store import Store, now
+
+MAX_LIMIT = 1000
+DEFAULT_LIMIT = 100
+TOKEN_PREFIX = "bvt_"
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def add_token(store: Store, name: str, created_by: str = "cli") -> str:
+    """Create an API token; it is shown once and only its hash is kept."""
+    if not name.strip() or len(name) > 80:
+        raise ReviewError("a token needs a name of 1-80 characters")
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    with store.transaction():
+        store.db["api_tokens"].insert({"token_hash": _hash(token), "name": name.strip(), "created_by": created_by,
+                                       "created_at": now(), "revoked": 0})
+    return token
+
+
+def _token_name(store: Store, header: str | None) -> str | None:
+    if not header or not header.startswith("Bearer "):
+        return None
+    digest = _hash(header.removeprefix("Bearer ").strip())
+    for token_hash, name in store.db.execute("select token_hash, name from api_tokens where revoked = 0"):
+        if hmac.compare_digest(token_hash, digest):
+            store.db.execute("update api_tokens set last_used_at = ? where token_hash = ?", [now(), token_hash])
+            store.db.conn.commit()
+            return name
+    return None
+
+
+def token_required(handler: Callable[[Request, Store], Response]) -> Callable[[Request], Awaitable[Response]]:
+    """Every /api/v1 route, its description included, answers only to a valid API token."""
+
+    async def endpoint(request: Request) -> Response:
+        def run() -> Response:
+            with Store(settings(request).db_path) as store:
+                if _token_name(store, request.headers.get("authorization")) is None:
+                    return JSONResponse({"error": "a valid API token is required (Authorization: Bearer ...)"},
+                                        status_code=401, headers={"WWW-Authenticate": "Bearer"})
+                return handler(request, store)
+
+        return await run_in_threadpool(run)
+
+    return endpoint
+
+
+@token_required
+def flags(request: Request, store: Store) -> Response:
+    query = request.query_params
+    try:
+        since = parse_cursor(query.get("since"))
+        limit = int(query.get("limit") or DEFAULT_LIMIT)
+        if not 1 <= limit <= MAX_LIMIT:
+            raise FeedError(f"limit must be between 1 and {MAX_LIMIT}")
+        minimum = float(query["min_probability"]) if query.get("min_probability") else None
+        records, next_cursor = export_flags(store, since, ExportFilter(query.get("status") or "all", minimum), limit)
+    except (FeedError, ValueError) as e:
+        return JSONResponse({"error": str(e)}, status_code=400)
+    more = store.db.execute("select 1 from flag_events where cursor > ? limit 1", [next_cursor]).fetchone()
+    return JSONResponse({"records": records, "next_cursor": next_cursor, "more": more is not None})
+
+
+OPENAPI = {
+    "openapi": "3.1.0",
+    "info": {"title": "bv-triage flag feed", "version": "1.0",
+             "description": "Flag events for the risk engine; see the README's cursor contract."},
+    "components": {"securitySchemes": {"token": {"type": "http", "scheme": "bearer"}}},
+    "security": [{"token": []}],
+    "paths": {"/api/v1/flags": {"get": {
+        "summary": "Flag events after a cursor, oldest first",
+        "parameters": [
+            {"name": "since", "in": "query", "schema": {"type": "integer", "minimum": 0, "default": 0}},
+            {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT,
+                                                         "default": DEFAULT_LIMIT}},
+            {"name": "status", "in": "query", "schema": {"enum": ["suggested", "confirmed", "all"]}},
+            {"name": "min_probability", "in": "query", "schema": {"type": "number", "minimum": 0, "maximum": 1}},
+        ],
+        "responses": {
+            "200": {"description": "A page of records (flag_event.v1.json) and the cursor to send next",
+                    "content": {"application/json": {"schema": {"type": "object", "required": [
+                        "records", "next_cursor", "more"], "properties": {
+                        "records": {"type": "array", "items": {"$ref": "/api/v1/schemas/flag_event.v1.json"}},
+                        "next_cursor": {"type": "integer"}, "more": {"type": "boolean"}}}}}},
+            "400": {"description": "A bad parameter"},
+            "401": {"description": "No valid API token"},
+        },
+    }}},
+}
+
+
+@token_required
+def openapi(request: Request, store: Store) -> Response:
+    return JSONResponse(OPENAPI)
+
+
+@token_required
+def schema(request: Request, store: Store) -> Response:
+    return Response(SCHEMA_PATH.read_text(), media_type="application/schema+json")
