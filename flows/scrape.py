@@ -17,7 +17,7 @@ configure_environment()
 from prefect import flow, task  # noqa: E402
 from prefect.cache_policies import NO_CACHE  # noqa: E402
 
-from flows.ingest import RunSummary, ingest_documents  # noqa: E402
+from flows.ingest import RunSummary, default_task_runner, ingest_documents  # noqa: E402
 from pipeline.collect import CollectResult, collect, make_client  # noqa: E402
 from pipeline.corpus import Authority, DocumentSource  # noqa: E402
 from pipeline.corpus import load_register as load_authorities  # noqa: E402
@@ -49,7 +49,7 @@ def collect_source(source: Source, db: str, blobs_root: str, client_settings: di
             client.close()
 
 
-@flow(name="scrape", validate_parameters=False)
+@flow(name="scrape", validate_parameters=False, task_runner=default_task_runner())
 def scrape_flow(sources: list[str], db: str, register: str = str(DEFAULT_REGISTER), since: str | None = None,
                 until: str | None = None, adhoc: dict | None = None, allow_private_hosts: bool = False,
                 taxonomy: str = DEFAULT_TAXONOMY, progress: bool = False) -> ScrapeSummary:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import ctypes
 import re
 import statistics
+import threading
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +25,7 @@ _LIGATURES = str.maketrans({"\ufb01": "fi", "\ufb02": "fl", "\ufb00": "ff", "\uf
                             "\x00": "", "\ufffe": "", "\x02": "-", "\u00a0": " "})
 _MARKER = re.compile(r"^(?:[•●▪■◦○►▶✓\u2022\uf0b7\uf0a7o\-–*]|\(?[a-z]{1,3}\)|\(?\d{1,2}(?:\.\d{1,2}){0,3}[.)]?)$")
 _ZONE = 0.1  # top and bottom tenth of a page may hold running headers and footers
+PDFIUM_LOCK = threading.Lock()  # pdfium is not thread-safe
 
 
 @dataclass
@@ -54,7 +56,13 @@ class _PageLayout:
 
 def extract_pdf(path: Path, limits: Limits) -> tuple[list[Block], int, list[int], list[int]]:
     """Return the blocks in reading order, the page count, the pages read by OCR and the
-    scanned pages left unread (OCR unavailable)."""
+    scanned pages left unread (OCR unavailable). pdfium is not thread-safe: one PDF at a time
+    per process (parallel extraction uses processes)."""
+    with PDFIUM_LOCK:
+        return _extract_pdf(path, limits)
+
+
+def _extract_pdf(path: Path, limits: Limits) -> tuple[list[Block], int, list[int], list[int]]:
     try:
         pdf = pdfium.PdfDocument(str(path))
     except pdfium.PdfiumError as e:
