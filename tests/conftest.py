@@ -62,3 +62,25 @@ def small_corpus(tmp_path: Path) -> Path:
     (root / "manifest.yaml").write_text(yaml.safe_dump({"documents": rows}))
     shutil.copy(DEMO_CORPUS / "authorities.yaml", root / "authorities.yaml")
     return root
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory):
+    """A review database built once per module; each test gets its own copy."""
+    from review_fixtures import build_review_db
+
+    return build_review_db(tmp_path_factory.mktemp("review"))
+
+
+@pytest.fixture
+def review(template, tmp_path):
+    from review_fixtures import copy_review_db
+
+    return copy_review_db(template, tmp_path)
+
+
+@pytest.fixture
+def app(review):
+    from pipeline.review.app import create_app
+
+    return create_app(review.path)

@@ -6,28 +6,12 @@ from __future__ import annotations
 import re
 
 import pytest
-from review_fixtures import CLASSIFIER, ReviewDb, build_review_db, copy_review_db, logged_in
+from review_fixtures import CLASSIFIER, ReviewDb, logged_in
 
 from pipeline.review import metrics
-from pipeline.review.app import create_app
 from pipeline.store import Store
 
 A, B = "a" * 64, "b" * 64
-
-
-@pytest.fixture(scope="module")
-def template(tmp_path_factory) -> ReviewDb:
-    return build_review_db(tmp_path_factory.mktemp("review"))
-
-
-@pytest.fixture
-def review(template, tmp_path) -> ReviewDb:
-    return copy_review_db(template, tmp_path)
-
-
-@pytest.fixture
-def app(review):
-    return create_app(review.path)
 
 
 def _evidence(review: ReviewDb, document: str, ordinal: int, entry: str) -> dict | None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from review_fixtures import CLASSIFIER, PASSWORD, SECTION_114, ReviewDb, build_review_db, copy_review_db, logged_in
+from review_fixtures import CLASSIFIER, PASSWORD, SECTION_114, logged_in
 
 from pipeline.review import queries
 from pipeline.review.app import create_app
@@ -16,16 +16,6 @@ from pipeline.review.sentences import highlight, split_sentences
 from pipeline.store import Store
 
 A, C = "a" * 64, "c" * 64
-
-
-@pytest.fixture(scope="module")
-def template(tmp_path_factory) -> ReviewDb:
-    return build_review_db(tmp_path_factory.mktemp("review"))
-
-
-@pytest.fixture
-def review(template, tmp_path) -> ReviewDb:
-    return copy_review_db(template, tmp_path)
 
 
 @pytest.fixture

@@ -11,9 +11,7 @@ from review_fixtures import (
     HOSTILE,
     PASSWORD,
     ReviewDb,
-    build_review_db,
     client_for,
-    copy_review_db,
     hidden,
     log_in,
     logged_in,
@@ -28,21 +26,6 @@ from pipeline.review.passwords import verify_password
 from pipeline.store import Store
 
 A = "a" * 64
-
-
-@pytest.fixture(scope="module")
-def template(tmp_path_factory) -> ReviewDb:
-    return build_review_db(tmp_path_factory.mktemp("review"))
-
-
-@pytest.fixture
-def review(template, tmp_path) -> ReviewDb:
-    return copy_review_db(template, tmp_path)
-
-
-@pytest.fixture
-def app(review):
-    return create_app(review.path)
 
 
 def _state(review: ReviewDb) -> tuple[int, list[tuple]]:
