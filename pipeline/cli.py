@@ -171,15 +171,20 @@ def predict(
 
 # -- sources, scrape, flows -------------------------------------------------------------------------
 
-@sources_app.command("list")
-def sources_list(register: RegisterPath = DEFAULT_REGISTER) -> None:
-    """List the registered sources."""
+def _register(path: Path):  # type: ignore[no-untyped-def]
+    """The source register, or a one-line error."""
     from pipeline.sources import load_register
 
     try:
-        known = load_register(register)
+        return load_register(path)
     except TriageError as e:
         raise fail(str(e)) from e
+
+
+@sources_app.command("list")
+def sources_list(register: RegisterPath = DEFAULT_REGISTER) -> None:
+    """List the registered sources."""
+    known = _register(register)
     table = Table(title=f"Sources ({register})")
     for column in ("id", "authority", "kind", "where", "schedule"):
         table.add_column(column)
@@ -217,15 +222,10 @@ def sources_add(
 @sources_app.command("check")
 def sources_check(register: RegisterPath = DEFAULT_REGISTER) -> None:
     """Validate the register: ids, kinds, URLs, patterns, schedules, local folders."""
-    from pipeline.paths import PROJECT_ROOT
-    from pipeline.sources import load_register
+    from pipeline.sources import register_problems
 
-    try:
-        known = load_register(register)
-    except TriageError as e:
-        raise fail(str(e)) from e
-    problems = [f"{s.id}: folder {s.path} does not exist" for s in known.sources
-                if s.kind == "local" and not (PROJECT_ROOT / str(s.path)).is_dir() and not Path(str(s.path)).is_dir()]
+    known = _register(register)
+    problems = register_problems(known)
     for problem in problems:
         err.print(problem, highlight=False)
     if problems:
@@ -303,12 +303,7 @@ def flows_serve(
     """Serve one scheduled scrape deployment per registered source (needs a Prefect server)."""
     import os
 
-    from pipeline.sources import load_register
-
-    try:
-        known = load_register(register)
-    except TriageError as e:
-        raise fail(str(e)) from e
+    known = _register(register)
     from flows.serve import build_deployments, serve_register
 
     for deployment in build_deployments(known, str(db)):

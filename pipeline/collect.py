@@ -8,17 +8,15 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from pathlib import Path
 
 from pipeline.corpus import DocumentSource, discover
 from pipeline.metadata import guess_kind
-from pipeline.paths import PROJECT_ROOT
 from pipeline.scrape import DocumentRef, ScrapeError
 from pipeline.scrape.blobs import BlobStore
 from pipeline.scrape.http import HostRateLimiter, PoliteClient
 from pipeline.scrape.listing import ListingScraper
 from pipeline.scrape.moderngov import ModernGovScraper
-from pipeline.sources import Source
+from pipeline.sources import Source, local_folder
 from pipeline.store import Store
 
 CONTACT = "https://github.com/bv-triage/bv-triage (bv-triage maintainers)"
@@ -56,8 +54,7 @@ def collect(source: Source, store: Store, blobs: BlobStore, client: PoliteClient
             on_document: Callable[[str], None] | None = None) -> CollectResult:
     result = CollectResult(source.id)
     if source.kind == "local":
-        folder = Path(source.path or "")
-        _, documents = discover([folder if folder.is_absolute() else PROJECT_ROOT / folder], source.authority)
+        _, documents = discover([local_folder(source)], source.authority)
         result.documents = documents
         result.counts["local"] = len(documents)
         return result

@@ -16,7 +16,7 @@ import yaml
 
 from pipeline.corpus import DOCUMENT_KINDS, check_slug
 from pipeline.errors import CorpusError
-from pipeline.paths import CORPUS_DIR
+from pipeline.paths import CORPUS_DIR, PROJECT_ROOT
 
 DEFAULT_REGISTER = CORPUS_DIR / "sources.yaml"
 SOURCE_KINDS = ("moderngov", "listing", "local")
@@ -125,6 +125,18 @@ def load_register(path: Path = DEFAULT_REGISTER) -> Register:
     if len(set(ids)) != len(ids):
         raise CorpusError(f"{path}: duplicate source ids")
     return Register(path, sources)
+
+
+def local_folder(source: Source) -> Path:
+    """A local source's folder: absolute, or relative to the checkout."""
+    folder = Path(source.path or "")
+    return folder if folder.is_absolute() else PROJECT_ROOT / folder
+
+
+def register_problems(register: Register) -> list[str]:
+    """What validation of single entries cannot see: local folders that do not exist."""
+    return [f"{s.id}: folder {s.path} does not exist" for s in register.sources
+            if s.kind == "local" and not local_folder(s).is_dir()]
 
 
 def add_source(register: Register, source: Source) -> Register:

@@ -363,7 +363,7 @@ class PoliteClient:
             if not address.is_global or address.is_multicast:
                 raise ForbiddenHost(
                     f"host {origin.host} resolves to {address}, which is not a public address; "
-                    "only public sites are fetched"
+                    "only public sites are fetched (--allow-private-hosts lifts this for tests and intranets)"
                 )
 
     def _check_robots(self, url: str) -> None:
