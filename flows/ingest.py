@@ -106,7 +106,7 @@ def ingest_documents(sources: list[DocumentSource], authorities: list[Authority]
     prepared by the flow's task runner (worker processes, or a Dask cluster) and stored in
     batches of about ``BATCH_PASSAGES`` passages, in the order given.
     """
-    from pipeline.classify import SimilarityClassifier
+    from pipeline.classify import load_classifier
     from pipeline.embed import load_encoder
     from pipeline.segment import Segmenter
 
@@ -115,11 +115,9 @@ def ingest_documents(sources: list[DocumentSource], authorities: list[Authority]
     with Store(db) as store:
         store.upsert_authorities(authorities)
         store.sync_taxonomy(tax)
-        classifier = SimilarityClassifier(load_encoder(), tax)
-        model = classifier.encoder.model_id
-        ingestor = Ingestor(store, Segmenter(), classifier.id, tax.id, model, lambda: classifier,
-                            crosswalk=load_crosswalk(tax.id))
-        run_id = store.start_run(flow_name, parameters, __version__, model, classifier.id)
+        classifier = load_classifier(load_encoder(), tax.id)  # the weights load only if something needs them
+        ingestor = Ingestor(store, Segmenter(), classifier, crosswalk=load_crosswalk(tax.id))
+        run_id = store.start_run(flow_name, parameters, __version__, ingestor.model_id, ingestor.classifier_id)
         results: list[DocumentResult] = []
         outcome = "failed"
         try:

@@ -152,15 +152,14 @@ def predict(
     output_file: Annotated[Path | None, typer.Option("--output", help="JSONL output (default: stdout).")] = None,
 ) -> None:
     """Classify JSONL passages {"id", "text"} without a database."""
-    from pipeline.classify import SimilarityClassifier
+    from pipeline.classify import load_classifier
     from pipeline.embed import load_encoder
     from pipeline.predict import predict_records, read_records, write_jsonl
 
     try:
-        tax = load_taxonomy(taxonomy)
         with ExitStack() as files:
             source = files.enter_context(input_file.open(encoding="utf-8")) if input_file else sys.stdin
-            classifier = SimilarityClassifier(load_encoder(), tax)
+            classifier = load_classifier(load_encoder(), taxonomy)
             sink = files.enter_context(output_file.open("w", encoding="utf-8")) if output_file else sys.stdout
             write_jsonl(predict_records(read_records(source), classifier, top_k), sink)
     except OSError as e:
@@ -478,7 +477,7 @@ def evaluate(
 ) -> None:
     """Score the classifier and a BM25 baseline (thresholds fitted on the development set) on a gold file."""
     from pipeline.bm25 import BM25Classifier
-    from pipeline.classify import SimilarityClassifier
+    from pipeline.classify import load_classifier
     from pipeline.embed import load_encoder
     from pipeline.evaluate import format_report, load_gold, report_to_dict, score
     from pipeline.predict import predict_records
@@ -489,7 +488,7 @@ def evaluate(
         records = [{"id": row.id, "text": row.text} for row in rows]
         bm25 = BM25Classifier(tax)
         bm25.fit_thresholds(load_gold(DEVSET))
-        classifier = SimilarityClassifier(load_encoder(), tax)
+        classifier = load_classifier(load_encoder(), tax.id)
         themes = [t.id for t in tax.themes]
         reports = {
             "bv-triage": score(rows, predict_records(records, classifier, top_k=5), themes),

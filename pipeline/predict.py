@@ -1,4 +1,8 @@
-"""``triage predict``: JSONL passages in, JSONL predictions out, no database."""
+"""``triage predict``: JSONL passages in, JSONL predictions out, no database.
+
+Input records need ``text`` (and usually ``id``); the optional context keys ``doc_kind``,
+``heading`` and ``title`` inform the classifier's priors when present, but text alone is enough.
+"""
 
 from __future__ import annotations
 
@@ -6,11 +10,11 @@ import json
 from collections.abc import Iterable, Iterator
 from typing import TextIO
 
-from pipeline.boilerplate import boilerplate_reason
-from pipeline.classify import SimilarityClassifier
+from pipeline.classify import EvidenceClassifier, SimilarityClassifier
 from pipeline.errors import TriageError
 
 BATCH = 256
+CONTEXT_KEYS = ("doc_kind", "heading", "title")
 
 
 class InputError(TriageError):
@@ -30,11 +34,15 @@ def read_records(lines: Iterable[str]) -> Iterator[dict]:
         text = record.get("text", "")
         if not isinstance(text, str):
             raise InputError(f"input line {number}: 'text' must be a string")
+        for key in CONTEXT_KEYS:
+            if record.get(key) is not None and not isinstance(record[key], str):
+                raise InputError(f"input line {number}: {key!r} must be a string")
         yield record
 
 
-def predict_records(records: Iterable[dict], classifier: SimilarityClassifier, top_k: int) -> Iterator[dict]:
-    """Predict in batches, in input order. Boilerplate and empty text are never evidence."""
+def predict_records(records: Iterable[dict], classifier: EvidenceClassifier | SimilarityClassifier,
+                    top_k: int) -> Iterator[dict]:
+    """Predict in batches, in input order. Boilerplate, procedural and empty text are never evidence."""
     batch: list[dict] = []
     for record in records:
         batch.append(record)
@@ -45,21 +53,23 @@ def predict_records(records: Iterable[dict], classifier: SimilarityClassifier, t
         yield from _predict_batch(batch, classifier, top_k)
 
 
-def _predict_batch(batch: list[dict], classifier: SimilarityClassifier, top_k: int) -> Iterator[dict]:
+def _predict_batch(batch: list[dict], classifier: EvidenceClassifier | SimilarityClassifier,
+                   top_k: int) -> Iterator[dict]:
     texts = [" ".join(str(r.get("text", "")).split()) for r in batch]
     scorable = [i for i, t in enumerate(texts) if t]
-    predictions = dict(zip(scorable, classifier.predict_texts([texts[i] for i in scorable], top_k), strict=True))
+    contexts = [{k: batch[i][k] for k in CONTEXT_KEYS if batch[i].get(k)} or None for i in scorable]
+    predictions = dict(zip(scorable, classifier.predict_texts([texts[i] for i in scorable], top_k, contexts),
+                           strict=True))
     for i, record in enumerate(batch):
         prediction = predictions.get(i)
         if prediction is None:
             yield {"id": record.get("id"), "theme": None, "matches": [], "flagged": []}
             continue
-        evidence = boilerplate_reason(texts[i]) is None
         yield {
             "id": record.get("id"),
-            "theme": prediction.theme if evidence else None,
+            "theme": prediction.theme,
             "matches": [m.as_record() for m in prediction.matches],
-            "flagged": prediction.flagged if evidence else [],
+            "flagged": prediction.flagged,
         }
 
 

@@ -178,6 +178,19 @@ class DocumentCounts:
     flagged: int
 
 
+@dataclass(frozen=True)
+class StoredPassage:
+    id: str
+    text: str
+    heading: str
+    doc_kind: str | None
+    title: str | None
+
+    def context(self) -> dict[str, str]:
+        """What the classifier's priors read: document kind, heading path and title."""
+        return {k: v for k, v in (("doc_kind", self.doc_kind), ("heading", self.heading), ("title", self.title)) if v}
+
+
 class Store:
     """One open database. Use as a context manager, or call ``close``."""
 
@@ -388,10 +401,11 @@ class Store:
                 self._confirm_reassigned(link, str(new_entry), reviewer, classifier_id)
             return review_id
 
-    def stored_passages(self, sha256: str) -> list[tuple[str, str]]:
-        """(id, text) of a document's passages that are classified (not boilerplate), in order."""
-        return [(r[0], r[1]) for r in self.db.execute(
-            "select id, text from passages where document = ? and boilerplate = 0 order by ordinal", [sha256])]
+    def stored_passages(self, sha256: str) -> list[StoredPassage]:
+        """A document's passages that are classified (not boilerplate), in order, with their context."""
+        return [StoredPassage(*row) for row in self.db.execute(
+            "select p.id, p.text, p.heading, d.kind, d.title from passages p join documents d on d.id = p.document "
+            "where p.document = ? and p.boilerplate = 0 order by p.ordinal", [sha256])]
 
     def record_failure(self, source: DocumentSource, sha256: str, reason: str, message: str) -> None:
         with self.transaction():

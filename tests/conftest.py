@@ -23,10 +23,9 @@ def encoder():
 
 @pytest.fixture(scope="session")
 def classifier(encoder):
-    from pipeline.classify import SimilarityClassifier
-    from pipeline.taxonomy import load_taxonomy
+    from pipeline.classify import load_classifier
 
-    return SimilarityClassifier(encoder, load_taxonomy())
+    return load_classifier(encoder)
 
 
 @pytest.fixture(scope="session")

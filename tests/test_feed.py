@@ -46,8 +46,7 @@ def fed(tmp_path, segmenter, classifier):
     store = Store(tmp_path / "t.db")
     store.upsert_authorities(authorities)
     store.sync_taxonomy(load_taxonomy())
-    ingestor = Ingestor(store, segmenter, classifier.id, "bv-2023-draft", classifier.encoder.model_id,
-                        lambda: classifier)
+    ingestor = Ingestor(store, segmenter, classifier)
     for source in sources:
         ingestor.process(source)
     sync_events(store)
@@ -90,7 +89,7 @@ def test_reclassification_that_drops_a_flag_supersedes_it(fed, segmenter, encode
     store, sources = fed
     before = {e["evidence_id"] for e in read_events(store)}
     strict = SimilarityClassifier(encoder, load_taxonomy(), Thresholds(evidence=0.99, flag=0.99))
-    ingestor = Ingestor(store, segmenter, strict.id, "bv-2023-draft", encoder.model_id, lambda: strict)
+    ingestor = Ingestor(store, segmenter, strict)
     for source in sources:
         ingestor.process(source)
     start = max(e["cursor"] for e in read_events(store))

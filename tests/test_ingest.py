@@ -7,9 +7,11 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
+from pipeline.classify import load_classifier
 from pipeline.cli import app
 from pipeline.corpus import discover
 from pipeline.documents import Passage
+from pipeline.embed import load_encoder
 from pipeline.extract import EXTRACTOR_VERSION, extract_document
 from pipeline.ingest import Ingestor, Outcome
 from pipeline.metadata import guess_metadata
@@ -80,8 +82,7 @@ def test_run_without_authority_fails_before_any_work(tmp_path, db_path):
 
 
 def _ingestor(store, segmenter, classifier):
-    return Ingestor(store, segmenter, classifier.id, classifier.taxonomy.id, classifier.encoder.model_id,
-                    lambda: classifier)
+    return Ingestor(store, segmenter, classifier)
 
 
 def test_document_write_is_all_or_nothing(small_corpus, db_path, segmenter, classifier):
@@ -112,9 +113,11 @@ def test_ingestor_records_unreadable_documents_and_skips_done_ones(small_corpus,
         results = [ingestor.process(s) for s in sources]
         assert {r.outcome for r in results} == {Outcome.STORED}
         assert all(r.passages > 0 and r.embedded > 0 for r in results)
-        again = [ingestor.process(s) for s in sources]
+        fresh = _ingestor(store, segmenter, load_classifier(load_encoder()))
+        again = [fresh.process(s) for s in sources]
         assert {r.outcome for r in again} == {Outcome.SKIPPED}
         assert sum(r.embedded for r in again) == 0
+        assert not fresh.classifier.encoder.loaded  # nothing to embed: the weights never load
         sources[0].path.write_bytes(b"<html><body></body></html>")
         failed = ingestor.process(sources[0])
         assert failed.outcome is Outcome.FAILED and failed.reason in ("mislabelled", "empty")

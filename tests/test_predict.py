@@ -52,11 +52,12 @@ def test_embeddings_are_normalised_and_batch_invariant(encoder):
 
 def test_classifier_id_is_deterministic_and_tracks_what_changes_output(encoder, classifier):
     tax = load_taxonomy()
-    same = SimilarityClassifier(encoder, tax)
+    similarity = SimilarityClassifier(encoder, tax)
+    same = SimilarityClassifier(encoder, load_taxonomy())
     other_thresholds = SimilarityClassifier(encoder, tax, Thresholds(evidence=0.5, flag=0.6))
     other_taxonomy = SimilarityClassifier(encoder, load_taxonomy("wales-2013"))
-    assert same.id == classifier.id
-    assert len({classifier.id, other_thresholds.id, other_taxonomy.id}) == 3
+    assert same.id == similarity.id
+    assert len({classifier.id, similarity.id, other_thresholds.id, other_taxonomy.id}) == 4
 
 
 def test_section_114_passage_matches_r_f09_first(classifier):

@@ -41,8 +41,7 @@ def _write_report(folder: Path, paragraphs: list[str]) -> Path:
 
 
 def _ingestor(store: Store, segmenter, classifier) -> Ingestor:
-    return Ingestor(store, segmenter, classifier.id, classifier.taxonomy.id, classifier.encoder.model_id,
-                    lambda: classifier)
+    return Ingestor(store, segmenter, classifier)
 
 
 def _open(db_path: Path, folder: Path) -> tuple[Store, list]:
@@ -143,7 +142,7 @@ classifier = SimilarityClassifier(encoder, load_taxonomy())
 with Store(sys.argv[2]) as store:
     store.upsert_authorities(authorities)
     store.sync_taxonomy(load_taxonomy())
-    ingestor = Ingestor(store, Segmenter(), classifier.id, "bv-2023-draft", encoder.model_id, lambda: classifier)
+    ingestor = Ingestor(store, Segmenter(), classifier)
     print("ready", flush=True)
     for source in sources:
         ingestor.process(source)
@@ -276,7 +275,7 @@ def test_decisions_follow_the_crosswalk_to_a_new_taxonomy_version(tmp_path, db_p
         store.add_review(passage, taxonomy, entry, decision="confirm", reviewer="ana")
         store.sync_taxonomy(successor)
         new = SimilarityClassifier(encoder, successor)
-        result = Ingestor(store, segmenter, new.id, successor.id, encoder.model_id, lambda: new,
+        result = Ingestor(store, segmenter, new,
                           crosswalk=crosswalk).process(sources[0])
         assert result.outcome is Outcome.RECLASSIFIED and result.embedded == 0
         row = store.db["evidence"].get((passage, "test-2099", renamed[entry], new.id))

@@ -36,8 +36,7 @@ def filled_store(tmp_path, segmenter, classifier):
     store = Store(tmp_path / "t.db")
     store.upsert_authorities(authorities)
     store.sync_taxonomy(load_taxonomy())
-    Ingestor(store, segmenter, classifier.id, "bv-2023-draft", classifier.encoder.model_id,
-             lambda: classifier).process(sources[0])
+    Ingestor(store, segmenter, classifier).process(sources[0])
     yield store
     store.close()
 
