@@ -29,6 +29,7 @@ from pipeline.feed import sync_events  # noqa: E402
 from pipeline.ids import sha256_bytes  # noqa: E402
 from pipeline.ingest import DocumentResult, Ingestor, Outcome, Prepared, prepare  # noqa: E402
 from pipeline.progress import Progress  # noqa: E402
+from pipeline.registry import registry_for  # noqa: E402
 from pipeline.store import Store  # noqa: E402
 from pipeline.taxonomy import DEFAULT_TAXONOMY, load_crosswalk, load_taxonomy  # noqa: E402
 
@@ -115,7 +116,7 @@ def ingest_documents(sources: list[DocumentSource], authorities: list[Authority]
     with Store(db) as store:
         store.upsert_authorities(authorities)
         store.sync_taxonomy(tax)
-        classifier = load_classifier(load_encoder(), tax.id)  # the weights load only if something needs them
+        classifier = load_classifier(load_encoder(), tax.id, registry=registry_for(db))  # weights load on first use
         ingestor = Ingestor(store, Segmenter(), classifier, crosswalk=load_crosswalk(tax.id))
         run_id = store.start_run(flow_name, parameters, __version__, ingestor.model_id, ingestor.classifier_id)
         results: list[DocumentResult] = []

@@ -1,4 +1,4 @@
-"""Serve the scrape deployments on their cron schedules.
+"""Serve the scrape deployments on their cron schedules, and the weekly learn deployment.
 
 Schedules need a Prefect server (an ephemeral one cannot schedule): ``serve`` connects to
 ``PREFECT_API_URL`` when it is set, and otherwise starts ``prefect server start`` on
@@ -23,6 +23,7 @@ configure_environment()
 
 from prefect.deployments.runner import RunnerDeployment  # noqa: E402
 
+from flows.learn import WEEKLY, learn_flow  # noqa: E402
 from flows.scrape import scrape_flow  # noqa: E402
 from pipeline.errors import TriageError  # noqa: E402
 from pipeline.sources import Register  # noqa: E402
@@ -31,8 +32,8 @@ SERVER_START_TIMEOUT = 120
 
 
 def build_deployments(register: Register, db: str) -> list[RunnerDeployment]:
-    """One scheduled scrape deployment per source in the register."""
-    return [
+    """One scheduled scrape deployment per source in the register, and one weekly learn deployment."""
+    scrapes = [
         scrape_flow.to_deployment(
             name=f"scrape-{source.id}", cron=source.schedule, tags=[source.authority, source.kind],
             parameters={"sources": [source.id], "db": db, "register": str(register.path)},
@@ -40,6 +41,9 @@ def build_deployments(register: Register, db: str) -> list[RunnerDeployment]:
         )
         for source in register.sources
     ]
+    learn = learn_flow.to_deployment(name="learn-weekly", cron=WEEKLY, parameters={"db": db},
+                                     description="Refit the classifier from the week's review decisions")
+    return [*scrapes, learn]
 
 
 @contextmanager

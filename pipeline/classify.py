@@ -30,6 +30,7 @@ from pipeline.evidence_model import EvidenceModel, ModelThresholds, load_model, 
 from pipeline.ids import short_hash
 from pipeline.paths import MODELS_DIR
 from pipeline.priors import doc_kind_of, rules_key, suppression_reason
+from pipeline.registry import active_model_dir
 from pipeline.taxonomy import DEFAULT_TAXONOMY, Entry, Taxonomy, load_taxonomy
 from pipeline.tripwires import TripwireHit, Tripwires, load_tripwires
 
@@ -294,11 +295,15 @@ class EvidenceClassifier:
 Classifier = EvidenceClassifier
 
 
-def load_classifier(encoder: Encoder, taxonomy_id: str = DEFAULT_TAXONOMY,
-                    model_dir: Path | None = None) -> EvidenceClassifier | SimilarityClassifier:
-    """The evidence classifier when the taxonomy has artefacts for this encoder, else the similarity fallback."""
+def load_classifier(encoder: Encoder, taxonomy_id: str = DEFAULT_TAXONOMY, model_dir: Path | None = None,
+                    registry: Path | None = None) -> EvidenceClassifier | SimilarityClassifier:
+    """The evidence classifier when the taxonomy has artefacts for this encoder, else the similarity fallback.
+
+    The artefacts come from ``model_dir`` if given, else from the registry's active model (see
+    ``pipeline.registry``; ``triage learn`` writes it), else from the shipped ``models/<taxonomy>/``.
+    """
     taxonomy = load_taxonomy(taxonomy_id)
-    directory = model_dir or MODELS_DIR / taxonomy.id
+    directory = model_dir or (registry and active_model_dir(registry, taxonomy.id)) or MODELS_DIR / taxonomy.id
     if model_files_exist(directory):
         model = load_model(directory)
         if model.model_id == encoder.model_id:

@@ -466,6 +466,31 @@ def export_push_command(
         out.print(f"{result.destination}: {result.events} events, cursor {result.cursor}", highlight=False)
 
 
+# -- learn -------------------------------------------------------------------------------------------
+
+@app.command()
+def learn(
+    db: DbPath = DEFAULT_DB,
+    taxonomy: TaxonomyId = DEFAULT_TAXONOMY,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Refit and report, but never activate.")] = False,
+) -> None:
+    """Refit thresholds and heads from confirmed and rejected evidence; activate only if not worse."""
+    from flows.learn import learn_flow
+
+    if not db.exists():
+        raise fail(f"no database at {db}")
+    try:
+        report = learn_flow(str(db), taxonomy, activate=not dry_run)
+    except TriageError as e:
+        raise fail(str(e)) from e
+    from pipeline.learn import format_report
+
+    out.print(format_report(report), highlight=False, markup=False)
+    if report.activated:
+        out.print("The next `triage run` re-classifies stored passages with it (from cached embeddings).",
+                  highlight=False, markup=False)
+
+
 # -- evaluate ----------------------------------------------------------------------------------------
 
 @app.command()

@@ -77,13 +77,15 @@ def test_loopback_is_refused_without_the_flag(tmp_path):
     assert "private" in (result.stdout + result.stderr + str(result.exception)).lower()
 
 
-def test_flows_serve_dry_run_lists_one_deployment_per_source(tmp_path):
+def test_flows_serve_dry_run_lists_one_deployment_per_source_and_weekly_learning(tmp_path):
     from flows.serve import build_deployments
 
     register = load_register()
-    deployments = build_deployments(register, str(tmp_path / "t.db"))
-    assert [d.name for d in deployments] == [f"scrape-{s.id}" for s in register.sources]
-    for deployment, source in zip(deployments, register.sources, strict=True):
+    *scrapes, learn = build_deployments(register, str(tmp_path / "t.db"))
+    assert [d.name for d in scrapes] == [f"scrape-{s.id}" for s in register.sources]
+    assert learn.name == "learn-weekly" and learn.parameters == {"db": str(tmp_path / "t.db")}
+    assert [s.schedule.cron for s in learn.schedules] == ["0 4 * * 1"]
+    for deployment, source in zip(scrapes, register.sources, strict=True):
         assert [s.schedule.cron for s in deployment.schedules] == [source.schedule]
         assert deployment.parameters["sources"] == [source.id]
     result = CliRunner().invoke(app, ["flows", "serve", "--dry-run", "--db", str(tmp_path / "t.db")])
