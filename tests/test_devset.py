@@ -1,0 +1,50 @@
+"""The development set meets the bar issue #4 sets for it, by the rules of LABELLING.md."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+
+from pipeline.evaluate import load_gold
+from pipeline.paths import DEVSET
+from pipeline.taxonomy import load_taxonomy
+
+RAW = [json.loads(line) for line in DEVSET.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def test_size_ids_and_labels_are_valid():
+    taxonomy = load_taxonomy()
+    entries = {e.id: e for e in taxonomy.entries}
+    gold = load_gold(DEVSET)
+    assert len(gold) == len(RAW) >= 500
+    assert len({g.id for g in gold}) == len(gold)
+    for row in RAW:
+        assert row["polarity"] in ("failure", "positive", "neutral", None)
+        if row["theme"] is None:  # not evidence: no polarity, no entries
+            assert row["polarity"] is None and not row["entries"], row["gid"]
+            continue
+        assert row["theme"] in {t.id for t in taxonomy.themes}, row["gid"]
+        assert len(row["entries"]) <= 3 and all(e in entries for e in row["entries"]), row["gid"]
+        if row["entries"] and row["polarity"] in ("failure", "positive"):  # failure: -F ids; positive: characteristics
+            assert entries[row["entries"][0]].is_failure == (row["polarity"] == "failure"), row["gid"]
+
+
+def test_every_entry_has_at_least_two_positive_passages():
+    counts = Counter(e for row in RAW if row["theme"] for e in row["entries"])
+    assert {e.id for e in load_taxonomy().entries} - set(counts) == set()
+    assert min(counts.values()) >= 2
+
+
+def test_hard_negatives_are_present_in_every_kind_the_issue_names():
+    negatives = [row for row in RAW if row["theme"] is None]
+    reasons = " ".join(row["why"].lower() for row in negatives)
+    assert len(negatives) >= 100
+    for kind in ("boilerplate", "procedural", "planning", "risk"):
+        assert kind in reasons, kind
+
+
+def test_sources_are_written_or_seed_papers_never_the_held_out_documents():
+    sources = Counter(row["source"] for row in RAW)
+    assert all(s == "written" or re.fullmatch(r"seed:00[0-4]", s) for s in sources), sources
+    assert not any("evaldoc" in json.dumps(row).lower() for row in RAW)
