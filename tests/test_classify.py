@@ -204,7 +204,8 @@ def test_classifier_id_is_deterministic_and_tracks_what_changes_output(encoder, 
 
 
 def test_loads_and_predicts_with_no_network_and_no_recomputation(tmp_path):
-    """Internet sockets refused; the shipped entry vectors are used, so nothing is written to the data dir."""
+    """Internet sockets refused, fresh data dir: the int8 encoder is built offline from the bundled weights, and
+    the shipped entry vectors are used, so no vector is computed and cached."""
     script = textwrap.dedent("""
         import socket
         def refuse(self, address, *args, **kwargs):
@@ -226,7 +227,8 @@ def test_loads_and_predicts_with_no_network_and_no_recomputation(tmp_path):
     assert result.returncode == 0, result.stderr[-2000:]
     name, clf_id, flagged = result.stdout.split(maxsplit=2)
     assert name == "EvidenceClassifier" and clf_id.startswith("clf-") and "R-F09" in flagged
-    assert not (tmp_path / "data" / "models").exists()
+    assert [f.name for f in (tmp_path / "data" / "models").rglob("*.onnx")] == ["model.int8.onnx"]
+    assert not list((tmp_path / "data" / "models").rglob("*.npz"))
 
 
 # -- artefacts --------------------------------------------------------------------------------------------

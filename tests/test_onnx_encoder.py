@@ -1,9 +1,11 @@
-"""The int8 ONNX encoder: built locally from the bundled weights, close to fp32."""
+"""The int8 ONNX encoder (the default): built locally from the bundled weights, close to fp32, and
+independent of what it is encoded with."""
 
 import numpy as np
 import pytest
 
-from pipeline.onnx_encoder import load_onnx_encoder
+from pipeline.embed import bundled_model, load_encoder
+from pipeline.onnx_encoder import OnnxEncoder
 
 pytestmark = pytest.mark.slow
 
@@ -17,15 +19,19 @@ TEXTS = [
 
 
 def test_onnx_int8_is_built_locally_and_agrees_with_fp32(tmp_path, encoder):
-    onnx = load_onnx_encoder(cache=tmp_path)
-    assert list(tmp_path.rglob("*.onnx")) and onnx.model_id.endswith("+onnx-int8")
-    assert onnx.model_id != encoder.model_id  # classifier ids must change with the encoder
+    path, _ = bundled_model()
+    onnx = OnnxEncoder(path, encoder.model_id, cache=tmp_path)
+    assert not onnx.loaded and not list(tmp_path.rglob("*.onnx"))  # built on first use, not before
+    fp32 = load_encoder("fp32")
+    assert encoder.model_id.endswith("+onnx-int8") and fp32.model_id != encoder.model_id  # ids follow the build
     fast = onnx.encode(TEXTS)
-    slow = encoder.encode(TEXTS)
+    assert [f.name for f in tmp_path.rglob("*.onnx")] == ["model.int8.onnx"] and not list(tmp_path.rglob(".build-*"))
+    slow = fp32.encode(TEXTS)
     assert fast.shape == slow.shape
     assert np.allclose(np.linalg.norm(fast, axis=1), 1.0, atol=1e-5)
     cosine = (fast * slow).sum(axis=1)
     assert cosine.min() > 0.97
-    assert np.allclose(onnx.encode(TEXTS[::-1])[::-1], fast, atol=1e-5)  # order kept despite length sorting
-    again = load_onnx_encoder(cache=tmp_path)  # the cached build is reused
-    assert np.allclose(again.encode(TEXTS), fast, atol=1e-6)
+    alone = np.vstack([onnx.encode([t]) for t in TEXTS])
+    assert np.array_equal(alone, fast)  # a text's vector never depends on what it is encoded with
+    again = OnnxEncoder(path, encoder.model_id, cache=tmp_path)  # the cached build is reused
+    assert np.array_equal(again.encode(TEXTS), fast)
