@@ -11,18 +11,23 @@ configure_environment()
 from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
-from bench import extraction, ingest  # noqa: E402
+from bench import classification, encoders, extraction, ingest  # noqa: E402
 from bench.common import Figure, corpora, machine, markdown_table, write_results  # noqa: E402
 
 
 def main(argv: list[str]) -> int:
     console = Console()
     figures: list[Figure] = []
+    console.print("classification")
+    figures += classification.run()
+    console.print("encoders")
+    figures += encoders.run()
     for name, folder in corpora().items():
         console.print(f"extraction: {name}")
         figures += extraction.run(name, folder)
         console.print(f"ingest: {name}")
-        ingest_figures, db = ingest.run(name, folder, "evaldocs" if name == "evaldocs" else None)
+        ingest_figures, db = ingest.run(name, folder, "evaldocs" if name == "evaldocs" else None,
+                                        text_only=name == "evaldocs")
         figures += ingest_figures
         ingest.cleanup(db)
     table = Table(title=f"bv-triage benchmarks on {machine()['processor']}, {machine()['cpus']} CPUs")

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-from collections import Counter
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
 
 from pipeline.settings import configure_environment
@@ -27,7 +26,7 @@ from pipeline import __version__  # noqa: E402
 from pipeline.corpus import Authority, DocumentSource, discover  # noqa: E402
 from pipeline.feed import sync_events  # noqa: E402
 from pipeline.ids import sha256_bytes  # noqa: E402
-from pipeline.ingest import DocumentResult, Ingestor, Outcome, Prepared, prepare  # noqa: E402
+from pipeline.ingest import DocumentResult, Ingestor, Prepared, RunSummary, prepare, summarise_run  # noqa: E402
 from pipeline.progress import Progress  # noqa: E402
 from pipeline.registry import registry_for  # noqa: E402
 from pipeline.store import Store  # noqa: E402
@@ -35,18 +34,6 @@ from pipeline.taxonomy import DEFAULT_TAXONOMY, load_crosswalk, load_taxonomy  #
 
 PREPARE_WORKERS = 1
 BATCH_PASSAGES = 256  # embed this many passages across documents in one call
-
-
-@dataclass
-class RunSummary:
-    run_id: int
-    documents: int
-    outcomes: dict[str, int]
-    passages: int
-    evidence: int
-    embedded: int  # texts sent to the model; 0 when everything came from the cache
-    failures: list[dict[str, str | None]] = field(default_factory=list)
-    ocr: list[str] = field(default_factory=list)  # documents read (partly) by OCR
 
 
 def _transient(task, task_run, state) -> bool:  # type: ignore[no-untyped-def]
@@ -109,7 +96,6 @@ def ingest_documents(sources: list[DocumentSource], authorities: list[Authority]
     """
     from pipeline.classify import load_classifier
     from pipeline.embed import load_encoder
-    from pipeline.segment import Segmenter
 
     logger = get_run_logger()
     tax = load_taxonomy(taxonomy)
@@ -117,7 +103,7 @@ def ingest_documents(sources: list[DocumentSource], authorities: list[Authority]
         store.upsert_authorities(authorities)
         store.sync_taxonomy(tax)
         classifier = load_classifier(load_encoder(), tax.id, registry=registry_for(db))  # weights load on first use
-        ingestor = Ingestor(store, Segmenter(), classifier, crosswalk=load_crosswalk(tax.id))
+        ingestor = Ingestor(store, None, classifier, crosswalk=load_crosswalk(tax.id))  # prepared elsewhere
         run_id = store.start_run(flow_name, parameters, __version__, ingestor.model_id, ingestor.classifier_id)
         results: list[DocumentResult] = []
         outcome = "failed"
@@ -142,7 +128,7 @@ def ingest_documents(sources: list[DocumentSource], authorities: list[Authority]
                         batch = []
             outcome = "completed"
         finally:
-            summary = _summarise(run_id, results, store)
+            summary = summarise_run(run_id, results, store)
             store.finish_run(run_id, outcome, asdict(summary))
         sync_events(store)
     _publish(summary)
@@ -158,23 +144,6 @@ def _prepared(future: PrefectFuture, source: DocumentSource, logger: logging.Log
     logger.error("%s failed: %s", source.path, error)
     return Prepared(source, sha256_bytes(str(source.path).encode()), error_reason="error",
                     error=f"{type(error).__name__}: {error}")
-
-
-def _summarise(run_id: int, results: list[DocumentResult], store: Store) -> RunSummary:
-    shas = [r.sha256 for r in results if r.sha256 and r.outcome is not Outcome.FAILED]
-    ocr = [row[0] for row in store.db.execute(
-        f"select path from documents where ocr_pages is not null and id in ({','.join('?' * len(shas))})", shas)]
-    return RunSummary(
-        run_id=run_id,
-        documents=len(results),
-        outcomes=dict(Counter(str(r.outcome) for r in results)),
-        passages=sum(r.passages for r in results),
-        evidence=sum(r.evidence for r in results),
-        embedded=sum(r.embedded for r in results),
-        failures=[{"path": r.path, "reason": r.reason, "message": r.message}
-                  for r in results if r.outcome is Outcome.FAILED],
-        ocr=sorted(ocr),
-    )
 
 
 def _publish(summary: RunSummary) -> None:

@@ -17,10 +17,11 @@ configure_environment()
 from prefect import flow, task  # noqa: E402
 from prefect.cache_policies import NO_CACHE  # noqa: E402
 
-from flows.ingest import RunSummary, default_task_runner, ingest_documents  # noqa: E402
+from flows.ingest import default_task_runner, ingest_documents  # noqa: E402
 from pipeline.collect import CollectResult, collect, make_client  # noqa: E402
 from pipeline.corpus import Authority, DocumentSource  # noqa: E402
 from pipeline.corpus import load_register as load_authorities  # noqa: E402
+from pipeline.ingest import RunSummary  # noqa: E402
 from pipeline.paths import DEMO_CORPUS  # noqa: E402
 from pipeline.progress import Progress  # noqa: E402
 from pipeline.scrape.blobs import BlobStore  # noqa: E402

@@ -541,22 +541,29 @@ def run(
 ) -> None:
     """Ingest documents into the database with the Prefect flow, then print a summary."""
     from pipeline.corpus import discover
+    from pipeline.ingest import settled_run
     from pipeline.store import Store
     from pipeline.summary import authority_summaries
 
     targets = paths or [DEMO_CORPUS]
+    parameters = {"paths": [str(p) for p in targets], "authority": authority, "taxonomy": taxonomy}
     try:
-        discover(targets, authority)  # fail fast, before Prefect and the model start
+        authorities, sources = discover(targets, authority)  # fail fast, before Prefect and the model start
         load_taxonomy(taxonomy)
+        summary = settled_run(sources, authorities, db, taxonomy, parameters)
     except TriageError as e:
         raise fail(str(e)) from e
-    from flows.ingest import dask_task_runner, ingest_flow
+    if summary is not None:
+        err.print("Nothing to do: every document is stored under the current extractor and classifier "
+                  "(Prefect not started)", highlight=False)
+    else:
+        from flows.ingest import dask_task_runner, ingest_flow
 
-    if dask_workers or dask_address:
-        ingest_flow = ingest_flow.with_options(task_runner=dask_task_runner(dask_address, dask_workers or 2))
-    err.print(f"Ingesting {', '.join(str(p) for p in targets)} into {db} (Prefect, local ephemeral mode unless "
-              "PREFECT_API_URL is set)", highlight=False)
-    summary = ingest_flow([str(p) for p in targets], str(db), authority, taxonomy, progress=sys.stderr.isatty())
+        if dask_workers or dask_address:
+            ingest_flow = ingest_flow.with_options(task_runner=dask_task_runner(dask_address, dask_workers or 2))
+        err.print(f"Ingesting {', '.join(str(p) for p in targets)} into {db} (Prefect, local ephemeral mode unless "
+                  "PREFECT_API_URL is set)", highlight=False)
+        summary = ingest_flow(parameters["paths"], str(db), authority, taxonomy, progress=sys.stderr.isatty())
     with Store(db) as store:
         print_summary(authority_summaries(store, authority if paths else None))
     outcomes = ", ".join(f"{n} {k}" for k, n in sorted(summary.outcomes.items()))

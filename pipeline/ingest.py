@@ -9,24 +9,29 @@ only when something needs embedding or classifying.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections import Counter
+from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from functools import cache
+from pathlib import Path
 
 import numpy as np
 
 from pipeline.classify import EvidenceClassifier, SimilarityClassifier
-from pipeline.corpus import DocumentSource
+from pipeline.corpus import Authority, DocumentSource
 from pipeline.documents import ExtractedDocument, Passage
 from pipeline.errors import DocumentError
 from pipeline.extract import EXTRACTOR_VERSION, extract_bytes
 from pipeline.extract.limits import DEFAULT_LIMITS, Limits
+from pipeline.extract.ocr import ocr_available
 from pipeline.ids import sha256_bytes
 from pipeline.metadata import DocumentMetadata, guess_metadata
 from pipeline.segment import Segmenter
 from pipeline.store import Crosswalk, Store, text_key, vector_key
 
 Classifier = EvidenceClassifier | SimilarityClassifier
+SETTLED = ("done", "failed")
+TRANSIENT_REASONS = ("unreadable", "error")  # tried again on every run; other failures only with new bytes
 REPEATED_MIN_DOCUMENTS = 4  # a short passage in this many documents of one authority is template text
 REPEATED_MAX_WORDS = 60
 
@@ -76,6 +81,12 @@ def read_source(source: DocumentSource, limits: Limits = DEFAULT_LIMITS) -> byte
         raise DocumentError(f"cannot read {source.path.name}: {e.strerror}", reason="unreadable") from e
 
 
+def _worth_retrying(reason: str | None) -> bool:
+    """A failure that may not happen again with the same bytes: a transient one, or a scanned document
+    now that OCR is available."""
+    return reason in TRANSIENT_REASONS or (reason == "needs_ocr" and ocr_available())
+
+
 @cache
 def process_segmenter() -> Segmenter:
     """One segmenter per process: spaCy and the tokenizer load once, not per document."""
@@ -112,7 +123,7 @@ class Ingestor:
     something must be embedded, so a re-run of an unchanged corpus never imports torch."""
 
     store: Store
-    segmenter: Segmenter
+    segmenter: Segmenter | None  # None: the process's own, loaded when a document is first extracted
     classifier: Classifier
     limits: Limits = DEFAULT_LIMITS
     crosswalk: Crosswalk = field(default_factory=dict)  # decisions under older taxonomy versions
@@ -125,26 +136,44 @@ class Ingestor:
         self.taxonomy_id = self.classifier.taxonomy.id
         self.model_id = self.classifier.encoder.model_id
 
-    def plan(self, source: DocumentSource) -> tuple[str, DocumentResult | None]:
-        """Hash the bytes and settle what is already done: ("new", None) means extract it."""
+    def settle(self, source: DocumentSource) -> tuple[str, str, DocumentError | None]:
+        """What a document needs, without changing anything: ``new``, ``extracted``, ``done``, ``failed``
+        (the same bytes failed for good under this extractor) or ``unreadable``; its sha256; the read error."""
         try:
             sha = sha256_bytes(read_source(source, self.limits))
         except DocumentError as e:
-            return "failed", self._fail(source, sha256_bytes(str(source.path).encode()), e)  # no bytes: key by path
+            return "unreadable", sha256_bytes(str(source.path).encode()), e  # no bytes: key by path
         state = self.store.document_state(sha, EXTRACTOR_VERSION, self.classifier_id)
-        if state == "done":
-            self.store.touch(sha)
-            return state, DocumentResult(str(source.path), source.authority, Outcome.SKIPPED, sha)
+        if state == "failed" and _worth_retrying(self.store.failure(sha)[0]):
+            state = "new"
+        return state, sha, None
+
+    def plan(self, source: DocumentSource) -> tuple[str, DocumentResult | None]:
+        """Settle what is already done, and do the cheap part: ("new", None) means extract it."""
+        state, sha, error = self.settle(source)
+        if error is not None:
+            return "failed", self._fail(source, sha, error)
+        if state in SETTLED:
+            return state, self.skip(source, sha, state)
         if state == "extracted":
             return state, self._reclassify(source, sha)
         return "new", None
+
+    def skip(self, source: DocumentSource, sha: str, state: str) -> DocumentResult:
+        """A document with nothing to do: seen again, and reported as it stands."""
+        self.store.touch(sha)
+        if state == "failed":
+            reason, message = self.store.failure(sha)
+            return DocumentResult(str(source.path), source.authority, Outcome.FAILED, sha, reason=reason,
+                                  message=message)
+        return DocumentResult(str(source.path), source.authority, Outcome.SKIPPED, sha)
 
     def process(self, source: DocumentSource) -> DocumentResult:
         """One document end to end, in this process."""
         _, result = self.plan(source)
         if result is not None:
             return result
-        return self.store_prepared([prepare(source, self.limits, self.segmenter)])[0]
+        return self.store_prepared([prepare(source, self.limits, self.segmenter or process_segmenter())])[0]
 
     def store_prepared(self, batch: list[Prepared]) -> list[DocumentResult]:
         """Embed a batch of documents' passages together (one sorted encode call, one scoring
@@ -222,6 +251,64 @@ class Ingestor:
         return repeated
 
     def _fail(self, source: DocumentSource, sha: str, error: DocumentError) -> DocumentResult:
-        self.store.record_failure(source, sha, error.reason, str(error))
+        self.store.record_failure(source, sha, error.reason, str(error),
+                                  EXTRACTOR_VERSION if error.reason not in TRANSIENT_REASONS else None)
         return DocumentResult(str(source.path), source.authority, Outcome.FAILED, sha, reason=error.reason,
                               message=str(error))
+
+
+@dataclass
+class RunSummary:
+    run_id: int
+    documents: int
+    outcomes: dict[str, int]
+    passages: int
+    evidence: int
+    embedded: int  # texts sent to the model; 0 when everything came from the cache
+    failures: list[dict[str, str | None]] = field(default_factory=list)
+    ocr: list[str] = field(default_factory=list)  # documents read (partly) by OCR
+
+
+def summarise_run(run_id: int, results: list[DocumentResult], store: Store) -> RunSummary:
+    shas = [r.sha256 for r in results if r.sha256 and r.outcome is not Outcome.FAILED]
+    ocr = [row[0] for row in store.db.execute(
+        f"select path from documents where ocr_pages is not null and id in ({','.join('?' * len(shas))})", shas)]
+    return RunSummary(
+        run_id=run_id,
+        documents=len(results),
+        outcomes=dict(Counter(str(r.outcome) for r in results)),
+        passages=sum(r.passages for r in results),
+        evidence=sum(r.evidence for r in results),
+        embedded=sum(r.embedded for r in results),
+        failures=[{"path": r.path, "reason": r.reason, "message": r.message}
+                  for r in results if r.outcome is Outcome.FAILED],
+        ocr=sorted(ocr),
+    )
+
+
+def settled_run(sources: list[DocumentSource], authorities: list[Authority], db: Path, taxonomy_id: str,
+                parameters: dict[str, object]) -> RunSummary | None:
+    """Record a run over documents that are all done (or failed for good) under the current extractor and
+    classifier, without the flow; None when any document has work to do.
+
+    Such a run reads and hashes the files and nothing else, so it need not pay for starting Prefect's
+    ephemeral server (about 10 s, more than the rest of a re-run).
+    """
+    from pipeline import __version__
+    from pipeline.classify import load_classifier
+    from pipeline.embed import load_encoder
+    from pipeline.registry import registry_for
+
+    if not db.exists():
+        return None
+    with Store(db) as store:
+        ingestor = Ingestor(store, None, load_classifier(load_encoder(), taxonomy_id, registry=registry_for(db)))
+        states = [ingestor.settle(source) for source in sources]
+        if any(state not in SETTLED for state, _, _ in states):
+            return None
+        store.upsert_authorities(authorities)
+        run_id = store.start_run("ingest", parameters, __version__, ingestor.model_id, ingestor.classifier_id)
+        results = [ingestor.skip(source, sha, state) for source, (state, sha, _) in zip(sources, states, strict=True)]
+        summary = summarise_run(run_id, results, store)
+        store.finish_run(run_id, "completed", asdict(summary))
+    return summary

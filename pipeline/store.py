@@ -246,9 +246,12 @@ class Store:
     # -- documents -----------------------------------------------------------------------------------
 
     def document_state(self, sha256: str, extractor_version: str, classifier_id: str) -> str:
-        """``new`` (extract it), ``extracted`` (classify stored passages) or ``done``."""
+        """``new`` (extract it), ``extracted`` (classify stored passages), ``done``, or ``failed`` (these bytes
+        failed under this extractor version; see ``failure``)."""
         row = self.db.execute(
             "select status, extractor_version from documents where id = ?", [sha256]).fetchone()
+        if row is not None and row[0] == "failed" and row[1] == extractor_version:
+            return "failed"
         if row is None or row[0] != "ok" or row[1] != extractor_version:
             return "new"
         done = self.db.execute("select 1 from classifications where document = ? and classifier_id = ?",
@@ -407,14 +410,20 @@ class Store:
             "select p.id, p.text, p.heading, d.kind, d.title from passages p join documents d on d.id = p.document "
             "where p.document = ? and p.boilerplate = 0 order by p.ordinal", [sha256])]
 
-    def record_failure(self, source: DocumentSource, sha256: str, reason: str, message: str) -> None:
+    def record_failure(self, source: DocumentSource, sha256: str, reason: str, message: str,
+                       extractor_version: str | None = None) -> None:
         with self.transaction():
             self._delete_document_rows(sha256)
             self.db["documents"].upsert(
                 {**self._document_row(source, sha256, None), "status": "failed", "error_reason": reason,
-                 "error": message},
+                 "error": message, "extractor_version": extractor_version},
                 pk="id",
             )
+
+    def failure(self, sha256: str) -> tuple[str | None, str | None]:
+        """(reason, message) recorded for a failed document."""
+        row = self.db.execute("select error_reason, error from documents where id = ?", [sha256]).fetchone()
+        return (row[0], row[1]) if row else (None, None)
 
     def touch(self, sha256: str) -> None:
         """Note that a stored document was seen again."""

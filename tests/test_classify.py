@@ -1,13 +1,11 @@
 """The evidence classifier on the real model: polarity, tripwires, suppression, calibration, identity, artefacts."""
 
 import json
-import subprocess
-import sys
-import textwrap
 from dataclasses import replace
 
 import numpy as np
 import pytest
+from offline import run_offline
 
 from pipeline.calibration import Platt, fit_platt
 from pipeline.classify import EvidenceClassifier, Prediction, SimilarityClassifier, load_classifier
@@ -206,24 +204,13 @@ def test_classifier_id_is_deterministic_and_tracks_what_changes_output(encoder, 
 def test_loads_and_predicts_with_no_network_and_no_recomputation(tmp_path):
     """Internet sockets refused, fresh data dir: the int8 encoder is built offline from the bundled weights, and
     the shipped entry vectors are used, so no vector is computed and cached."""
-    script = textwrap.dedent("""
-        import socket
-        def refuse(self, address, *args, **kwargs):
-            if self.family in (socket.AF_INET, socket.AF_INET6):
-                raise OSError("network disabled in this test: " + repr(address))
-            return real_connect(self, address, *args, **kwargs)
-        real_connect = socket.socket.connect
-        socket.socket.connect = refuse
-        socket.create_connection = lambda *a, **k: (_ for _ in ()).throw(OSError("network disabled"))
+    result = run_offline("""
         from pipeline.embed import load_encoder
         from pipeline.classify import load_classifier
         classifier = load_classifier(load_encoder())
         [p] = classifier.predict_texts(["The Chief Finance Officer has issued a section 114 notice."])
         print(type(classifier).__name__, classifier.id, p.flagged)
-    """)
-    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "HF_HOME": str(tmp_path / "hf"),
-           "TRIAGE_DATA_DIR": str(tmp_path / "data")}
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=300)
+    """, tmp_path, TRIAGE_DATA_DIR=str(tmp_path / "data"))
     assert result.returncode == 0, result.stderr[-2000:]
     name, clf_id, flagged = result.stdout.split(maxsplit=2)
     assert name == "EvidenceClassifier" and clf_id.startswith("clf-") and "R-F09" in flagged

@@ -65,11 +65,14 @@ def test_run_flow_stores_documents_isolates_failures_and_reruns_idempotently(sma
 
     second = runner.invoke(app, ["run", str(small_corpus), "--db", str(db_path)], env={"COLUMNS": "200"})
     assert second.exit_code == 0, second.output
-    assert "3 skipped" in second.stdout
+    assert "5 documents (2 failed, 3 skipped)" in second.stdout  # the same bytes fail the same way: not retried
+    assert "Prefect not started" in second.stderr  # nothing to do needs no flow
     with Store(db_path) as store:
         again = store.table_counts()
         assert {k: v for k, v in again.items() if k != "runs"} == {k: v for k, v in counts.items() if k != "runs"}
         assert again["runs"] == counts["runs"] + 1
+        last = store.db.execute("select outcome, classifier_id from runs order by id desc limit 1").fetchone()
+        assert last == ("completed", run["classifier_id"])
 
 
 def test_run_without_authority_fails_before_any_work(tmp_path, db_path):
@@ -131,3 +134,29 @@ def test_schema_is_migrated_once_with_wal_and_foreign_keys(db_path):
         assert "passages_fts" in store.db.table_names()
     with Store(db_path) as store:
         assert store.schema_version == SCHEMA_VERSION
+
+
+def test_scanned_document_is_retried_once_ocr_is_available(tmp_path, db_path, segmenter, classifier, monkeypatch):
+    """A needs_ocr failure is settled while OCR is off, and tried again when it is on."""
+    from test_ocr import scanned_letter
+
+    from pipeline.corpus import Authority, DocumentSource
+    from pipeline.extract.ocr import ocr_available
+
+    source = DocumentSource(scanned_letter(tmp_path / "scan.pdf"), "brackenmoor", "minutes")
+    with Store(db_path) as store:
+        store.upsert_authorities([Authority("brackenmoor", "Brackenmoor Borough Council", "district")])
+        store.sync_taxonomy(load_taxonomy())
+        ingestor = _ingestor(store, segmenter, classifier)
+        monkeypatch.setenv("TRIAGE_OCR", "off")
+        failed = ingestor.process(source)
+        assert failed.outcome is Outcome.FAILED and failed.reason == "needs_ocr"
+        assert ingestor.settle(source)[0] == "failed"
+        again = ingestor.process(source)
+        assert again.outcome is Outcome.FAILED and again.reason == "needs_ocr"
+        monkeypatch.delenv("TRIAGE_OCR")
+        if not ocr_available():
+            pytest.skip("tesseract is not installed (apt-get install tesseract-ocr): cannot show the retry")
+        assert ingestor.settle(source)[0] == "new"
+        read = ingestor.process(source)
+        assert read.outcome is Outcome.STORED and read.passages > 0

@@ -1,12 +1,10 @@
 """The classifier and `triage predict` on the real model."""
 
 import json
-import subprocess
-import sys
-import textwrap
 
 import numpy as np
 import pytest
+from offline import run_offline
 from typer.testing import CliRunner
 
 from pipeline.classify import SimilarityClassifier, Thresholds
@@ -17,27 +15,17 @@ from pipeline.taxonomy import load_taxonomy
 pytestmark = pytest.mark.slow
 
 
-def test_model_loads_and_encodes_with_no_network(tmp_path):
-    """Any attempt to open an internet socket fails the load."""
-    script = textwrap.dedent("""
-        import socket
-        def refuse(self, address, *args, **kwargs):
-            if self.family in (socket.AF_INET, socket.AF_INET6):
-                raise OSError("network disabled in this test: " + repr(address))
-            return real_connect(self, address, *args, **kwargs)
-        real_connect = socket.socket.connect
-        socket.socket.connect = refuse
-        socket.create_connection = lambda *a, **k: (_ for _ in ()).throw(OSError("network disabled"))
+def test_fp32_model_loads_and_encodes_with_no_network(tmp_path):
+    """Any attempt to open an internet socket fails the load (the int8 build: tests/test_classify.py)."""
+    result = run_offline("""
         import os
         os.environ.pop("HF_HUB_OFFLINE", None)
         from pipeline.embed import load_encoder
-        encoder = load_encoder()
-        assert os.environ["HF_HUB_OFFLINE"] == "1"
+        encoder = load_encoder("fp32")
         vectors = encoder.encode(["The Council set a balanced budget."])
+        assert os.environ["HF_HUB_OFFLINE"] == "1"
         print(vectors.shape)
-    """)
-    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "HF_HOME": str(tmp_path / "hf")}
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=300)
+    """, tmp_path)
     assert result.returncode == 0, result.stderr[-2000:]
     assert "(1, 384)" in result.stdout
 
