@@ -1,7 +1,8 @@
 """End-to-end `triage run` in a fresh process: first ingest, re-run, and peak memory.
 
-The re-run is compared with the first run, and also with the fixed cost of a run (the
-interpreter, Prefect's ephemeral server) measured on an empty folder. With ``text_only`` the
+The re-run is compared with the first run; the first run also with the fixed cost of a run
+(the interpreter, imports, Prefect's ephemeral server) measured on an empty folder. A re-run
+with nothing to do starts no flow, so it can cost less than that fixed cost. With ``text_only`` the
 run skips OCR (``TRIAGE_OCR=off``): scanned documents are recorded as needing it, so the
 figures are for the text-bearing documents, as the throughput target is stated.
 """
@@ -48,15 +49,14 @@ def run(name: str, folder: Path, authority: str | None, text_only: bool = False)
     bare = _bare_encode(db, work)
     with Store(db) as store:
         passages = store.db.execute("select count(*) from passages where boilerplate = 0").fetchone()[0]
-    overhead = max(again - fixed, 0.0)
-    work_time = max(first - fixed, 1e-9)
+    share = 100 * again / first
     figures = [
         Figure(f"ingest ({name})", "first run, wall", first, "s", "fixed start-up cost (empty folder)", fixed,
                first / fixed),
-        Figure(f"ingest ({name})", "re-run, wall", again, "s", "first run (target: re-run under 5% of it)", first,
+        Figure(f"ingest ({name})", "re-run of the unchanged corpus, wall", again, "s", "first run", first,
                first / again),
-        Figure(f"ingest ({name})", "re-run beyond start-up, share of first run's work", 100 * overhead / work_time,
-               "%", "target (at most)", 5.0, min(5.0 / max(100 * overhead / work_time, 1e-9), 99.0)),
+        Figure(f"ingest ({name})", "re-run, share of the first run", share, "%", "target (at most)", 5.0,
+               min(5.0 / max(share, 1e-9), 99.0)),
         Figure(f"ingest ({name})", "peak RSS of the first run", peak, "MiB", "target (at most)", 1536.0,
                1536.0 / peak),
         Figure(f"ingest ({name})", f"end-to-end passages/s ({passages} passages)", passages / first, "passages/s",
