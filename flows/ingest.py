@@ -16,7 +16,7 @@ from pipeline.settings import configure_environment
 
 configure_environment()
 
-from prefect import flow, get_run_logger, task  # noqa: E402
+from prefect import flow, get_run_logger, task, unmapped  # noqa: E402
 from prefect.artifacts import create_markdown_artifact  # noqa: E402
 from prefect.cache_policies import NO_CACHE  # noqa: E402
 from prefect.futures import PrefectFuture  # noqa: E402
@@ -26,7 +26,15 @@ from pipeline import __version__  # noqa: E402
 from pipeline.corpus import Authority, DocumentSource, discover  # noqa: E402
 from pipeline.feed import sync_events  # noqa: E402
 from pipeline.ids import sha256_bytes  # noqa: E402
-from pipeline.ingest import DocumentResult, Ingestor, Prepared, RunSummary, prepare, summarise_run  # noqa: E402
+from pipeline.ingest import (  # noqa: E402
+    DocumentResult,
+    Ingestor,
+    Prepared,
+    RunSummary,
+    prepare,
+    process_encoder,
+    summarise_run,
+)
 from pipeline.progress import Progress  # noqa: E402
 from pipeline.registry import registry_for  # noqa: E402
 from pipeline.store import Store  # noqa: E402
@@ -49,9 +57,10 @@ def _transient(task, task_run, state) -> bool:  # type: ignore[no-untyped-def]
 
 @task(retries=2, retry_delay_seconds=[1, 5], retry_condition_fn=_transient, cache_policy=NO_CACHE,
       task_run_name="prepare {source.path.name}")
-def prepare_document(source: DocumentSource) -> Prepared:
-    """CPU work without the database (read, extract, OCR, segment): runs in worker processes."""
-    return prepare(source)
+def prepare_document(source: DocumentSource, embed: bool = False) -> Prepared:
+    """CPU work without the database (read, extract, OCR, segment, and with ``embed`` the passages'
+    vectors): runs in worker processes."""
+    return prepare(source, encoder=process_encoder() if embed else None)
 
 
 @task(retries=2, retry_delay_seconds=[1, 5], retry_condition_fn=_transient, cache_policy=NO_CACHE,
@@ -67,8 +76,9 @@ def default_task_runner() -> TaskRunner:
 
 
 def dask_task_runner(address: str | None = None, workers: int = 2) -> TaskRunner:
-    """Fan document preparation out over a Dask cluster: an existing scheduler at ``address``, or a
-    ``LocalCluster`` of ``workers`` processes. Results come back to this process, the single writer."""
+    """Fan document preparation and embedding out over a Dask cluster (run the flow with
+    ``embed_in_workers``): an existing scheduler at ``address``, or a ``LocalCluster`` of
+    ``workers`` processes. Results come back to this process, the single writer."""
     from prefect_dask import DaskTaskRunner
 
     if address:
@@ -80,19 +90,22 @@ def dask_task_runner(address: str | None = None, workers: int = 2) -> TaskRunner
 
 @flow(name="ingest", validate_parameters=False, task_runner=default_task_runner())
 def ingest_flow(paths: list[str], db: str, authority: str | None = None, taxonomy: str = DEFAULT_TAXONOMY,
-                progress: bool = False) -> RunSummary:
+                progress: bool = False, embed_in_workers: bool = False) -> RunSummary:
     authorities, sources = discover([Path(p) for p in paths], authority)
     return ingest_documents(sources, authorities, db, taxonomy, progress, "ingest",
-                            {"paths": paths, "authority": authority, "taxonomy": taxonomy})
+                            {"paths": paths, "authority": authority, "taxonomy": taxonomy}, embed_in_workers)
 
 
 def ingest_documents(sources: list[DocumentSource], authorities: list[Authority], db: str, taxonomy: str,
-                     progress: bool, flow_name: str, parameters: dict[str, object]) -> RunSummary:
+                     progress: bool, flow_name: str, parameters: dict[str, object],
+                     embed_in_workers: bool = False) -> RunSummary:
     """The body of every flow that ingests: run inside a flow, it records a run and an artifact.
 
     Documents already done are skipped and extracted ones re-classified here; new ones are
-    prepared by the flow's task runner (worker processes, or a Dask cluster) and stored in
-    batches of about ``BATCH_PASSAGES`` passages, in the order given.
+    prepared by the flow's task runner (worker processes, or a Dask cluster, whose workers also
+    embed with ``embed_in_workers``) and stored in batches of about ``BATCH_PASSAGES``
+    passages, in the order given. On two cores the default splits the work instead: one process
+    prepares while this one embeds.
     """
     from pipeline.classify import load_classifier
     from pipeline.embed import load_encoder
@@ -118,7 +131,7 @@ def ingest_documents(sources: list[DocumentSource], authorities: list[Authority]
                         results.append(result)
                         bar.advance(source.path.name)
                 batch: list[Prepared] = []
-                for number, future in enumerate(prepare_document.map(new)):
+                for number, future in enumerate(prepare_document.map(new, embed=unmapped(embed_in_workers))):
                     prepared = _prepared(future, new[number], logger)
                     batch.append(prepared)
                     if sum(len(p.passages) for p in batch) >= BATCH_PASSAGES or number == len(new) - 1:

@@ -563,7 +563,8 @@ def run(
             ingest_flow = ingest_flow.with_options(task_runner=dask_task_runner(dask_address, dask_workers or 2))
         err.print(f"Ingesting {', '.join(str(p) for p in targets)} into {db} (Prefect, local ephemeral mode unless "
                   "PREFECT_API_URL is set)", highlight=False)
-        summary = ingest_flow(parameters["paths"], str(db), authority, taxonomy, progress=sys.stderr.isatty())
+        summary = ingest_flow(parameters["paths"], str(db), authority, taxonomy, progress=sys.stderr.isatty(),
+                              embed_in_workers=bool(dask_workers or dask_address))
     with Store(db) as store:
         print_summary(authority_summaries(store, authority if paths else None))
     outcomes = ", ".join(f"{n} {k}" for k, n in sorted(summary.outcomes.items()))

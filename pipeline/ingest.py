@@ -20,6 +20,7 @@ import numpy as np
 from pipeline.classify import EvidenceClassifier, SimilarityClassifier
 from pipeline.corpus import Authority, DocumentSource
 from pipeline.documents import ExtractedDocument, Passage
+from pipeline.embed import Encoder, load_encoder
 from pipeline.errors import DocumentError
 from pipeline.extract import EXTRACTOR_VERSION, extract_bytes
 from pipeline.extract.limits import DEFAULT_LIMITS, Limits
@@ -69,6 +70,7 @@ class Prepared:
     metadata: DocumentMetadata | None = None
     error_reason: str | None = None
     error: str | None = None
+    vectors: dict[str, np.ndarray] = field(default_factory=dict)  # made where it was prepared, by vector_key
 
 
 def read_source(source: DocumentSource, limits: Limits = DEFAULT_LIMITS) -> bytes:
@@ -93,8 +95,20 @@ def process_segmenter() -> Segmenter:
     return Segmenter()
 
 
-def prepare(source: DocumentSource, limits: Limits = DEFAULT_LIMITS, segmenter: Segmenter | None = None) -> Prepared:
-    """Read, extract, segment and guess metadata; a bad document comes back with its reason."""
+@cache
+def process_encoder() -> Encoder:
+    """One encoder per worker process, for preparation that embeds too (see ``prepare``)."""
+    return load_encoder()
+
+
+def prepare(source: DocumentSource, limits: Limits = DEFAULT_LIMITS, segmenter: Segmenter | None = None,
+            encoder: Encoder | None = None) -> Prepared:
+    """Read, extract, segment and guess metadata; a bad document comes back with its reason.
+
+    With an encoder the passages are embedded here too, so that a cluster's workers share the
+    model's work and the single writer only classifies and stores (the int8 encoder gives a text
+    the same vector wherever and with whatever it is encoded).
+    """
     try:
         data = read_source(source, limits)
     except DocumentError as e:
@@ -105,7 +119,12 @@ def prepare(source: DocumentSource, limits: Limits = DEFAULT_LIMITS, segmenter: 
     except DocumentError as e:
         return Prepared(source, sha, error_reason=e.reason, error=str(e))
     passages = (segmenter or process_segmenter()).passages(document)
-    return Prepared(source, sha, document, passages, guess_metadata(document, source.path.name))
+    prepared = Prepared(source, sha, document, passages, guess_metadata(document, source.path.name))
+    if encoder is not None:
+        texts = list(dict.fromkeys(x.text for x in passages if not x.boilerplate))
+        prepared.vectors = dict(zip((vector_key(encoder.model_id, t) for t in texts), encoder.encode(texts),
+                                    strict=True))
+    return prepared
 
 
 def passage_context(prepared: Prepared, passage: Passage) -> dict[str, str]:
@@ -182,7 +201,7 @@ class Ingestor:
         repeated = {id(p): self._mark_repeated(p.source.authority, p.sha, p.passages) for p in ready}
         evidence = {id(p): [x for x in p.passages if not x.boilerplate] for p in ready}
         texts = [x.text for p in ready for x in evidence[id(p)]]
-        vectors, new_vectors = self._vectors(texts)
+        vectors, new_vectors = self._vectors(texts, {k: v for p in ready for k, v in p.vectors.items()})
         contexts = [passage_context(p, x) for p in ready for x in evidence[id(p)]]
         predictions = self.classifier.predict_vectors(vectors, texts=texts, contexts=contexts) if texts else []
         results: list[DocumentResult] = []
@@ -226,15 +245,17 @@ class Ingestor:
         return DocumentResult(str(source.path), source.authority, Outcome.RECLASSIFIED, sha, len(stored),
                               counts.evidence, counts.flagged, len(new_vectors))
 
-    def _vectors(self, texts: list[str]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-        """Vectors for the texts in order, and the ones that had to be computed (to cache)."""
+    def _vectors(self, texts: list[str], provided: dict[str, np.ndarray] | None = None
+                 ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """Vectors for the texts in order, and the ones not cached yet: ``provided`` by preparation, or
+        computed here."""
         keys = [vector_key(self.model_id, t) for t in texts]
         known = self.store.cached_vectors(self.model_id, texts)
-        missing = {key: text for key, text in zip(keys, texts, strict=True) if key not in known}
-        new: dict[str, np.ndarray] = {}
+        new = {key: (provided or {})[key] for key in keys if key not in known and key in (provided or {})}
+        missing = {key: text for key, text in zip(keys, texts, strict=True) if key not in known and key not in new}
         if missing:
             encoded = self.classifier.encoder.encode(list(missing.values()))
-            new = dict(zip(missing, encoded, strict=True))
+            new.update(zip(missing, encoded, strict=True))
         if not texts:
             return np.zeros((0, 0), dtype=np.float32), new
         return np.vstack([known.get(key, new.get(key)) for key in keys]), new

@@ -1,4 +1,5 @@
-"""The ingest flow on a Dask LocalCluster with two workers gives exactly the rows of the default run."""
+"""The ingest flow on a Dask LocalCluster with two workers (which prepare and embed) gives exactly the rows of
+the default run."""
 
 from __future__ import annotations
 
@@ -7,8 +8,13 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from pipeline.classify import load_classifier
 from pipeline.cli import app
+from pipeline.corpus import discover
+from pipeline.embed import load_encoder
+from pipeline.ingest import Ingestor, Outcome, prepare
 from pipeline.store import Store
+from pipeline.taxonomy import load_taxonomy
 
 pytestmark = pytest.mark.slow
 
@@ -37,3 +43,19 @@ def test_dask_local_cluster_gives_the_rows_of_the_default_run(small_corpus, tmp_
     expected = _rows(tmp_path / "default.db")
     assert expected["passages"] and expected["evidence"]
     assert _rows(tmp_path / "dask.db") == expected
+
+
+def test_vectors_made_during_preparation_are_stored_as_if_made_by_the_writer(small_corpus, tmp_path, encoder):
+    """What a Dask worker sends back with ``embed_in_workers``: the writer embeds nothing and stores the same rows."""
+    authorities, sources = discover([small_corpus])
+    for name, embed_here in (("writer.db", False), ("workers.db", True)):
+        classifier = load_classifier(load_encoder())  # fresh and unloaded
+        with Store(tmp_path / name) as store:
+            store.upsert_authorities(authorities)
+            store.sync_taxonomy(load_taxonomy())
+            prepared = [prepare(s, encoder=encoder if embed_here else None) for s in sources]
+            assert all(bool(p.vectors) == embed_here for p in prepared)
+            results = Ingestor(store, None, classifier).store_prepared(prepared)
+            assert {r.outcome for r in results} == {Outcome.STORED}
+            assert classifier.encoder.loaded is not embed_here
+    assert _rows(tmp_path / "workers.db") == _rows(tmp_path / "writer.db")
