@@ -340,6 +340,23 @@ def review(
         raise fail(str(e)) from e
 
 
+@app.command()
+def explore(
+    db: DbPath = DEFAULT_DB,
+    host: Annotated[str, typer.Option("--host", help="Interface to listen on (no login: keep it loopback).")
+                    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="Port to listen on.")] = 8001,
+) -> None:
+    """Explore the database read-only in Datasette: facets, full-text search, canned queries."""
+    from pipeline.explore import serve
+
+    err.print(f"Datasette on http://{host}:{port} (read-only)", highlight=False)
+    try:
+        serve(db, host, port)
+    except TriageError as e:
+        raise fail(str(e)) from e
+
+
 @reviewers_app.command("add")
 def reviewers_add(
     name: Annotated[str, typer.Argument(help="Reviewer name (used to log in).")],
