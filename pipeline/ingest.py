@@ -27,6 +27,7 @@ from pipeline.extract.limits import DEFAULT_LIMITS, Limits
 from pipeline.extract.ocr import ocr_available
 from pipeline.ids import sha256_bytes
 from pipeline.metadata import DocumentMetadata, guess_metadata
+from pipeline.priors import passage_context as priors_context
 from pipeline.segment import Segmenter
 from pipeline.store import Crosswalk, Store, text_key, vector_key
 
@@ -133,7 +134,7 @@ def passage_context(prepared: Prepared, passage: Passage) -> dict[str, str]:
     guessed = prepared.metadata
     kind = prepared.source.kind or (guessed.kind.value if guessed else None)
     title = prepared.source.title or (guessed.title.value if guessed else None)
-    return {k: v for k, v in (("doc_kind", kind), ("heading", passage.heading), ("title", title)) if v}
+    return priors_context(kind, passage.heading, title)
 
 
 @dataclass

@@ -32,6 +32,7 @@ from pipeline.errors import TriageError
 from pipeline.evidence_model import save_model
 from pipeline.ids import sha256_bytes
 from pipeline.paths import MODELS_DIR
+from pipeline.priors import passage_context
 from pipeline.registry import activate, registry_for, write_report
 from pipeline.store import Store, vector_key
 from pipeline.taxonomy import Taxonomy
@@ -104,7 +105,7 @@ def decided_passages(store: Store, taxonomy: Taxonomy) -> list[DecidedPassage]:
         decision = store.decision_to_undo((passage, taxonomy.id, entry))
         if decision is None or entry not in known:
             continue
-        context = {k: v for k, v in (("doc_kind", kind), ("heading", heading), ("title", title)) if v}
+        context = passage_context(kind, heading, title)
         _, _, links = by_passage.setdefault(passage, (text, context, []))
         if decision["decision"] == "reassign":
             links.append(DecidedLink(passage, entry, False, "wrong_entry"))
@@ -188,7 +189,8 @@ def learn(db: str | Path, encoder: Encoder, taxonomy: Taxonomy, *, holdout: floa
             raise LearnError("no decisions to learn from: confirm or reject suggested evidence in `triage review`")
         vectors = _passage_vectors(store, encoder, [p.text for p in passages])
     test = [i for i, p in enumerate(passages) if held_back(p.id, holdout)]
-    train = [i for i in range(len(passages)) if i not in set(test)]
+    held_indices = set(test)
+    train = [i for i in range(len(passages)) if i not in held_indices]
     rows = [label(passages[i], taxonomy) for i in train]
     training = [(i, row) for i, row in zip(train, rows, strict=True) if row is not None]
     held = [passages[i] for i in test]

@@ -128,6 +128,11 @@ _KIND_FROM_TITLE: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
 )
 
 
+def passage_context(doc_kind: str | None, heading: str | None, title: str | None) -> dict[str, str]:
+    """What the priors read about where a passage stands: its document's kind and title, its heading path."""
+    return {k: v for k, v in (("doc_kind", doc_kind), ("heading", heading), ("title", title)) if v}
+
+
 def doc_kind_of(context: Mapping[str, object] | None) -> str | None:
     """The context's ``doc_kind`` when it is a known kind, else one guessed from its title (then heading)."""
     if not context:

@@ -23,6 +23,7 @@ from pipeline.corpus import Authority, DocumentSource
 from pipeline.documents import ExtractedDocument, Passage
 from pipeline.ids import short_hash
 from pipeline.metadata import DocumentMetadata
+from pipeline.priors import passage_context
 from pipeline.taxonomy import Taxonomy
 
 
@@ -188,7 +189,7 @@ class StoredPassage:
 
     def context(self) -> dict[str, str]:
         """What the classifier's priors read: document kind, heading path and title."""
-        return {k: v for k, v in (("doc_kind", self.doc_kind), ("heading", self.heading), ("title", self.title)) if v}
+        return passage_context(self.doc_kind, self.heading, self.title)
 
 
 class Store:
