@@ -5,11 +5,15 @@ authorities share one host): the ``mgWebService.asmx`` XML, the HTML pages, real
 made with reportlab, and ``/robots.txt``. Fixture files in ``fixtures/moderngov`` name
 the site ``democracy.brackenmoor.gov.uk``; that host is rewritten to the authority's
 local base URL. Every request is recorded (monotonic time, path, query, headers), and
-``routes`` lets a test answer one path itself (slow, oversized, 429 ...).
+``routes`` lets a test answer one path itself, optionally only for some query parameters
+(``/brackenmoor/mgWebService.asmx/GetMeetings?lCommitteeId=102``); the fault answers below
+(error statuses, malformed XML, a sign-in page, a slow answer, a redirect to another host)
+are what real council sites send.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import threading
@@ -24,6 +28,7 @@ from reportlab.pdfgen import canvas
 
 from pipeline.scrape.http import FetchLimits, HostRateLimiter, PoliteClient
 
+Route = Callable[[BaseHTTPRequestHandler], None]
 FIXTURES = Path(__file__).parent / "fixtures" / "moderngov"
 FIXTURE_HOSTS = ("https://democracy.brackenmoor.gov.uk/", "http://democracy.brackenmoor.gov.uk/")
 LAST_MODIFIED = "Tue, 24 Feb 2026 09:15:00 GMT"
@@ -57,7 +62,7 @@ class FakeSite:
         self.robots: str | None = "User-agent: *\nDisallow: /brackenmoor/private/\n"
         self.service_status: int | None = None
         self.missing: set[str] = set()  # authority-relative paths answered 404
-        self.routes: dict[str, Callable[[BaseHTTPRequestHandler], None]] = {}
+        self.routes: dict[str, Route] = {}  # "path" or "path?name=value&...": see route_for
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
         self._server.daemon_threads = True
@@ -78,6 +83,23 @@ class FakeSite:
 
     def base(self, authority: str = "brackenmoor") -> str:
         return f"{self.url}/{authority}/"
+
+    def other_host(self, path: str = "/") -> str:
+        """The same server under another host name: a URL the scraper's allow-list does not cover."""
+        return f"http://localhost:{self._server.server_address[1]}{path}"
+
+    def route_for(self, path: str, query: dict[str, str]) -> Route | None:
+        """The test's answer for this request: a key's path must match and each of its query parameters
+        (names case-insensitive, as IIS reads them) must be in the request; the most specific key wins."""
+        asked = {name.lower(): value for name, value in query.items()}
+        best: tuple[int, Route] | None = None
+        for key, route in self.routes.items():
+            key_path, _, key_query = key.partition("?")
+            wanted = {name.lower(): value for name, value in parse_qsl(key_query)}
+            if key_path == path and all(asked.get(name) == value for name, value in wanted.items()) and (
+                    best is None or len(wanted) > best[0]):
+                best = (len(wanted), route)
+        return best[1] if best else None
 
     def record(self, hit: Hit) -> None:
         with self._lock:
@@ -118,8 +140,9 @@ def _handler_for(site: FakeSite) -> type[BaseHTTPRequestHandler]:
             path = unquote(parts.path)
             query = dict(parse_qsl(parts.query))
             site.record(Hit(time.monotonic(), path, query, {k.lower(): v for k, v in self.headers.items()}))
-            if path in site.routes:
-                site.routes[path](self)
+            route = site.route_for(path, query)
+            if route is not None:
+                route(self)
             elif path == "/robots.txt":
                 if site.robots is None:
                     send(self, 404, b"Not found")
@@ -139,7 +162,8 @@ def _handler_for(site: FakeSite) -> type[BaseHTTPRequestHandler]:
             elif rest == "ieListMeetings.aspx":
                 committee = query.get("committeeid") or query.get("cid")
                 page = f"_{query['d']}" if query.get("act") == "earlier" else ""
-                self._fixture(base, f"list_meetings_{committee}{page}.html")
+                name = f"list_meetings_{committee}{page}.html"
+                self._fixture(base, name if (FIXTURES / name).is_file() else "list_meetings_none.html")
             elif rest == "ieListDocuments.aspx":
                 self._fixture(base, f"documents_{query.get('mid')}.html")
             elif rest.startswith("documents/") or rest == "mgConvert2PDF.aspx":
@@ -182,6 +206,56 @@ def _handler_for(site: FakeSite) -> type[BaseHTTPRequestHandler]:
             send(self, 200, body, "application/pdf", {"ETag": etag, "Last-Modified": LAST_MODIFIED})
 
     return Handler
+
+
+# --- what real sites answer instead of the page or document asked for ----------------------------
+
+
+def ignore_disconnect(route: Route) -> Route:
+    """For routes the client hangs up on (timeouts, size limits): a broken pipe is the expected end."""
+
+    def wrapped(handler: BaseHTTPRequestHandler) -> None:
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            route(handler)
+
+    return wrapped
+
+
+def error_page(status: int, headers: dict[str, str] | None = None) -> Route:
+    """An IIS error page with ``status`` (404 for a defunct committee, 403 from a firewall, 500 when overloaded)."""
+    body = f"<html><head><title>{status}</title></head><body><h2>Server Error in '/' Application.</h2></body></html>"
+    return lambda handler: send(handler, status, body.encode(), "text/html; charset=utf-8", headers)
+
+
+def malformed_xml(handler: BaseHTTPRequestHandler) -> None:
+    """A web-service answer cut off mid-element, as a truncated or killed response arrives."""
+    send(handler, 200, b'<?xml version="1.0" encoding="utf-8"?>\n<getmeetings>\n  <meetingscount> 1</meetingscount>\n'
+                       b"  <committee>\n    <committeeid>10", "text/xml; charset=utf-8")
+
+
+SIGN_IN = (b"<!DOCTYPE html><html><head><title>Sign in</title></head><body><form method=\"post\" action=\"/login\">"
+           b"<label>User name <input name=\"user\"></label><label>Password <input name=\"password\" "
+           b"type=\"password\"></label><button>Sign in</button></form></body></html>")
+
+
+def sign_in_page(handler: BaseHTTPRequestHandler) -> None:
+    """What an attachment behind a single-sign-on gateway answers: 200 and a login form, not the PDF."""
+    send(handler, 200, SIGN_IN, "text/html; charset=utf-8")
+
+
+def slow(seconds: float) -> Route:
+    """Answers only after ``seconds``: longer than the client's read timeout, it is a timeout."""
+
+    @ignore_disconnect
+    def route(handler: BaseHTTPRequestHandler) -> None:
+        time.sleep(seconds)
+        send(handler, 200, b"too late")
+
+    return route
+
+
+def redirect(location: str, status: int = 302) -> Route:
+    return lambda handler: send(handler, status, headers={"Location": location})
 
 
 def local_client(site: FakeSite, *, interval: float = 0.0, private: bool = True, **limits: float) -> PoliteClient:

@@ -2,17 +2,27 @@
 
 from __future__ import annotations
 
-import contextlib
 import email.utils
 import itertools
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler
 
 import pytest
-from scrape_site import FakeSite, local_client, send
+from scrape_site import (
+    FakeSite,
+    Route,
+    error_page,
+    ignore_disconnect,
+    local_client,
+    malformed_xml,
+    redirect,
+    send,
+    sign_in_page,
+    slow,
+)
 
 from pipeline import __version__
 from pipeline.scrape import (
@@ -25,7 +35,6 @@ from pipeline.scrape import (
 )
 from pipeline.scrape.http import HostRateLimiter, PoliteClient, retry_after_seconds
 
-Route = Callable[[BaseHTTPRequestHandler], None]
 TOLERANCE = 0.05  # thread scheduling jitter allowed on measured gaps (seconds)
 
 
@@ -220,23 +229,7 @@ def test_404_raises_with_its_status(site: FakeSite) -> None:
     assert error.value.status == 404
 
 
-def _ignore_disconnect(handler: Route) -> Route:
-    """The client hangs up on these routes on purpose; a broken pipe is the expected end."""
-
-    def wrapped(request: BaseHTTPRequestHandler) -> None:
-        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
-            handler(request)
-
-    return wrapped
-
-
-@_ignore_disconnect
-def _slow_headers(request: BaseHTTPRequestHandler) -> None:
-    time.sleep(1.5)
-    send(request, 200, b"too late")
-
-
-@_ignore_disconnect
+@ignore_disconnect
 def _slow_drip(request: BaseHTTPRequestHandler) -> None:
     request.send_response(200)
     request.send_header("Content-Length", "1000")
@@ -248,7 +241,7 @@ def _slow_drip(request: BaseHTTPRequestHandler) -> None:
 
 
 def test_slow_response_is_cut_off_by_the_read_timeout(site: FakeSite) -> None:
-    site.routes["/brackenmoor/slow"] = _slow_headers
+    site.routes["/brackenmoor/slow"] = slow(1.5)
     with local_client(site, read_timeout=0.3) as client, pytest.raises(FetchTimeout, match=r"sent nothing for 0\.3s"):
         start = time.monotonic()
         client.get(site.base() + "slow")
@@ -269,7 +262,7 @@ def test_oversized_response_with_declared_length_is_refused(site: FakeSite) -> N
         client.get(site.base() + "big.pdf")
 
 
-@_ignore_disconnect
+@ignore_disconnect
 def _unsized(request: BaseHTTPRequestHandler) -> None:
     request.send_response(200)
     request.send_header("Content-Type", "application/pdf")
@@ -349,3 +342,38 @@ def test_moderngov_hosted_sites_share_one_budget() -> None:
     limiter = HostRateLimiter(1.0)
     assert limiter.key("Kingston.moderngov.co.uk") == limiter.key("richmond.moderngov.co.uk") == "moderngov.co.uk"
     assert limiter.key("democracy.manchester.gov.uk") == "democracy.manchester.gov.uk"
+
+
+def test_a_fault_put_on_one_query_answers_only_that_request(site: FakeSite) -> None:
+    site.routes["/brackenmoor/mgWebService.asmx/GetMeetings?lCommitteeId=102"] = malformed_xml
+    meetings = site.base() + "mgWebService.asmx/GetMeetings?lCommitteeId={}&sFromDate=2026-02-15"
+    with local_client(site) as client:
+        broken = client.get(meetings.format(102)).content or b""
+        healthy = client.get(meetings.format(118)).content or b""
+    assert not broken.rstrip().endswith(b"</getmeetings>")
+    assert healthy.rstrip().endswith(b"</getmeetings>")
+
+
+@pytest.mark.parametrize(("route", "error", "message"), [
+    (error_page(403), FetchFailed, "HTTP 403"),
+    (slow(1.5), FetchTimeout, "sent nothing"),
+])
+def test_faults_real_sites_send_raise_their_errors(site: FakeSite, route: Route, error: type, message: str) -> None:
+    site.routes["/brackenmoor/documents/s1/Report.pdf"] = route
+    with local_client(site, read_timeout=0.3) as client, pytest.raises(error, match=message):
+        client.get(site.base() + "documents/s1/Report.pdf")
+
+
+def test_a_redirect_to_another_host_is_not_followed(site: FakeSite) -> None:
+    site.routes["/brackenmoor/documents/s1/Report.pdf"] = redirect(site.other_host("/brackenmoor/elsewhere.pdf"))
+    with local_client(site) as client, pytest.raises(ForbiddenHost, match="not in the source register"):
+        client.get(site.base() + "documents/s1/Report.pdf")
+    assert "/brackenmoor/elsewhere.pdf" not in site.paths()
+
+
+def test_a_sign_in_page_arrives_as_html(site: FakeSite) -> None:
+    site.routes["/brackenmoor/mgConvert2PDF.aspx"] = sign_in_page
+    with local_client(site) as client:
+        result = client.get(site.base() + "mgConvert2PDF.aspx?ID=81010")
+    assert result.status == 200 and (result.content_type or "").startswith("text/html")
+    assert b"password" in (result.content or b"")
