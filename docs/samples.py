@@ -1,0 +1,160 @@
+"""Every sample output in the README and docs, regenerated from a real run.
+
+A sample sits between ``<!-- sample: NAME -->`` and ``<!-- /sample -->``; this script runs the
+real commands (the demo corpus into a fresh data directory) and writes their output there.
+
+    python docs/samples.py           rewrite every sample block
+    python docs/samples.py --check   say which blocks differ from a fresh run and exit 1
+
+``tests/test_docs.py`` runs the check against a run the suite makes, so a change that alters
+what a command prints fails until the docs are regenerated.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+import re
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+MARKER = re.compile(r"(?P<open><!-- sample: (?P<name>[\w-]+) -->\n)(?P<body>.*?)(?P<close><!-- /sample -->)", re.S)
+KEYS_TABLE = re.compile(r'<h2 id="help-title">Keyboard shortcuts</h2>\s*<table>(?P<rows>.*?)</table>', re.S)
+KEYS_ROW = re.compile(r"<tr><th>(?P<keys>.*?)</th><td>(?P<what>.*?)</td></tr>")
+
+
+def documents() -> list[Path]:
+    """The Markdown files that may hold samples."""
+    return [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+
+
+@dataclass(frozen=True)
+class Workspace:
+    """A directory holding a demo run's data, and the ``triage`` command that made it."""
+
+    path: Path
+    triage: Sequence[str]
+
+    def env(self) -> dict[str, str]:
+        return {**os.environ, "TRIAGE_DATA_DIR": "data", "PREFECT_HOME": str(self.path / ".prefect"),
+                "COLUMNS": "100", "NO_COLOR": "1", "TERM": "dumb"}
+
+    def run(self, *args: str) -> subprocess.CompletedProcess[str]:
+        result = subprocess.run([*self.triage, *args], cwd=self.path, env=self.env(), capture_output=True,
+                                text=True, timeout=900)
+        if result.returncode != 0:
+            raise RuntimeError(f"triage {' '.join(args)} exited {result.returncode}: {result.stderr.strip()[-2000:]}")
+        return result
+
+
+def demo_run(workspace: Workspace) -> str:
+    """Ingest the bundled corpus into the workspace's data directory; returns what ``triage run`` printed."""
+    return workspace.run("run").stdout
+
+
+def _console(command: str, output: str) -> str:
+    lines = [line.rstrip() for line in output.rstrip().splitlines()]
+    return "\n".join(["```console", f"$ {command}", *lines, "```"]) + "\n"
+
+
+def _keyboard(_: Workspace, __: str) -> str:
+    """The review app's shortcut table, read from the template that shows it (the ``?`` overlay)."""
+    template = (ROOT / "pipeline" / "review" / "templates" / "base.html").read_text()
+    found = KEYS_TABLE.search(template)
+    if found is None:
+        raise RuntimeError("base.html has no keyboard shortcut table")
+
+    def markdown(cell: str) -> str:
+        return html.unescape(re.sub(r"<kbd>(.*?)</kbd>", r"`\1`", cell)).replace("|", "\\|")
+
+    rows = [f"| {markdown(m['keys'])} | {markdown(m['what'])} |" for m in KEYS_ROW.finditer(found["rows"])]
+    return "\n".join(["| key | what it does |", "|---|---|", *rows]) + "\n"
+
+
+def _reasons(_: Workspace, __: str) -> str:
+    from pipeline.review.decisions import REASONS
+
+    rows = [f"| {n} | `{code}` | {label} |" for n, (code, label) in enumerate(REASONS.items(), start=1)]
+    return "\n".join(["| key | reason | meaning |", "|---|---|---|", *rows]) + "\n"
+
+
+def _run(_: Workspace, run_output: str) -> str:
+    return _console("triage run", run_output)
+
+
+def _taxonomy_show(workspace: Workspace, _: str) -> str:
+    return _console("triage taxonomy show R-F09", workspace.run("taxonomy", "show", "R-F09").stdout)
+
+
+def _export(workspace: Workspace, _: str) -> str:
+    flags = workspace.run("export", "flags", "--cursor-file", "data/risk-engine.cursor", "--output",
+                          "data/new-flags.jsonl")
+    signals = workspace.run("export", "signals", "--authority", "brackenmoor").stdout.splitlines()
+    return (f"```console\n$ triage export flags --cursor-file data/risk-engine.cursor --output data/new-flags.jsonl\n"
+            f"{flags.stderr.strip()}\n$ triage export signals --authority brackenmoor | head -12\n"
+            + "\n".join(signals[:12]) + "\n```\n")
+
+
+SAMPLES: dict[str, Callable[[Workspace, str], str]] = {
+    "run": _run,
+    "taxonomy-show": _taxonomy_show,
+    "keyboard": _keyboard,
+    "reasons": _reasons,
+    "export": _export,
+}
+
+
+def generate(workspace: Workspace, run_output: str) -> dict[str, str]:
+    """Every sample's text, from the workspace's demo run (``run_output`` is what it printed)."""
+    return {name: make(workspace, run_output) for name, make in SAMPLES.items()}
+
+
+def render(text: str, samples: dict[str, str]) -> str:
+    """``text`` with every sample block replaced by its generated content."""
+
+    def replace(match: re.Match[str]) -> str:
+        name = match["name"]
+        if name not in samples:
+            raise KeyError(f"unknown sample {name!r}; known: {', '.join(sorted(samples))}")
+        return match["open"] + samples[name] + match["close"]
+
+    return MARKER.sub(replace, text)
+
+
+def drifted(samples: dict[str, str]) -> list[str]:
+    """The files whose sample blocks differ from ``samples``, with the blocks that differ."""
+    problems = []
+    for path in documents():
+        text = path.read_text()
+        for match in MARKER.finditer(text):
+            if match["body"] != samples.get(match["name"]):
+                problems.append(f"{path.relative_to(ROOT)}: sample {match['name']!r}")
+    return problems
+
+
+def main(argv: Sequence[str]) -> int:
+    check = "--check" in argv
+    with tempfile.TemporaryDirectory(prefix="bv-samples-") as tmp:
+        workspace = Workspace(Path(tmp), [str(Path(sys.executable).with_name("triage"))])
+        samples = generate(workspace, demo_run(workspace))
+    if check:
+        problems = drifted(samples)
+        for problem in problems:
+            print(f"drifted: {problem}", file=sys.stderr)
+        return 1 if problems else 0
+    for path in documents():
+        text = path.read_text()
+        updated = render(text, samples)
+        if updated != text:
+            path.write_text(updated)
+            print(f"updated {path.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
