@@ -4,29 +4,18 @@ uvicorn on a free local port. Saves screenshots of the queue and the item view u
 from __future__ import annotations
 
 import re
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
-import uvicorn
+from browser_harness import CHROMIUM, CHROMIUM_ARGS, accessibility_problems, needs_chromium, screenshot, serve
 from review_fixtures import PASSWORD, ReviewDb, build_review_db, copy_review_db
 
-from pipeline.paths import PROJECT_ROOT
-from pipeline.review.app import create_app
 from pipeline.store import Store
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
-ARTIFACTS = PROJECT_ROOT / "test-artifacts"
 A, C = "a" * 64, "c" * 64
 
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium "
-                                "(apt-get install chromium); Playwright's own browsers are not used")
+pytestmark = needs_chromium
 
 
 @dataclass(frozen=True)
@@ -39,12 +28,6 @@ class Site:
             row = store.db.execute("select status from evidence where passage = ? and taxonomy = ? and entry = ?",
                                    list(self.review.key(document, ordinal, entry))).fetchone()
         return row[0] if row else None
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -65,21 +48,11 @@ def template(tmp_path_factory) -> ReviewDb:
 @pytest.fixture
 def site(template, tmp_path) -> Iterator[Site]:
     review = copy_review_db(template, tmp_path)
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(review.path), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.02)
-    yield Site(f"http://127.0.0.1:{port}", review)
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serve(review.path) as url:
+        yield Site(url, review)
 
 
-@pytest.fixture
-def page(browser):
+def _new_page(browser):
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
     page.set_default_timeout(10_000)
@@ -87,6 +60,12 @@ def page(browser):
     page.on("pageerror", lambda error: problems.append(str(error)))
     page.on("console", lambda message: problems.append(message.text) if "Content Security Policy" in message.text
             else None)
+    return context, page, problems
+
+
+@pytest.fixture
+def page(browser):
+    context, page, problems = _new_page(browser)
     yield page
     context.close()
     assert not problems, problems  # no script errors, nothing blocked by the CSP
@@ -106,8 +85,7 @@ def test_log_in_filter_the_queue_and_confirm_with_the_keyboard(page, site):
 
     log_in(page, site, "ana")
     expect(page.locator("tr.row")).to_have_count(9)
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / "review-queue.png"), full_page=True)
+    screenshot(page, "review-queue")
     page.keyboard.press("?")
     expect(page.locator("#help")).to_be_visible()
     page.keyboard.press("Escape")
@@ -123,7 +101,7 @@ def test_log_in_filter_the_queue_and_confirm_with_the_keyboard(page, site):
     page.keyboard.press("Enter")
     page.wait_for_url("**/items/p-a-1/bv-2023-draft/R-F09?authority=brackenmoor&pos=0")
     expect(page.locator("mark")).to_have_text(re.compile("^The Chief Finance Officer has issued a Section 114"))
-    page.screenshot(path=str(ARTIFACTS / "review-item.png"), full_page=True)
+    screenshot(page, "review-item")
     page.keyboard.press("c")
     page.wait_for_url("**/items/p-b-0/**done=confirm")
     expect(page.locator(".flash")).to_have_text("Confirmed.")
@@ -154,8 +132,29 @@ def test_reject_with_a_reason_then_undo_then_reassign_and_note(page, site):
 
     page.keyboard.press("a")
     expect(page.locator("#reassign-q")).to_be_focused()
+    page.keyboard.type("reserves")
+    hits = page.locator("#reassign-results input[name=new_entry]")
+    expect(hits.first).to_be_visible()
+    assert hits.count() >= 2
+    page.keyboard.press("Enter")  # typing alone decides nothing
+    expect(page.locator("#reassign-results .chosen")).to_have_count(0)
+    assert site.status(A, 3, "R-F02") == "suggested"
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("ArrowUp")
+    page.keyboard.press("ArrowDown")
+    second = hits.nth(1).get_attribute("value")
+    expect(hits.nth(1)).to_be_checked()
+    expect(page.locator("#reassign-results .chosen")).to_contain_text(second)
+    page.keyboard.press("Escape")  # cancels: the choice and the hits are gone, nothing decided
+    expect(hits).to_have_count(0)
+    expect(page.locator("#reassign-q")).to_have_value("")
+    page.keyboard.press("a")
     page.keyboard.type("section 114")
+    expect(page.locator("#reassign-results input[value='R-F09']")).to_be_visible()
+    page.keyboard.press("ArrowDown")
     expect(page.locator("#reassign-results input[value='R-F09']")).to_be_checked()
+    screenshot(page, "review-reassign", full_page=False)
     page.keyboard.press("Enter")
     page.wait_for_url("**done=reassign**")
     assert site.status(A, 3, "R-F02") == "rejected" and site.status(A, 3, "R-F09") == "confirmed"
@@ -204,3 +203,22 @@ def test_the_heat_map_shows_a_confirmation(page, site):
     expect(cell).to_have_attribute("data-confirmed", "1")
     expect(cell).to_contain_text("1✓")
     expect(page.locator(".progress")).to_contain_text("ana")
+
+
+PAGES = ["/queue", "/queue?status=any&authority=brackenmoor", "/items/p-a-3/bv-2023-draft/R-F02?q=section+114",
+         "/dashboard", "/agreement", "/second-reviews", "/reviewers", "/bulk?decision=confirm&authority=ferncastle",
+         "/no-such-page"]
+
+
+def test_every_page_passes_the_accessibility_check(page, site):
+    page.goto(f"{site.url}/login")
+    assert accessibility_problems(page) == []
+    log_in(page, site, "lee")
+    found = {}
+    for path in PAGES:
+        page.goto(f"{site.url}{path}")
+        found[path] = accessibility_problems(page)
+    page.goto(f"{site.url}/queue")
+    page.keyboard.press("?")
+    found["help"] = accessibility_problems(page)
+    assert found == {path: [] for path in found}

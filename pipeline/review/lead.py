@@ -16,6 +16,9 @@ from pipeline.review.queries import QueueFilters
 from pipeline.review.sentences import highlight
 from pipeline.review.web import Ctx, page
 
+BLIND_DONE = {"confirm": "Confirmed, in a blind review. Here is your next one.",
+              "reject": "Rejected, in a blind review. Here is your next one."}
+
 
 def _bulk_form(ctx: Ctx, filters: QueueFilters, decision: Decision, status: int = 200,
                message: str | None = None) -> Response:
@@ -50,6 +53,8 @@ def bulk_apply(ctx: Ctx) -> Response:
 def second_reviews(ctx: Ctx, status: int = 200, message: str | None = None) -> Response:
     """Second reviews waiting for this reviewer (a lead sees everyone's and can ask for more)."""
     lead = ctx.reviewer.is_lead
+    if message is None and ctx.request.query_params.get("done") == "all":
+        message = "Recorded. That was your last second review."
     return page(ctx, "second_reviews.html", status, mine=decisions.pending_second_reviews(ctx.store, ctx.reviewer.name),
                 everyone=decisions.pending_second_reviews(ctx.store, None) if lead else [],
                 reviewers=auth.list_reviewers(ctx.store) if lead else [], message=message,
@@ -83,12 +88,14 @@ def _request_or_404(ctx: Ctx) -> tuple[dict, dict]:
 
 
 def blind_item(ctx: Ctx, status: int = 200, error: str | None = None) -> Response:
-    """The item without its status, score or earlier decisions, so the second opinion is independent."""
+    """The item without its status, probability or earlier decisions, so the second opinion is independent."""
     request, item = _request_or_404(ctx)
     before, after = queries.context(ctx.store, item)
+    left = len(decisions.pending_second_reviews(ctx.store, ctx.reviewer.name))
+    done = BLIND_DONE.get(ctx.request.query_params.get("done", ""))
     return page(ctx, "blind.html", status, second=request, item=item, before=before, after=after, error=error,
                 sentences=highlight(item["text"], item["entry_text"]), reasons=REASONS,
-                source=queries.source_href(item))
+                source=queries.source_href(item), left=left, done=done)
 
 
 def blind_decide(ctx: Ctx) -> Response:
@@ -96,11 +103,14 @@ def blind_decide(ctx: Ctx) -> Response:
     if request["done_at"]:
         return blind_item(ctx, 409, "this second review is already done")
     try:
-        decisions.record_second_review(ctx.store, request, Decision.from_form(ctx.form or {}), ctx.reviewer.name,
-                                       item["classifier_id"])
+        decision = Decision.from_form(ctx.form or {})
+        decisions.record_second_review(ctx.store, request, decision, ctx.reviewer.name, item["classifier_id"])
     except DecisionError as e:
         return blind_item(ctx, 400, str(e))
-    return RedirectResponse("/second-reviews", status_code=303)
+    waiting = decisions.pending_second_reviews(ctx.store, ctx.reviewer.name)
+    if not waiting:
+        return RedirectResponse("/second-reviews?done=all", status_code=303)
+    return RedirectResponse(f"/second-reviews/{waiting[0]['id']}?done={decision.decision}", status_code=303)
 
 
 def reviewers(ctx: Ctx, status: int = 200, message: str | None = None) -> Response:

@@ -1,5 +1,5 @@
-// Keyboard shortcuts, the ? help overlay and live entry search. Progressive enhancement only:
-// every action is a plain link or form that works without this file.
+// Keyboard shortcuts, the ? help dialog and the reassign search. Progressive enhancement only: every
+// action is a plain link or form that works without this file.
 (() => {
   "use strict";
   const byId = (id) => document.getElementById(id);
@@ -13,8 +13,13 @@
   const typing = (el) => el && (el.isContentEditable || ["INPUT", "TEXTAREA", "SELECT"].includes(el.tagName));
   const submit = (id) => { const form = byId(id); if (form) form.requestSubmit(); };
   const follow = (href) => { if (href) window.location.assign(href); };
-  const toggleHelp = (show) => { help.hidden = show === undefined ? !help.hidden : !show; };
   const focus = (id) => { const el = byId(id); if (el) { el.focus(); el.select?.(); } };
+
+  function toggleHelp(show) {
+    const open = show === undefined ? !help.open : show;
+    if (open && !help.open) help.showModal();
+    if (!open && help.open) help.close();
+  }
 
   function setRejecting(on) {
     if (!rejectForm) return;
@@ -31,6 +36,11 @@
     rows[current].scrollIntoView({ block: "nearest" });
   }
 
+  const decideActions = {
+    c: () => byId("confirm-button")?.click(),
+    r: () => setRejecting(true),
+    n: () => focus("note-text"),
+  };
   const pageActions = {
     queue: {
       j: () => move(1),
@@ -39,22 +49,20 @@
       o: () => follow(rows[current]?.dataset.href),
     },
     item: {
+      ...decideActions,
       j: () => follow(byId("next-link")?.href),
       k: () => follow(byId("prev-link")?.href),
-      c: () => submit("confirm-form"),
-      r: () => setRejecting(true),
       a: () => focus("reassign-q"),
-      n: () => focus("note-text"),
-      u: () => submit("undo-form"),
+      u: () => submit(byId("undo-last-form") ? "undo-last-form" : "undo-form"),
     },
+    blind: decideActions,
   };
 
   document.addEventListener("keydown", (event) => {
     if (event.key === "Escape") {
-      toggleHelp(false);
       setRejecting(false);
       if (typing(document.activeElement)) document.activeElement.blur();
-      return;
+      return;  // the help dialog closes itself on Escape
     }
     if (event.ctrlKey || event.metaKey || event.altKey || typing(event.target)) return;
     if (event.key === "?") {
@@ -66,13 +74,13 @@
       const option = byId("reject-reason").querySelector(`option[data-key="${event.key}"]`);
       if (option) {
         option.selected = true;
-        rejectForm.requestSubmit();
+        rejectForm.requestSubmit(byId("reject-button"));
       }
       event.preventDefault();
       return;
     }
     const action = (pageActions[document.body.dataset.page] || {})[event.key];
-    if (action && help.hidden) {
+    if (action && !help.open) {
       event.preventDefault();
       action();
     }
@@ -86,35 +94,47 @@
   });
 
   byId("help-button").addEventListener("click", () => toggleHelp());
+  byId("help-close").addEventListener("click", () => toggleHelp(false));
   help.addEventListener("click", (event) => { if (event.target === help) toggleHelp(false); });
 
-  const note = byId("note-text");
-  note?.addEventListener("keydown", (event) => {
+  byId("note-text")?.addEventListener("keydown", (event) => {
     if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
       event.preventDefault();
       submit("note-form");
     }
   });
 
-  // Reassign: search entries as the analyst types; Enter reassigns to the selected result.
+  // Reassign: entries are searched as the analyst types, but nothing is chosen until the arrow keys
+  // (or a click) choose one; Enter then reassigns to the chosen entry and Escape cancels.
   const search = byId("reassign-q");
   const results = byId("reassign-results");
   const reassignButton = byId("reassign-button");
   let timer = null;
+  const choices = () => Array.from(results.querySelectorAll("input[name=new_entry]"));
+
+  function choose(radio) {
+    for (const other of choices()) other.closest(".result").classList.toggle("chosen", other === radio);
+    if (radio) {
+      radio.checked = true;
+      radio.closest(".result").scrollIntoView({ block: "nearest" });
+    }
+    search.setAttribute("aria-activedescendant", radio ? radio.id : "");
+  }
 
   function showEntries(entries) {
-    results.replaceChildren(...entries.map((entry, index) => {
+    results.replaceChildren(...entries.map((entry) => {
       const label = document.createElement("label");
       label.className = "result";
       const radio = Object.assign(document.createElement("input"),
-        { type: "radio", name: "new_entry", value: entry.id, checked: index === 0 });
+        { type: "radio", name: "new_entry", value: entry.id, id: `entry-${entry.id}`, required: true });
       const id = document.createElement("strong");
       id.textContent = entry.id;
-      label.append(radio, id, " " + entry.text);
+      label.append(radio, " ", id, " " + entry.text);
       return label;
     }));
     if (!entries.length && search.value.trim()) results.textContent = "No entry matches.";
     reassignButton.hidden = entries.length === 0;
+    choose(null);
   }
 
   async function lookUp() {
@@ -122,17 +142,28 @@
     if (!words) { showEntries([]); return; }
     const query = new URLSearchParams({ taxonomy: search.dataset.taxonomy, q: words });
     const response = await fetch(`/api/entries?${query}`, { headers: { Accept: "application/json" } });
-    if (response.ok) showEntries((await response.json()).entries);
+    if (response.ok && search.value.trim() === words) showEntries((await response.json()).entries);
   }
 
   search?.addEventListener("input", () => {
     clearTimeout(timer);
     timer = setTimeout(lookUp, 150);
   });
-  byId("reassign-search")?.addEventListener("submit", async (event) => {
-    event.preventDefault();
-    clearTimeout(timer);
-    await lookUp();
-    if (results.querySelector("input[name=new_entry]:checked")) byId("reassign-form").requestSubmit();
+  search?.addEventListener("keydown", (event) => {
+    const all = choices();
+    const at = all.findIndex((radio) => radio.checked);
+    if (event.key === "ArrowDown" || event.key === "ArrowUp") {
+      event.preventDefault();
+      if (all.length) choose(all[Math.min(all.length - 1, Math.max(0, at + (event.key === "ArrowDown" ? 1 : -1)))]);
+    } else if (event.key === "Escape") {
+      search.value = "";
+      showEntries([]);
+    }
+  });
+  results?.addEventListener("change", (event) => choose(event.target));
+  byId("reassign-search")?.addEventListener("submit", (event) => {
+    event.preventDefault();  // Enter in the search box: reassign to the chosen entry, if one is chosen
+    if (choices().some((radio) => radio.checked)) byId("reassign-form").requestSubmit();
+    else { clearTimeout(timer); lookUp(); }
   });
 })();
