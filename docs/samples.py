@@ -12,7 +12,6 @@ what a command prints fails until the docs are regenerated.
 
 from __future__ import annotations
 
-import html
 import os
 import re
 import subprocess
@@ -24,8 +23,6 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 MARKER = re.compile(r"(?P<open><!-- sample: (?P<name>[\w-]+) -->\n)(?P<body>.*?)(?P<close><!-- /sample -->)", re.S)
-KEYS_TABLE = re.compile(r'<h2 id="help-title">Keyboard shortcuts</h2>\s*<table>(?P<rows>.*?)</table>', re.S)
-KEYS_ROW = re.compile(r"<tr><th>(?P<keys>.*?)</th><td>(?P<what>.*?)</td></tr>")
 
 
 def documents() -> list[Path]:
@@ -63,17 +60,11 @@ def _console(command: str, output: str) -> str:
 
 
 def _keyboard(_: Workspace, __: str) -> str:
-    """The review app's shortcut table, read from the template that shows it (the ``?`` overlay)."""
-    template = (ROOT / "pipeline" / "review" / "templates" / "base.html").read_text()
-    found = KEYS_TABLE.search(template)
-    if found is None:
-        raise RuntimeError("base.html has no keyboard shortcut table")
+    """The review app's keyboard map, from the one list its help dialog (``?``) shows."""
+    from pipeline.review.shortcuts import SHORTCUTS, as_markdown
 
-    def markdown(cell: str) -> str:
-        return html.unescape(re.sub(r"<kbd>(.*?)</kbd>", r"`\1`", cell)).replace("|", "\\|")
-
-    rows = [f"| {markdown(m['keys'])} | {markdown(m['what'])} |" for m in KEYS_ROW.finditer(found["rows"])]
-    return "\n".join(["| key | what it does |", "|---|---|", *rows]) + "\n"
+    rows = [f"| {where} | {as_markdown(keys)} | {as_markdown(what)} |" for where, keys, what in SHORTCUTS]
+    return "\n".join(["| where | keys | what they do |", "|---|---|---|", *rows]) + "\n"
 
 
 def _reasons(_: Workspace, __: str) -> str:

@@ -1,5 +1,6 @@
-"""The keyboard map: one list, shown by the app's help dialog (``?``) and copied in the README (a test
-keeps the two the same). ``{key}`` marks a key to press."""
+"""The keyboard map: one list, shown by the app's help dialog (``?``) and written into the analyst's
+guide by ``docs/samples.py`` (``tests/test_docs.py`` fails when the guide is behind). ``{key}`` marks a
+key to press."""
 
 from __future__ import annotations
 
