@@ -330,12 +330,18 @@ def review(
     secure_cookies: Annotated[bool | None, typer.Option("--secure-cookies/--no-secure-cookies", help="Force the "
                                                         "Secure cookie flag (default: when served over https).")
                               ] = None,
+    trusted_proxy: Annotated[list[str] | None, typer.Option(
+        "--trusted-proxy", help="Address of a reverse proxy whose X-Forwarded-For/-Proto headers are believed "
+        "(repeatable; default none).")] = None,
+    allowed_host: Annotated[list[str] | None, typer.Option(
+        "--allowed-host", help="Host name the app answers to (repeatable; '*.example.org' for subdomains; "
+        "default: the loopback names, or the --host address).")] = None,
 ) -> None:
     """Serve the analyst review app (login required; see `triage reviewers add`)."""
     from pipeline.review.commands import serve
 
     try:
-        serve(db, host, port, secure_cookies)
+        serve(db, host, port, secure_cookies, trusted_proxy or (), allowed_host or ())
     except TriageError as e:
         raise fail(str(e)) from e
 

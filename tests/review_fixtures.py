@@ -130,7 +130,7 @@ def copy_review_db(template: ReviewDb, folder: Path) -> ReviewDb:
 
 # -- HTTP helpers ----------------------------------------------------------------------------------------
 
-def client_for(app: Starlette, base_url: str = "http://testserver", **kwargs: Any) -> TestClient:
+def client_for(app: Starlette, base_url: str = "http://localhost", **kwargs: Any) -> TestClient:
     """A test client that sends this site's Origin, as a browser does on a same-origin form post."""
     return TestClient(app, base_url=base_url, headers={"origin": base_url}, follow_redirects=False, **kwargs)
 

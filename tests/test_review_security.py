@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from datetime import datetime, timedelta
 
 import pytest
 from review_fixtures import (
@@ -19,8 +20,9 @@ from review_fixtures import (
 from starlette.routing import Route
 
 from pipeline.errors import TriageError
+from pipeline.review.api import add_token
 from pipeline.review.app import create_app
-from pipeline.review.commands import add_reviewer, serve
+from pipeline.review.commands import add_reviewer, allowed_hosts_for, serve
 from pipeline.review.errors import ReviewerError, ReviewError
 from pipeline.review.passwords import verify_password
 from pipeline.store import Store
@@ -81,7 +83,7 @@ def test_a_forged_cross_site_post_is_refused(app, review):
     assert client.post("/logout", data={}).status_code == 403
     assert _state(review) == before
     same_site = client.post(item, data={"decision": "confirm", "version": "0"},
-                            headers={"x-csrf-token": csrf, "origin": "", "referer": "http://testserver/queue"})
+                            headers={"x-csrf-token": csrf, "origin": "", "referer": "http://localhost/queue"})
     assert same_site.status_code == 303
     assert _state(review)[0] == before[0] + 1
 
@@ -123,9 +125,11 @@ def test_session_cookie_is_httponly_and_samesite_and_secure_over_https(app, revi
     def login_cookie(client) -> str:
         return log_in(client, "ana").headers["set-cookie"]
 
-    assert "Secure" in login_cookie(client_for(app, base_url="https://testserver"))
-    assert "Secure" in _proxied(app, ("127.0.0.1", 5000), "https://testserver")  # a trusted proxy says https
-    assert "Secure" not in _proxied(app, ("203.0.113.9", 5000), "http://testserver")  # anyone else cannot
+    assert "Secure" in login_cookie(client_for(app, base_url="https://localhost"))
+    proxied = create_app(review.path, trusted_proxies=["10.0.0.2"])
+    assert "Secure" in _proxied(proxied, ("10.0.0.2", 5000), "https://localhost")  # the configured proxy says https
+    assert "Secure" not in _proxied(proxied, ("203.0.113.9", 5000), "http://localhost")  # anyone else cannot
+    assert "Secure" not in _proxied(app, ("127.0.0.1", 5000), "http://localhost")  # nor loopback, unless configured
     assert "Secure" in login_cookie(client_for(create_app(review.path, secure_cookies=True)))
 
 
@@ -168,17 +172,103 @@ def test_hostile_passage_text_renders_inert(app, review):
     assert pages[1].count("&lt;script&gt;alert(1)&lt;/script&gt;") == 2  # the passage and the note
 
 
-def test_login_is_rate_limited_per_client_and_per_name(app, review):
+def _age_attempts(review: ReviewDb, seconds: int) -> None:
+    """Let time pass for the back-off: every recorded login attempt moves ``seconds`` into the past."""
+    with Store(review.path) as store, store.transaction():
+        for row_id, at in store.db.execute("select id, at from login_attempts").fetchall():
+            earlier = (datetime.fromisoformat(at) - timedelta(seconds=seconds)).isoformat(timespec="seconds")
+            store.db.execute("update login_attempts set at = ? where id = ?", [earlier, row_id])
+
+
+def test_failed_logins_back_off_exponentially_per_name_and_client(app, review):
     attacker = client_for(app, client=("198.51.100.7", 4000))
-    for _ in range(5):
+    for _ in range(3):
         assert log_in(attacker, "ana", "wrong password!").status_code == 401
-    blocked = log_in(attacker, "ana")  # even the right password
-    assert blocked.status_code == 429 and int(blocked.headers["retry-after"]) == 600
-    assert log_in(attacker, "bob").status_code == 429  # per client
-    assert log_in(client_for(app, client=("192.0.2.1", 4000)), "ana").status_code == 429  # per name
+    waits = []
+    for _ in range(4):
+        blocked = log_in(attacker, "ana")  # even the right password must wait
+        assert blocked.status_code == 429 and "wait" in blocked.text
+        waits.append(int(blocked.headers["retry-after"]))
+        _age_attempts(review, waits[-1])
+        assert log_in(attacker, "ana", "wrong password!").status_code == 401  # the wait is over: a new guess
+    assert waits == [1, 2, 4, 8]  # doubling, never a fixed lock-out
+    assert log_in(attacker, "bob").status_code == 303  # another name from the same client is not held up
+    assert log_in(client_for(app, client=("192.0.2.1", 4000)), "ana").status_code == 303  # nor ana elsewhere
+    _age_attempts(review, 3600)
+    assert log_in(client_for(app, client=("198.51.100.7", 4000)), "ana").status_code == 303  # the window is over
+
+
+def test_one_client_guessing_many_names_backs_off_too(app):
+    guesser = client_for(app, client=("198.51.100.8", 4000))
+    names = ["ana", "bob", "lee", "zed", "amy"]
+    for n in range(10):
+        assert log_in(guesser, names[n % 5], "wrong password!").status_code == 401
+    assert log_in(guesser, "bob").status_code == 429
     assert log_in(client_for(app, client=("192.0.2.1", 4000)), "bob").status_code == 303
+
+
+def test_spoofed_forwarded_for_cannot_lock_a_reviewer_out(app, review):
+    """X-Forwarded-For is anyone's to write: unless it comes from a configured proxy it is ignored, so varying
+    it neither escapes the back-off nor pins failures on a victim's address."""
+    spoofer = client_for(app, client=("127.0.0.1", 4000))
+    for n in range(8):
+        response = log_in_with(spoofer, "ana", "wrong password!", {"x-forwarded-for": f"192.0.2.{n}"})
+        assert response.status_code in (401, 429)
+    assert log_in_with(spoofer, "ana", PASSWORD, {"x-forwarded-for": "192.0.2.200"}).status_code == 429
+    for n in range(8):  # the victim's real addresses were never blamed
+        assert log_in(client_for(app, client=(f"192.0.2.{n}", 4000)), "ana").status_code == 303
     with Store(review.path) as store:
-        assert store.db.execute("select count(*) from login_attempts where ok = 0").fetchone()[0] == 5
+        assert {row[0] for row in store.db.execute("select client from login_attempts where ok = 0")} == {"127.0.0.1"}
+
+    proxied = create_app(review.path, trusted_proxies=["10.0.0.2"])  # behind a configured reverse proxy
+    behind = client_for(proxied, client=("10.0.0.2", 4000))
+    for _ in range(6):  # one user behind the proxy fails, with a forged address on the left of the chain
+        log_in_with(behind, "bob", "wrong password!", {"x-forwarded-for": "192.0.2.9, 203.0.113.5"})
+    assert log_in_with(behind, "bob", PASSWORD, {"x-forwarded-for": "203.0.113.5"}).status_code == 429
+    assert log_in_with(behind, "bob", PASSWORD, {"x-forwarded-for": "203.0.113.6"}).status_code == 303  # others not
+    with Store(review.path) as store:
+        assert {row[0] for row in store.db.execute("select client from login_attempts where name = 'bob'")} == {
+            "203.0.113.5", "203.0.113.6"}
+
+
+def log_in_with(client, name: str, password: str, headers: dict[str, str]):
+    token = hidden(client.get("/login", headers=headers).text, "login_token")
+    return client.post("/login", data={"name": name, "password": password, "login_token": token}, headers=headers)
+
+
+def test_host_header_must_name_an_allowed_host(review):
+    app = create_app(review.path, allowed_hosts=["review.example.org", "*.council.example"])
+    for host, status in [("review.example.org", 303), ("review.example.org:8443", 303), ("a.council.example", 303),
+                         ("evil.example", 400), ("review.example.org.evil.example", 400), ("", 400), ("[::1", 400)]:
+        response = client_for(app).get("/queue", headers={"host": host})
+        assert response.status_code == status, host
+        if status == 400:
+            assert response.text.startswith("unknown host") and response.headers["x-frame-options"] == "DENY"
+    assert client_for(create_app(review.path), base_url="http://127.0.0.1:8000").get("/login").status_code == 200
+    assert allowed_hosts_for("127.0.0.1") == ("localhost", "127.0.0.1", "::1")
+    assert allowed_hosts_for("10.1.2.3")[0] == "10.1.2.3"
+    with pytest.raises(ReviewError, match="--allowed-host"):
+        allowed_hosts_for("0.0.0.0")
+
+
+@pytest.mark.parametrize("path", ["/queue?page=99999999999999999999999", "/queue?seed=1e9&order=shuffle",
+                                  "/queue?page=%C2%B2", "/items/p-a-1/bv-2023-draft/R-F09?pos=18446744073709551616",
+                                  "/dashboard?n=-1"])
+def test_oversized_or_malformed_integers_are_a_clear_400(app, path):
+    client, _ = logged_in(app, "lee")
+    response = client.get(path)
+    assert response.status_code == 400 and "must be a whole number" in response.text
+
+
+def test_oversized_ids_and_api_integers_are_refused_cleanly(app, review):
+    client, _ = logged_in(app, "lee")
+    assert client.get("/second-reviews/99999999999999999999999999").status_code == 404
+    with Store(review.path) as store:
+        token = add_token(store, "risk-engine")
+    for query in ("since=99999999999999999999999", "limit=1" + "0" * 30):
+        response = client_for(app).get(f"/api/v1/flags?{query}", headers={"authorization": f"Bearer {token}"})
+        assert response.status_code == 400 and "whole number" in response.json()["error"]
+    assert client_for(app).get("/api/v1/flags?since=" + "9" * 40).status_code == 401  # the token check comes first
 
 
 def test_unknown_names_and_disabled_reviewers_cannot_log_in(app, review):

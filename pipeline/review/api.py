@@ -17,7 +17,7 @@ from starlette.responses import JSONResponse, Response
 
 from pipeline.feed import SCHEMA_PATH, ExportFilter, FeedError, export_flags, parse_cursor
 from pipeline.review.errors import ReviewError
-from pipeline.review.web import settings
+from pipeline.review.web import integer_problem, settings
 from pipeline.store import Store, now
 
 MAX_LIMIT = 1000
@@ -61,6 +61,9 @@ def token_required(handler: Callable[[Request, Store], Response]) -> Callable[[R
                 if _token_name(store, request.headers.get("authorization")) is None:
                     return JSONResponse({"error": "a valid API token is required (Authorization: Bearer ...)"},
                                         status_code=401, headers={"WWW-Authenticate": "Bearer"})
+                problem = integer_problem(request.query_params.multi_items())
+                if problem:
+                    return JSONResponse({"error": problem}, status_code=400)
                 return handler(request, store)
 
         return await run_in_threadpool(run)

@@ -18,11 +18,10 @@ from pipeline.review import api, insight, lead, login, views
 from pipeline.review.decisions import REASONS
 from pipeline.review.shortcuts import SHORTCUTS, as_html
 from pipeline.review.tables import table_view
-from pipeline.review.web import SecurityHeaders, Settings, guarded, public, render
+from pipeline.review.web import LOOPBACK_HOSTS, AllowedHosts, SecurityHeaders, Settings, guarded, public, render
 from pipeline.store import Store
 
 HERE = Path(__file__).parent
-TRUSTED_PROXIES = ("127.0.0.1", "::1")
 
 
 def _routes() -> list[BaseRoute]:
@@ -67,15 +66,18 @@ def templates() -> Environment:
     return env
 
 
-def create_app(db_path: Path | str, secure_cookies: bool | None = None,
-               trusted_proxies: Iterable[str] = TRUSTED_PROXIES) -> Starlette:
+def create_app(db_path: Path | str, secure_cookies: bool | None = None, trusted_proxies: Iterable[str] = (),
+               allowed_hosts: Iterable[str] = LOOPBACK_HOSTS) -> Starlette:
     """The review app over one database (migrated on the way in).
 
     ``secure_cookies``: None sets the Secure flag when a request came over https (directly, or per
-    X-Forwarded-Proto from a trusted proxy); True always sets it; False never does.
+    X-Forwarded-Proto from a trusted proxy); True always sets it; False never does. ``trusted_proxies``:
+    the addresses of reverse proxies whose X-Forwarded-For and X-Forwarded-Proto are believed (none by
+    default: a header anyone can send must not choose whose login attempts are counted). ``allowed_hosts``:
+    the names the Host header may carry.
     """
     Store(db_path).close()  # create or migrate the schema before the first request
-    app = Starlette(routes=_routes(), middleware=[Middleware(SecurityHeaders)],
-                    exception_handlers={HTTPException: _http_error})
+    app = Starlette(routes=_routes(), exception_handlers={HTTPException: _http_error},
+                    middleware=[Middleware(SecurityHeaders), Middleware(AllowedHosts, allowed=allowed_hosts)])
     app.state.settings = Settings(Path(db_path), secure_cookies, frozenset(trusted_proxies), templates())
     return app

@@ -1,7 +1,10 @@
-"""Reviewers, login sessions and the login rate limit, kept in the store.
+"""Reviewers, login sessions and the login back-off, kept in the store.
 
 Only a hash of a session token is stored, so a copy of the database cannot be used to log in.
-Each session carries its own CSRF token.
+Each session carries its own CSRF token. Failed logins slow down the guesser, never lock out the
+reviewer: the back-off is keyed by name *and* client (and by client alone), so failures from one
+place cost nothing to the same name logging in from another, and it grows exponentially instead of
+shutting the door for a fixed time.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import secrets
 import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from math import ceil
 
 from pipeline.review.errors import ReviewerError
 from pipeline.review.passwords import dummy_hash, hash_password, verify_password
@@ -21,8 +25,9 @@ from pipeline.store import Store, now
 ROLES = ("analyst", "lead")
 MIN_PASSWORD = 10
 SESSION_LIFETIME = timedelta(hours=12)
-LOGIN_WINDOW = timedelta(minutes=10)
-MAX_FAILURES = 5
+LOGIN_WINDOW = timedelta(minutes=15)  # failures older than this are forgotten
+MAX_WAIT = 300  # seconds: the back-off's ceiling
+FREE_FAILURES = {"name_client": 3, "client": 10}  # failures before the back-off starts, per key
 _NAME = re.compile(r"^[a-z][a-z0-9._-]{1,31}$")
 
 
@@ -93,20 +98,28 @@ def authenticate(store: Store, name: str, password: str) -> Reviewer | None:
     return Reviewer(name, role) if verify_password(password, stored) and not disabled else None
 
 
-def login_blocked(store: Store, name: str, client: str) -> bool:
-    """Too many recent failures from this client or for this name."""
-    since = _stamp(datetime.now(UTC) - LOGIN_WINDOW)
-    for column, value in (("client", client), ("name", name)):
-        failures = store.db.execute(f"select count(*) from login_attempts where {column} = ? and ok = 0 and at >= ?",
-                                    [value, since]).fetchone()[0]
-        if failures >= MAX_FAILURES:
-            return True
-    return False
+def login_wait(store: Store, name: str, client: str) -> int:
+    """Seconds this client must wait before trying this name again: none until a key has had its free failures
+    in the window, then 1, 2, 4, ... seconds after the latest failure, up to MAX_WAIT."""
+    moment = datetime.now(UTC)
+    since = (moment - LOGIN_WINDOW).isoformat()
+    wait = 0.0
+    for key, (where, params) in {"name_client": ("name = ? and client = ?", [name, client]),
+                                 "client": ("client = ?", [client])}.items():
+        failures, latest = store.db.execute(
+            f"select count(*), max(at) from login_attempts where {where} and ok = 0 and at >= ?",
+            [*params, since]).fetchone()
+        if failures >= FREE_FAILURES[key]:
+            delay = min(MAX_WAIT, 2 ** (failures - FREE_FAILURES[key]))
+            wait = max(wait, delay - (moment - datetime.fromisoformat(latest)).total_seconds())
+    return max(0, ceil(wait))
 
 
 def record_attempt(store: Store, name: str, client: str, ok: bool) -> None:
+    """Record a login attempt, to the microsecond: the back-off's first steps are one and two seconds."""
     with store.transaction():
-        store.db["login_attempts"].insert({"name": name[:64], "client": client, "ok": int(ok), "at": now()})
+        store.db["login_attempts"].insert({"name": name[:64], "client": client, "ok": int(ok),
+                                           "at": datetime.now(UTC).isoformat()})
 
 
 def start_session(store: Store, reviewer: Reviewer) -> tuple[str, Session]:

@@ -14,7 +14,7 @@ from pipeline.review.decisions import REASONS, Decision
 from pipeline.review.errors import DecisionError, ReviewerError
 from pipeline.review.queries import QueueFilters
 from pipeline.review.sentences import highlight
-from pipeline.review.web import Ctx, page
+from pipeline.review.web import MAX_INTEGER, Ctx, page
 
 BLIND_DONE = {"confirm": "Confirmed, in a blind review. Here is your next one.",
               "reject": "Rejected, in a blind review. Here is your next one."}
@@ -75,10 +75,9 @@ def request_second_reviews(ctx: Ctx) -> Response:
 
 def _request_or_404(ctx: Ctx) -> tuple[dict, dict]:
     """The open second review assigned to this reviewer, and its item."""
-    try:
-        request = decisions.second_review(ctx.store, int(ctx.request.path_params["review_id"]))
-    except ValueError:
-        request = None
+    review_id = ctx.request.path_params["review_id"]
+    valid = review_id.isascii() and review_id.isdigit() and int(review_id) <= MAX_INTEGER
+    request = decisions.second_review(ctx.store, int(review_id)) if valid else None
     if request is None or request["assigned_to"] != ctx.reviewer.name:
         raise HTTPException(404, "no such second review for you")
     item = queries.load_item(ctx.store, (request["passage"], request["taxonomy"], request["entry"]))

@@ -1,7 +1,7 @@
 """Logging in and out.
 
 The login form is protected before any session exists by a double-submit token (a cookie that must
-match a form field) and the same-origin check; failures are rate-limited per client and per name.
+match a form field) and the same-origin check; failures back off exponentially per name and client.
 """
 
 from __future__ import annotations
@@ -13,11 +13,10 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from pipeline.review.auth import (
-    LOGIN_WINDOW,
     authenticate,
     end_session,
     find_session,
-    login_blocked,
+    login_wait,
     record_attempt,
     same_token,
     start_session,
@@ -57,9 +56,10 @@ def login(request: Request, store: Store, form: FormData | None) -> Response:
         return _form(request, next_path, 403, "The login form expired or came from another site. Try again.")
     name, password = str(form.get("name") or "").strip().lower(), str(form.get("password") or "")
     client = client_address(request)
-    if login_blocked(store, name, client):
-        response = _form(request, next_path, 429, "Too many failed logins. Wait ten minutes and try again.")
-        response.headers["retry-after"] = str(int(LOGIN_WINDOW.total_seconds()))
+    wait = login_wait(store, name, client)
+    if wait:
+        response = _form(request, next_path, 429, f"Too many failed logins: wait {wait} seconds and try again.")
+        response.headers["retry-after"] = str(wait)
         return response
     reviewer = authenticate(store, name, password)
     record_attempt(store, name, client, reviewer is not None)

@@ -1,5 +1,6 @@
 """Request plumbing shared by every route: the login requirement, roles, CSRF and same-origin checks,
-cookies, security headers and template rendering.
+the allowed hosts, the client's address behind a configured proxy, integer parameters, cookies,
+security headers and template rendering.
 
 Handlers are plain functions ``(Ctx) -> Response`` wrapped by ``guarded`` (or ``public`` for the login
 form); they run in a worker thread with their own store connection, since SQLite connections stay in
@@ -8,7 +9,8 @@ the thread that opened them.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import ipaddress
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,7 +20,7 @@ from jinja2 import Environment
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, MutableHeaders
 from starlette.requests import Request
-from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from pipeline.review.auth import SESSION_LIFETIME, Reviewer, Session, find_session, same_token
@@ -26,6 +28,9 @@ from pipeline.store import Store
 
 SESSION_COOKIE = "bv_session"
 SAFE_METHODS = frozenset({"GET", "HEAD"})
+LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
+INTEGER_PARAMS = ("page", "seed", "pos", "since", "limit", "size", "n")  # query parameters read as whole numbers
+MAX_INTEGER = 2**53 - 1  # fits SQLite's integers (and JavaScript's exact ones)
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; "
        "base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
 SECURITY_HEADERS = {
@@ -41,7 +46,7 @@ SECURITY_HEADERS = {
 class Settings:
     db_path: Path
     secure_cookies: bool | None  # None: Secure when the request came over https
-    trusted_proxies: frozenset[str]
+    trusted_proxies: frozenset[str]  # peers whose X-Forwarded-For and -Proto are believed; none by default
     templates: Environment
 
 
@@ -70,13 +75,20 @@ def settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
+def _peer(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def _behind_trusted_proxy(request: Request) -> bool:
+    return _peer(request) in settings(request).trusted_proxies
+
+
 def is_https(request: Request) -> bool:
-    """Served over https, directly or behind a trusted proxy that says so."""
+    """Served over https, directly or behind a configured proxy that says so."""
     if request.url.scheme == "https":
         return True
-    client = request.client.host if request.client else ""
-    forwarded = request.headers.get("x-forwarded-proto", "").split(",")[0].strip().lower()
-    return client in settings(request).trusted_proxies and forwarded == "https"
+    forwarded = request.headers.get("x-forwarded-proto", "").split(",")[-1].strip().lower()
+    return _behind_trusted_proxy(request) and forwarded == "https"
 
 
 def cookie_secure(request: Request) -> bool:
@@ -85,7 +97,28 @@ def cookie_secure(request: Request) -> bool:
 
 
 def client_address(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
+    """The client's address: the peer, or behind a configured proxy the nearest X-Forwarded-For address that
+    is not itself a configured proxy (addresses further left are whatever the client chose to send)."""
+    peer = _peer(request)
+    if not _behind_trusted_proxy(request):
+        return peer
+    hops = [hop.strip() for hop in request.headers.get("x-forwarded-for", "").split(",") if hop.strip()]
+    for hop in reversed(hops):
+        if hop not in settings(request).trusted_proxies:
+            try:
+                return str(ipaddress.ip_address(hop))
+            except ValueError:
+                return peer  # a proxy we trust would not write this
+    return peer
+
+
+def integer_problem(params: Iterable[tuple[str, str]]) -> str | None:
+    """Why a whole-number query parameter is unusable (not digits, or too large for the store), if one is."""
+    for name, value in params:
+        text = value.strip()
+        if name in INTEGER_PARAMS and text and not (text.isascii() and text.isdigit() and int(text) <= MAX_INTEGER):
+            return f"{name} must be a whole number from 0 to {MAX_INTEGER}"
+    return None
 
 
 def same_origin(request: Request) -> bool:
@@ -133,10 +166,15 @@ def page(ctx: Ctx, template: str, status: int = 200, **context: Any) -> Response
 
 def guarded(handler: Handler, *, lead_only: bool = False) -> Endpoint:
     """Wrap a handler: login required (a redirect for pages, 401 otherwise); on state-changing methods a
-    same-origin request carrying the session's CSRF token; leads only if asked (403 otherwise)."""
+    same-origin request carrying the session's CSRF token; leads only if asked (403 otherwise); whole-number
+    parameters that are whole numbers the store can hold (400 otherwise)."""
 
     async def endpoint(request: Request) -> Response:
         form = await request.form() if request.method not in SAFE_METHODS else None
+        problem = integer_problem([*request.query_params.multi_items(),
+                                   *((k, v) for k, v in (form.multi_items() if form else []) if isinstance(v, str))])
+        if problem:
+            return refuse(request, 400, problem)
         return await run_in_threadpool(_run, handler, lead_only, request, form)
 
     return endpoint
@@ -174,6 +212,34 @@ def public(handler: Callable[[Request, Store, FormData | None], Response]) -> En
         return await run_in_threadpool(run)
 
     return endpoint
+
+
+def host_allowed(host_header: str, allowed: frozenset[str]) -> bool:
+    """The Host header names one of the allowed hosts (any port); "*.example.org" allows its subdomains."""
+    try:
+        name = (urlsplit(f"//{host_header}").hostname or "").rstrip(".").lower()
+    except ValueError:
+        return False
+    return bool(name) and any(name == host or (host.startswith("*.") and name.endswith(host[1:])) for host in allowed)
+
+
+class AllowedHosts:
+    """Refuses a request whose Host header is not an allowed host, before anything else sees it: pages and
+    redirects are built from that header, and a DNS-rebinding page would send its own."""
+
+    def __init__(self, app: ASGIApp, allowed: Iterable[str]) -> None:
+        self.app = app
+        self.allowed = frozenset(host.lower() for host in allowed)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            host = dict(scope["headers"]).get(b"host", b"").decode("latin-1")
+            if not host_allowed(host, self.allowed):
+                response = PlainTextResponse("unknown host: the review app answers only to its allowed hosts "
+                                             "(triage review --allowed-host)", status_code=400)
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
 
 
 class SecurityHeaders:
