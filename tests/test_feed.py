@@ -197,7 +197,7 @@ def test_signals_cli_writes_json(fed):
 def api(fed):
     store, _ = fed
     token = add_token(store, "risk-engine")
-    return TestClient(create_app(store.path)), token, store
+    return TestClient(create_app(store.path), base_url="http://localhost"), token, store
 
 
 def test_token_is_required(api):
