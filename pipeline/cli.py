@@ -406,6 +406,49 @@ def tokens_add(
     err.print("store this token now: it cannot be shown again", highlight=False)
 
 
+@tokens_app.command("list")
+def tokens_list(db: DbPath = DEFAULT_DB) -> None:
+    """List API tokens by id and name (never the tokens themselves), with their dates and state."""
+    from rich.table import Table
+    from rich.text import Text
+
+    from pipeline.review.api import list_tokens
+    from pipeline.store import Store
+
+    if not db.exists():
+        raise fail(f"no database at {db}")
+    with Store(db) as store:
+        tokens = list_tokens(store)
+    if not tokens:
+        err.print("no API tokens (add one with `triage tokens add NAME`)", highlight=False)
+        return
+    table = Table("id", "name", "created by", "created", "last used", "state")
+    for t in tokens:
+        table.add_row(t["id"], Text(t["name"]), Text(t["created_by"]), t["created_at"], t["last_used_at"] or "never",
+                      "revoked" if t["revoked"] else "live")
+    out.print(table, highlight=False)
+
+
+@tokens_app.command("revoke")
+def tokens_revoke(
+    token: Annotated[str, typer.Argument(help="The token's id from `triage tokens list` (6+ characters), or its "
+                                        "name to revoke every live token of that name.")],
+    db: DbPath = DEFAULT_DB,
+) -> None:
+    """Revoke an API token: requests with it get 401 from then on."""
+    from pipeline.review.api import revoke_token
+    from pipeline.store import Store
+
+    if not db.exists():
+        raise fail(f"no database at {db}")
+    try:
+        with Store(db) as store:
+            revoked = revoke_token(store, token)
+    except TriageError as e:
+        raise fail(str(e)) from e
+    out.print(f"revoked {len(revoked)} token(s): {', '.join(revoked)}", highlight=False)
+
+
 # -- export ------------------------------------------------------------------------------------------
 
 @export_app.command("flags")

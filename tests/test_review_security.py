@@ -337,3 +337,34 @@ def test_serve_refuses_a_missing_database_or_one_without_reviewers(tmp_path):
     Store(tmp_path / "empty.db").close()
     with pytest.raises(ReviewError, match="no reviewers"):
         serve(tmp_path / "empty.db", "127.0.0.1", 0, None)
+
+
+def test_tokens_are_listed_by_id_and_revoked_from_the_cli(review):
+    from typer.testing import CliRunner
+
+    from pipeline.cli import app as cli
+
+    runner = CliRunner()
+    db = ["--db", str(review.path)]
+    first = runner.invoke(cli, ["tokens", "add", "risk-engine", *db]).stdout.strip()
+    second = runner.invoke(cli, ["tokens", "add", "dashboard", *db]).stdout.strip()
+    app = create_app(review.path)
+
+    def answer(token: str) -> int:
+        return client_for(app).get("/api/v1/flags", headers={"authorization": f"Bearer {token}"}).status_code
+
+    assert answer(first) == answer(second) == 200
+    listing = runner.invoke(cli, ["tokens", "list", *db])
+    assert listing.exit_code == 0 and "risk-engine" in listing.stdout and "dashboard" in listing.stdout
+    assert first not in listing.stdout and second not in listing.stdout  # never the tokens themselves
+    token_id = hashlib.sha256(first.encode()).hexdigest()[:12]
+    assert token_id in listing.stdout
+
+    revoked = runner.invoke(cli, ["tokens", "revoke", token_id[:8], *db])
+    assert revoked.exit_code == 0 and token_id in revoked.stdout
+    assert answer(first) == 401 and answer(second) == 200
+    assert "revoked" in runner.invoke(cli, ["tokens", "list", *db]).stdout
+    again = runner.invoke(cli, ["tokens", "revoke", token_id, *db])
+    assert again.exit_code == 1 and "no live token" in again.stderr
+    assert runner.invoke(cli, ["tokens", "revoke", "dashboard", *db]).exit_code == 0 and answer(second) == 401
+    assert runner.invoke(cli, ["tokens", "add", "bad\x1b[31mname", *db]).exit_code == 1

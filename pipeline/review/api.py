@@ -23,6 +23,7 @@ from pipeline.store import Store, now
 MAX_LIMIT = 1000
 DEFAULT_LIMIT = 100
 TOKEN_PREFIX = "bvt_"
+TOKEN_ID_LENGTH = 12
 
 
 def _hash(token: str) -> str:
@@ -31,13 +32,40 @@ def _hash(token: str) -> str:
 
 def add_token(store: Store, name: str, created_by: str = "cli") -> str:
     """Create an API token; it is shown once and only its hash is kept."""
-    if not name.strip() or len(name) > 80:
-        raise ReviewError("a token needs a name of 1-80 characters")
+    if not name.strip() or len(name) > 80 or not name.isprintable():
+        raise ReviewError("a token needs a name of 1-80 printable characters")
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     with store.transaction():
         store.db["api_tokens"].insert({"token_hash": _hash(token), "name": name.strip(), "created_by": created_by,
                                        "created_at": now(), "revoked": 0})
     return token
+
+
+def list_tokens(store: Store) -> list[dict]:
+    """Every token, newest first, by its id (the first characters of its hash: enough to name it, useless
+    to log in with), name, creator, dates and whether it is revoked."""
+    return [{"id": token_hash[:TOKEN_ID_LENGTH], "name": name, "created_by": created_by, "created_at": created,
+             "last_used_at": used, "revoked": bool(revoked)}
+            for token_hash, name, created_by, created, used, revoked in store.db.execute(
+                "select token_hash, name, created_by, created_at, last_used_at, revoked from api_tokens "
+                "order by created_at desc, name")]
+
+
+def revoke_token(store: Store, id_or_name: str) -> list[str]:
+    """Revoke the live token with this id (or id prefix), or every live token with this name; returns the
+    revoked ids. ReviewError if nothing matches, or if an id prefix is ambiguous."""
+    live = [t for t in list_tokens(store) if not t["revoked"]]
+    by_id = [t for t in live if len(id_or_name) >= 6 and t["id"].startswith(id_or_name.lower())]
+    if len(by_id) > 1:
+        raise ReviewError(f"{id_or_name!r} starts {len(by_id)} token ids: give more characters")
+    chosen = by_id or [t for t in live if t["name"] == id_or_name]
+    if not chosen:
+        raise ReviewError(f"no live token with id or name {id_or_name!r} (see `triage tokens list`)")
+    with store.transaction():
+        for token in chosen:
+            store.db.execute("update api_tokens set revoked = 1 where substr(token_hash, 1, ?) = ?",
+                             [TOKEN_ID_LENGTH, token["id"]])
+    return [t["id"] for t in chosen]
 
 
 def _token_name(store: Store, header: str | None) -> str | None:
