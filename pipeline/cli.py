@@ -517,7 +517,8 @@ def export_push_command(
     db: DbPath = DEFAULT_DB,
     outbox: Annotated[Path, typer.Option("--outbox", help="Folder for JSONL batches.")] = DEFAULT_OUTBOX,
     webhook: Annotated[str | None, typer.Option("--webhook", help="Also POST batches here (signed with "
-                                                "BV_TRIAGE_WEBHOOK_SECRET).")] = None,
+                                                "BV_TRIAGE_WEBHOOK_SECRET; the receiver's token, if it wants one, "
+                                                "in BV_TRIAGE_WEBHOOK_TOKEN, never in the URL).")] = None,
 ) -> None:
     """Run the export flow once: new flag events to the outbox (and the webhook)."""
     from flows.export import export_flow

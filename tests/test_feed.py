@@ -15,9 +15,9 @@ from typer.testing import CliRunner
 from pipeline.classify import SimilarityClassifier, Thresholds
 from pipeline.cli import app
 from pipeline.corpus import discover
-from pipeline.feed import ExportFilter, export_flags, read_events, sync_events, validate_record
+from pipeline.feed import ExportFilter, FeedError, export_flags, read_events, sync_events, validate_record
 from pipeline.ingest import Ingestor
-from pipeline.push import SIGNATURE_HEADER, push_outbox, push_webhook, sign
+from pipeline.push import SIGNATURE_HEADER, push_outbox, push_webhook, sign, webhook_name
 from pipeline.review.api import add_token
 from pipeline.review.app import create_app
 from pipeline.signals import authority_signals, weight
@@ -140,6 +140,7 @@ class _Receiver(BaseHTTPRequestHandler):
     failures_left = 2
     received: ClassVar[list[dict]] = []
     secret = "s3cret"
+    authorization: ClassVar[str | None] = None
 
     def log_message(self, *args):  # quiet
         pass
@@ -147,6 +148,7 @@ class _Receiver(BaseHTTPRequestHandler):
     def do_POST(self):
         body = self.rfile.read(int(self.headers["Content-Length"]))
         assert self.headers[SIGNATURE_HEADER] == sign(self.secret, body)
+        _Receiver.authorization = self.headers["Authorization"]
         if _Receiver.failures_left > 0:
             _Receiver.failures_left -= 1
             self.send_response(503)
@@ -242,3 +244,29 @@ def test_tokens_add_prints_a_token_once_and_stores_its_hash(tmp_path):
     with Store(tmp_path / "t.db") as store:
         [row] = list(store.db["api_tokens"].rows)
     assert row["name"] == "risk-engine" and token not in str(row)
+
+
+def test_webhook_credentials_never_travel_in_the_url(fed, monkeypatch):
+    store, _ = fed
+    for url in ("https://risk:hunter2@risk.example/hook", "https://risk.example/hook?token=abc",
+                "https://risk.example/hook?api_key=abc", "https://risk.example/hook?sig=abc", "ftp://risk.example/"):
+        with pytest.raises(FeedError, match=r"BV_TRIAGE_WEBHOOK_TOKEN|http or https"):
+            push_webhook(store, url, "secret")
+    assert webhook_name("https://risk.example:8443/hook?tenant=t-42") == "https://risk.example:8443/hook?tenant=***"
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Receiver)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    monkeypatch.setenv("BV_TRIAGE_WEBHOOK_SECRET", _Receiver.secret)
+    monkeypatch.setenv("BV_TRIAGE_WEBHOOK_TOKEN", "receiver-token-123")
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/hook?tenant=t-42"
+        result = CliRunner().invoke(app, ["export", "push", "--db", str(store.path), "--outbox",
+                                          str(store.path.parent / "outbox"), "--webhook", url])
+    finally:
+        server.shutdown()
+    assert result.exit_code == 0, result.output
+    assert "t-42" not in result.stdout and "tenant=***" in result.stdout
+    assert _Receiver.authorization == "Bearer receiver-token-123"
+    destinations = [row[0] for row in store.db.execute("select destination from deliveries")]
+    assert any(d.endswith("/hook?tenant=***") for d in destinations) and not any("t-42" in d for d in destinations)
+    assert "receiver-token-123" not in result.stdout + result.stderr
