@@ -352,13 +352,15 @@ def explore(
     host: Annotated[str, typer.Option("--host", help="Interface to listen on (no login: keep it loopback).")
                     ] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", help="Port to listen on.")] = 8001,
+    review_url: Annotated[str, typer.Option("--review-url", help="Where analysts reach the review app: passage ids "
+                                            "link to its item pages.")] = "http://127.0.0.1:8000",
 ) -> None:
     """Explore the database read-only in Datasette: facets, full-text search, canned queries."""
     from pipeline.explore import serve
 
     err.print(f"Datasette on http://{host}:{port} (read-only)", highlight=False)
     try:
-        serve(db, host, port)
+        serve(db, host, port, review_url)
     except TriageError as e:
         raise fail(str(e)) from e
 

@@ -4,13 +4,14 @@ the credential tables."""
 from __future__ import annotations
 
 import asyncio
+import logging
 
 import pytest
 from typer.testing import CliRunner
 
 from pipeline.cli import app
 from pipeline.errors import TriageError
-from pipeline.explore import CREDENTIAL_TABLES, create_app
+from pipeline.explore import CREDENTIAL_TABLES, QUERIES, create_app
 
 
 def _get_all(review, *paths: str) -> dict[str, object]:
@@ -56,3 +57,35 @@ def test_explore_needs_a_database(tmp_path):
         create_app(tmp_path / "missing.db")
     result = CliRunner().invoke(app, ["explore", "--db", str(tmp_path / "missing.db")])
     assert result.exit_code == 1 and "no database" in result.stderr
+
+
+def test_passage_ids_show_their_text_and_link_to_the_review_item(review):
+    name = review.path.stem
+    page = _get_all(review, f"/{name}/evidence?entry=R-F09")[f"/{name}/evidence?entry=R-F09"]
+    assert page.status_code == 200
+    assert 'href="http://127.0.0.1:8000/items/p-a-1/bv-2023-draft/R-F09"' in page.text
+    assert "The Chief Finance Officer has issued a Section 114 notice" in page.text
+    hostile = _get_all(review, f"/{name}/evidence?entry=R-F02")[f"/{name}/evidence?entry=R-F02"].text
+    assert "<script>alert(1)</script>" not in hostile and "&lt;script&gt;alert(1)&lt;/script&gt;" in hostile
+
+
+def test_a_refusal_is_one_log_line_not_a_traceback(review, caplog, capsys):
+    name = review.path.stem
+    paths = [f"/{name}/evidence.json?_where=1=1", f"/{name}/reviewers", f"/{name}.json?sql=select+1"]
+    with caplog.at_level(logging.WARNING, logger="uvicorn.error"):
+        responses = _get_all(review, *paths)
+    assert [r.status_code for r in responses.values()] == [403, 403, 403]
+    refusals = [r.getMessage() for r in caplog.records if r.getMessage().startswith("explore refused")]
+    assert len(refusals) == 1 and "_where= is not allowed" in refusals[0]  # the other two Datasette refuses quietly
+    printed = capsys.readouterr()
+    assert "Traceback" not in printed.out + printed.err
+
+
+def test_canned_queries_read_well_and_say_what_they_need(review):
+    for query in QUERIES.values():
+        assert max(len(line) for line in query["sql"].splitlines()) <= 100, query["title"]
+    name = review.path.stem
+    everyone_path = f"/{name}/strongest_flags.json?authority=&_shape=objects"
+    form, everyone = _get_all(review, f"/{name}/strongest_flags", everyone_path).values()
+    assert "slug (brackenmoor, ferncastle), or leave it empty for every authority" in form.text
+    assert {row["authority"] for row in everyone.json()["rows"]} == {"brackenmoor"}  # only brackenmoor has flags
