@@ -14,14 +14,15 @@ from dataclasses import replace
 import numpy as np
 
 from bench.common import Figure, timed
-from pipeline.classify import EvidenceClassifier, load_classifier
-from pipeline.corpus import discover
+from pipeline.classify import load_classifier
+from pipeline.classify.entry_vectors import EntryBank
+from pipeline.classify.evidence import EvidenceClassifier
+from pipeline.collect.corpus import discover
 from pipeline.embed import load_encoder
-from pipeline.entry_vectors import EntryBank
 from pipeline.extract import extract_document
+from pipeline.passages.segment import Segmenter
 from pipeline.paths import DEMO_CORPUS, DEVSET
 from pipeline.predict import predict_records
-from pipeline.segment import Segmenter
 
 PASSAGES = 1000
 PASSAGE_SCALES = (250, 500, 1000, 2000, 4000)

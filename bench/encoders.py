@@ -13,12 +13,13 @@ import numpy as np
 
 from bench.classification import sample_passages
 from bench.common import Figure, timed
+from pipeline.classify.entry_vectors import EntryBank, load_entry_bank
 from pipeline.embed import Encoder, load_encoder
-from pipeline.entry_vectors import EntryBank, load_entry_bank
-from pipeline.evaluate import EvaluationReport, cross_validate, load_gold
 from pipeline.paths import DEVSET, MODELS_DIR
 from pipeline.taxonomy import DEFAULT_TAXONOMY, load_taxonomy
-from pipeline.train import devset_vectors, evidence_fit_predict, load_devset, load_non_evidence, non_evidence_vectors
+from pipeline.training.crossval import evidence_fit_predict
+from pipeline.training.dataset import devset_vectors, load_devset, load_non_evidence, non_evidence_vectors
+from pipeline.training.evaluate import EvaluationReport, cross_validate, load_gold
 
 METRICS = ("failure_flag_f1", "theme_macro_f1", "entry_recall_at_5", "evidence_f1")
 TOLERANCE = 0.01  # int8 may become the default only if every metric is this close to fp32

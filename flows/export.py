@@ -12,7 +12,7 @@ configure_environment()
 from prefect import flow, task  # noqa: E402
 from prefect.cache_policies import NO_CACHE  # noqa: E402
 
-from pipeline.push import PushResult, check_webhook_url, push_outbox, push_webhook  # noqa: E402
+from pipeline.feed.push import PushResult, check_webhook_url, push_outbox, push_webhook  # noqa: E402
 from pipeline.store import Store  # noqa: E402
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-from dataclasses import asdict
+from collections.abc import Iterator
 from pathlib import Path
 
 from pipeline.settings import configure_environment
@@ -22,26 +22,22 @@ from prefect.cache_policies import NO_CACHE  # noqa: E402
 from prefect.futures import PrefectFuture  # noqa: E402
 from prefect.task_runners import ProcessPoolTaskRunner, TaskRunner  # noqa: E402
 
-from pipeline import __version__  # noqa: E402
-from pipeline.corpus import Authority, DocumentSource, discover  # noqa: E402
-from pipeline.feed import sync_events  # noqa: E402
+from pipeline.collect.corpus import discover  # noqa: E402
+from pipeline.domain import Authority, DocumentSource  # noqa: E402
 from pipeline.ids import sha256_bytes  # noqa: E402
 from pipeline.ingest import (  # noqa: E402
     DocumentResult,
     Ingestor,
     Prepared,
     RunSummary,
+    ingest_sources,
     prepare,
     process_encoder,
-    summarise_run,
+    store_here,
 )
-from pipeline.progress import Progress  # noqa: E402
-from pipeline.registry import registry_for  # noqa: E402
-from pipeline.store import Store  # noqa: E402
-from pipeline.taxonomy import DEFAULT_TAXONOMY, load_crosswalk, load_taxonomy  # noqa: E402
+from pipeline.taxonomy import DEFAULT_TAXONOMY  # noqa: E402
 
 PREPARE_WORKERS = 1
-BATCH_PASSAGES = 256  # embed this many passages across documents in one call
 
 
 def _transient(task, task_run, state) -> bool:  # type: ignore[no-untyped-def]
@@ -67,7 +63,7 @@ def prepare_document(source: DocumentSource, embed: bool = False) -> Prepared:
       task_run_name="store {batch_number}")
 def store_batch(ingestor: Ingestor, batch: list[Prepared], batch_number: int) -> list[DocumentResult]:
     """Embedding, classification and writing: in the flow's process, the single writer."""
-    return ingestor.store_prepared(batch)
+    return store_here(ingestor, batch, batch_number)
 
 
 def default_task_runner() -> TaskRunner:
@@ -99,52 +95,19 @@ def ingest_flow(paths: list[str], db: str, authority: str | None = None, taxonom
 def ingest_documents(sources: list[DocumentSource], authorities: list[Authority], db: str, taxonomy: str,
                      progress: bool, flow_name: str, parameters: dict[str, object],
                      embed_in_workers: bool = False) -> RunSummary:
-    """The body of every flow that ingests: run inside a flow, it records a run and an artifact.
-
-    Documents already done are skipped and extracted ones re-classified here; new ones are
-    prepared by the flow's task runner (worker processes, or a Dask cluster, whose workers also
-    embed with ``embed_in_workers``) and stored in batches of about ``BATCH_PASSAGES``
-    passages, in the order given. On two cores the default splits the work instead: one process
-    prepares while this one embeds.
-    """
-    from pipeline.classify import load_classifier
-    from pipeline.embed import load_encoder
-
+    """The body of every flow that ingests: documents are prepared by the flow's task runner (worker
+    processes, or a Dask cluster whose workers also embed with ``embed_in_workers``) and stored by a
+    task in this process; the run is published as an artifact. On two cores the default splits the
+    work: one process prepares while this one embeds."""
     logger = get_run_logger()
-    tax = load_taxonomy(taxonomy)
-    with Store(db) as store:
-        store.upsert_authorities(authorities)
-        store.sync_taxonomy(tax)
-        classifier = load_classifier(load_encoder(), tax.id, registry=registry_for(db))  # weights load on first use
-        ingestor = Ingestor(store, None, classifier, crosswalk=load_crosswalk(tax.id))  # prepared elsewhere
-        run_id = store.start_run(flow_name, parameters, __version__, ingestor.model_id, ingestor.classifier_id)
-        results: list[DocumentResult] = []
-        outcome = "failed"
-        try:
-            with Progress("Ingesting", len(sources), enabled=progress) as bar:
-                new: list[DocumentSource] = []
-                for source in sources:
-                    _, result = ingestor.plan(source)
-                    if result is None:
-                        new.append(source)
-                    else:
-                        results.append(result)
-                        bar.advance(source.path.name)
-                batch: list[Prepared] = []
-                for number, future in enumerate(prepare_document.map(new, embed=unmapped(embed_in_workers))):
-                    prepared = _prepared(future, new[number], logger)
-                    batch.append(prepared)
-                    if sum(len(p.passages) for p in batch) >= BATCH_PASSAGES or number == len(new) - 1:
-                        results += store_batch(ingestor, batch, number)
-                        for done in batch:
-                            bar.advance(done.source.path.name)
-                        batch = []
-            outcome = "completed"
-        finally:
-            summary = summarise_run(run_id, results, store)
-            store.finish_run(run_id, outcome, asdict(summary))
-        sync_events(store)
-    _publish(summary)
+
+    def prepare_many(new: list[DocumentSource]) -> Iterator[Prepared]:
+        futures = prepare_document.map(new, embed=unmapped(embed_in_workers))
+        return (_prepared(future, source, logger) for future, source in zip(futures, new, strict=True))
+
+    summary = ingest_sources(sources, authorities, db, taxonomy, flow_name=flow_name, parameters=parameters,
+                             prepare_many=prepare_many, store_batch=store_batch, progress=progress)
+    create_markdown_artifact(summary.markdown(), key="ingest-summary", description="bv-triage ingest run")
     return summary
 
 
@@ -157,16 +120,3 @@ def _prepared(future: PrefectFuture, source: DocumentSource, logger: logging.Log
     logger.error("%s failed: %s", source.path, error)
     return Prepared(source, sha256_bytes(str(source.path).encode()), error_reason="error",
                     error=f"{type(error).__name__}: {error}")
-
-
-def _publish(summary: RunSummary) -> None:
-    lines = [f"# Ingest run {summary.run_id}", "",
-             f"{summary.documents} documents: " + ", ".join(f"{n} {k}" for k, n in sorted(summary.outcomes.items())),
-             f"{summary.passages} passages, {summary.evidence} evidence links, {summary.embedded} texts embedded",
-             ""]
-    if summary.ocr:
-        lines += ["Read by OCR: " + ", ".join(Path(p).name for p in summary.ocr), ""]
-    if summary.failures:
-        lines += ["| document | reason | message |", "|---|---|---|"]
-        lines += [f"| {Path(f['path'] or '').name} | {f['reason']} | {f['message']} |" for f in summary.failures]
-    create_markdown_artifact("\n".join(lines), key="ingest-summary", description="bv-triage ingest run")

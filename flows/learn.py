@@ -9,8 +9,8 @@ configure_environment()
 from prefect import flow, get_run_logger  # noqa: E402
 from prefect.artifacts import create_markdown_artifact  # noqa: E402
 
-from pipeline.learn import LearnReport, format_report, learn  # noqa: E402
 from pipeline.taxonomy import DEFAULT_TAXONOMY, load_taxonomy  # noqa: E402
+from pipeline.training.learn import LearnReport, format_report, learn  # noqa: E402
 
 WEEKLY = "0 4 * * 1"  # Monday 04:00, after the nightly scrapes
 

@@ -18,14 +18,14 @@ from prefect import flow, task  # noqa: E402
 from prefect.cache_policies import NO_CACHE  # noqa: E402
 
 from flows.ingest import default_task_runner, ingest_documents  # noqa: E402
-from pipeline.collect import CollectResult, collect, make_client  # noqa: E402
-from pipeline.corpus import Authority, DocumentSource  # noqa: E402
-from pipeline.corpus import load_register as load_authorities  # noqa: E402
+from pipeline.collect.blobs import BlobStore  # noqa: E402
+from pipeline.collect.collector import CollectResult, collect, make_client  # noqa: E402
+from pipeline.collect.corpus import load_register as load_authorities  # noqa: E402
+from pipeline.collect.sources import DEFAULT_REGISTER, Source, load_register, parse_source  # noqa: E402
+from pipeline.domain import Authority, DocumentSource  # noqa: E402
 from pipeline.ingest import RunSummary  # noqa: E402
 from pipeline.paths import DEMO_CORPUS  # noqa: E402
 from pipeline.progress import Progress  # noqa: E402
-from pipeline.scrape.blobs import BlobStore  # noqa: E402
-from pipeline.sources import DEFAULT_REGISTER, Source, load_register, parse_source  # noqa: E402
 from pipeline.store import Store  # noqa: E402
 from pipeline.taxonomy import DEFAULT_TAXONOMY  # noqa: E402
 

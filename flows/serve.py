@@ -25,8 +25,8 @@ from prefect.deployments.runner import RunnerDeployment  # noqa: E402
 
 from flows.learn import WEEKLY, learn_flow  # noqa: E402
 from flows.scrape import scrape_flow  # noqa: E402
+from pipeline.collect.sources import Register  # noqa: E402
 from pipeline.errors import TriageError  # noqa: E402
-from pipeline.sources import Register  # noqa: E402
 
 SERVER_START_TIMEOUT = 120
 

@@ -30,7 +30,7 @@ def check_environment(data_dir: Path, prefect_home: Path) -> list[EnvironmentChe
 
 
 def _model() -> EnvironmentCheck:
-    from pipeline.embed import bundled_model
+    from pipeline.embed.model import bundled_model
     from pipeline.errors import ModelError
 
     try:

@@ -1,7 +1,8 @@
-"""Domain errors. Every message says what went wrong and, where it can, how to fix it.
+"""Every error a user can act on, in one catalogue. Each message says what went wrong and, where it
+can, how to fix it.
 
-The CLI turns these into one-line messages; the ingest flow records them as a
-document's failure reason.
+The CLI turns these into one-line messages; the ingest flow records a ``DocumentError``'s reason
+as the document's failure reason.
 """
 
 from __future__ import annotations
@@ -60,3 +61,90 @@ class CorpusError(TriageError):
 
 class ModelError(TriageError):
     """The embedding model cannot be loaded."""
+
+
+# -- evaluation, training, prediction and the feed -------------------------------------------------------
+
+class EvaluationError(TriageError):
+    """Gold labels and predictions cannot be scored together."""
+
+
+class GoldFileError(EvaluationError):
+    """A gold file is missing or a line of it is invalid."""
+
+
+class PredictionError(EvaluationError):
+    """A prediction row is invalid or a gold passage has no prediction."""
+
+
+class LearnError(TriageError):
+    """Nothing to learn from, or no model to refit."""
+
+
+class FeedError(TriageError):
+    """A cursor or export option is invalid."""
+
+
+class InputError(TriageError):
+    """A line of predict input is not a JSON object with a string ``text``."""
+
+
+# -- collecting: each says which URL failed and why, so a run log is actionable ---------------------------
+
+class ScrapeError(TriageError):
+    """A source could not be fetched or understood."""
+
+
+class ForbiddenHost(ScrapeError):
+    """The URL is not on an allowed host (or scheme), or resolves to a private address."""
+
+
+class DisallowedByRobots(ScrapeError):
+    """The site's robots.txt does not let us fetch this URL."""
+
+
+class FetchTimeout(ScrapeError):
+    """Connecting, reading or the whole download took longer than allowed."""
+
+
+class TooLarge(ScrapeError):
+    """The response is bigger than the per-download byte limit."""
+
+
+class FetchFailed(ScrapeError):
+    """The request failed: a network error, or a final status that is not 2xx/304.
+
+    ``status`` is the HTTP status (None for network errors); ``retry_after`` is the
+    server's requested wait in seconds when it asked for longer than we are willing to wait.
+    """
+
+    def __init__(self, message: str, *, status: int | None = None, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.retry_after = retry_after
+
+
+class SourceFormatError(ScrapeError):
+    """A page or web-service response does not have the expected structure."""
+
+
+class InvalidBlobId(ScrapeError, ValueError):
+    """A blob id is not a lowercase sha256 hex digest."""
+
+
+class BlobNotFound(ScrapeError):
+    """No blob with this id is stored."""
+
+
+# -- the review app -----------------------------------------------------------------------------------------
+
+class ReviewError(TriageError):
+    """The review app cannot do what was asked."""
+
+
+class ReviewerError(ReviewError):
+    """A reviewer cannot be added: bad name, role or password, or the name is taken."""
+
+
+class DecisionError(ReviewError):
+    """A decision that cannot be applied as asked: missing reason, unknown entry, nothing to undo."""

@@ -19,3 +19,13 @@ def short_hash(*parts: object, length: int = 16) -> str:
 
 def sha256_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+def text_key(text: str) -> str:
+    """Whitespace-insensitive identity of a passage's text."""
+    return short_hash(" ".join(text.split()), length=20)
+
+
+def vector_key(model_id: str, text: str) -> str:
+    """The embedding cache key: the same text under the same model is embedded once."""
+    return short_hash(model_id, " ".join(text.split()), length=24)

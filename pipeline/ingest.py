@@ -1,4 +1,4 @@
-"""Process one document end to end: read, extract, segment, classify, store.
+"""Ingestion: documents read, extracted, segmented, embedded, classified and stored, in batches.
 
 Work already done is skipped by the database: a document is extracted once per
 extractor version (keyed by the sha256 of its bytes) and classified once per classifier
@@ -10,6 +10,7 @@ only when something needs embedding or classifying.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from functools import cache
@@ -17,21 +18,27 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline.classify import EvidenceClassifier, SimilarityClassifier
-from pipeline.corpus import Authority, DocumentSource
-from pipeline.documents import ExtractedDocument, Passage
+from pipeline.classify import load_classifier
+from pipeline.classify.evidence import EvidenceClassifier
+from pipeline.classify.registry import registry_for
+from pipeline.classify.similarity import SimilarityClassifier
+from pipeline.domain import Authority, DocumentMetadata, DocumentSource, ExtractedDocument, Passage
+from pipeline.domain import passage_context as priors_context
 from pipeline.embed import Encoder, load_encoder
 from pipeline.errors import DocumentError
 from pipeline.extract import EXTRACTOR_VERSION, extract_bytes
 from pipeline.extract.limits import DEFAULT_LIMITS, Limits
+from pipeline.extract.metadata import guess_metadata
 from pipeline.extract.ocr import ocr_available
-from pipeline.ids import sha256_bytes
-from pipeline.metadata import DocumentMetadata, guess_metadata
-from pipeline.priors import passage_context as priors_context
-from pipeline.segment import Segmenter
-from pipeline.store import Crosswalk, Store, text_key, vector_key
+from pipeline.feed.events import sync_events
+from pipeline.ids import sha256_bytes, text_key, vector_key
+from pipeline.passages.segment import Segmenter
+from pipeline.progress import Progress
+from pipeline.store import Store
+from pipeline.taxonomy import Crosswalk, load_crosswalk, load_taxonomy
 
 Classifier = EvidenceClassifier | SimilarityClassifier
+BATCH_PASSAGES = 256  # embed this many passages across documents in one call
 SETTLED = ("done", "failed")
 TRANSIENT_REASONS = ("unreadable", "error")  # tried again on every run; other failures only with new bytes
 REPEATED_MIN_DOCUMENTS = 4  # a short passage in this many documents of one authority is template text
@@ -290,6 +297,18 @@ class RunSummary:
     failures: list[dict[str, str | None]] = field(default_factory=list)
     ocr: list[str] = field(default_factory=list)  # documents read (partly) by OCR
 
+    def markdown(self) -> str:
+        """The run as a short markdown report: counts, documents read by OCR, failures with reasons."""
+        lines = [f"# Ingest run {self.run_id}", "",
+                 f"{self.documents} documents: " + ", ".join(f"{n} {k}" for k, n in sorted(self.outcomes.items())),
+                 f"{self.passages} passages, {self.evidence} evidence links, {self.embedded} texts embedded", ""]
+        if self.ocr:
+            lines += ["Read by OCR: " + ", ".join(Path(p).name for p in self.ocr), ""]
+        if self.failures:
+            lines += ["| document | reason | message |", "|---|---|---|"]
+            lines += [f"| {Path(f['path'] or '').name} | {f['reason']} | {f['message']} |" for f in self.failures]
+        return "\n".join(lines)
+
 
 def summarise_run(run_id: int, results: list[DocumentResult], store: Store) -> RunSummary:
     shas = [r.sha256 for r in results if r.sha256 and r.outcome is not Outcome.FAILED]
@@ -317,9 +336,6 @@ def settled_run(sources: list[DocumentSource], authorities: list[Authority], db:
     ephemeral server (about 10 s, more than the rest of a re-run).
     """
     from pipeline import __version__
-    from pipeline.classify import load_classifier
-    from pipeline.embed import load_encoder
-    from pipeline.registry import registry_for
 
     if not db.exists():
         return None
@@ -333,4 +349,65 @@ def settled_run(sources: list[DocumentSource], authorities: list[Authority], db:
         results = [ingestor.skip(source, sha, state) for source, (state, sha, _) in zip(sources, states, strict=True)]
         summary = summarise_run(run_id, results, store)
         store.finish_run(run_id, "completed", asdict(summary))
+    return summary
+
+
+PrepareMany = Callable[[list[DocumentSource]], Iterable[Prepared]]
+"""Prepares documents (somewhere) and yields them back one each, in the order given."""
+StoreBatch = Callable[["Ingestor", list[Prepared], int], list[DocumentResult]]
+
+
+def prepare_here(sources: list[DocumentSource]) -> Iterator[Prepared]:
+    """Preparation in this process, one document after another."""
+    return (prepare(source) for source in sources)
+
+
+def store_here(ingestor: Ingestor, batch: list[Prepared], batch_number: int) -> list[DocumentResult]:
+    """Storing in this process, the single writer."""
+    return ingestor.store_prepared(batch)
+
+
+def ingest_sources(sources: list[DocumentSource], authorities: list[Authority], db: str | Path, taxonomy: str, *,
+                   flow_name: str, parameters: dict[str, object], prepare_many: PrepareMany = prepare_here,
+                   store_batch: StoreBatch = store_here, progress: bool = False) -> RunSummary:
+    """Ingest documents into the database, record the run and derive the feed's flag events.
+
+    Documents already done are skipped and extracted ones re-classified here; new ones go to
+    ``prepare_many`` (worker processes or a Dask cluster when a flow runs this) and come back to be
+    stored in batches of about ``BATCH_PASSAGES`` passages, in the order given, by ``store_batch``.
+    """
+    from pipeline import __version__
+
+    tax = load_taxonomy(taxonomy)
+    with Store(db) as store:
+        store.upsert_authorities(authorities)
+        store.sync_taxonomy(tax)
+        classifier = load_classifier(load_encoder(), tax.id, registry=registry_for(db))  # weights load on first use
+        ingestor = Ingestor(store, None, classifier, crosswalk=load_crosswalk(tax.id))  # prepared elsewhere
+        run_id = store.start_run(flow_name, parameters, __version__, ingestor.model_id, ingestor.classifier_id)
+        results: list[DocumentResult] = []
+        outcome = "failed"
+        try:
+            with Progress("Ingesting", len(sources), enabled=progress) as bar:
+                new: list[DocumentSource] = []
+                for source in sources:
+                    _, result = ingestor.plan(source)
+                    if result is None:
+                        new.append(source)
+                    else:
+                        results.append(result)
+                        bar.advance(source.path.name)
+                batch: list[Prepared] = []
+                for number, prepared in enumerate(prepare_many(new)):
+                    batch.append(prepared)
+                    if sum(len(p.passages) for p in batch) >= BATCH_PASSAGES or number == len(new) - 1:
+                        results += store_batch(ingestor, batch, number)
+                        for done in batch:
+                            bar.advance(done.source.path.name)
+                        batch = []
+            outcome = "completed"
+        finally:
+            summary = summarise_run(run_id, results, store)
+            store.finish_run(run_id, outcome, asdict(summary))
+        sync_events(store)
     return summary

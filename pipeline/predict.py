@@ -10,15 +10,12 @@ import json
 from collections.abc import Iterable, Iterator
 from typing import TextIO
 
-from pipeline.classify import EvidenceClassifier, SimilarityClassifier
-from pipeline.errors import TriageError
+from pipeline.classify.evidence import EvidenceClassifier
+from pipeline.classify.similarity import SimilarityClassifier
+from pipeline.errors import InputError
 
 BATCH = 256
 CONTEXT_KEYS = ("doc_kind", "heading", "title")
-
-
-class InputError(TriageError):
-    """A line of predict input is not a JSON object with a string ``text``."""
 
 
 def read_records(lines: Iterable[str]) -> Iterator[dict]:

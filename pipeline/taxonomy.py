@@ -19,6 +19,7 @@ from pipeline.ids import short_hash
 from pipeline.paths import TAXONOMY_DIR
 
 DEFAULT_TAXONOMY = "bv-2023-draft"
+Crosswalk = dict[tuple[str, str], str]  # (old taxonomy, old entry id) -> entry id in the current taxonomy
 Kind = Literal["characteristic", "failure_indicator"]
 KINDS: tuple[str, ...] = ("characteristic", "failure_indicator")
 
@@ -175,10 +176,10 @@ def _check_counts(tax_id: str, entries: tuple[Entry, ...]) -> None:
             )
 
 
-def load_crosswalk(taxonomy_id: str, directory: Path = TAXONOMY_DIR) -> dict[tuple[str, str], str]:
+def load_crosswalk(taxonomy_id: str, directory: Path = TAXONOMY_DIR) -> Crosswalk:
     """Old (taxonomy, entry id) -> entry id in ``taxonomy_id``, from ``crosswalks/<old>__<new>.yaml``
     files: a mapping of old ids to new ids (null where an entry was removed)."""
-    mapping: dict[tuple[str, str], str] = {}
+    mapping: Crosswalk = {}
     target = load_taxonomy(taxonomy_id, directory)
     known = {e.id for e in target.entries}
     for path in sorted((directory / "crosswalks").glob(f"*__{taxonomy_id}.yaml")):

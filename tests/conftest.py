@@ -30,7 +30,7 @@ def classifier(encoder):
 
 @pytest.fixture(scope="session")
 def segmenter():
-    from pipeline.segment import Segmenter
+    from pipeline.passages.segment import Segmenter
 
     return Segmenter()
 

@@ -14,9 +14,10 @@ import httpx
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
-from pipeline.corpus import Authority
+from pipeline.domain import Authority
 from pipeline.review.auth import add_reviewer
-from pipeline.store import Store, now
+from pipeline.store import Store
+from pipeline.store.base import now
 from pipeline.taxonomy import load_taxonomy
 
 CLASSIFIER = "clf-current"

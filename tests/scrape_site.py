@@ -26,7 +26,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 from reportlab.pdfgen import canvas
 
-from pipeline.scrape.http import FetchLimits, HostRateLimiter, PoliteClient
+from pipeline.collect.http import FetchLimits, HostRateLimiter, PoliteClient
 
 Route = Callable[[BaseHTTPRequestHandler], None]
 FIXTURES = Path(__file__).parent / "fixtures" / "moderngov"

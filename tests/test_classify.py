@@ -7,15 +7,18 @@ import numpy as np
 import pytest
 from offline import run_offline
 
-from pipeline.calibration import Platt, fit_platt
-from pipeline.classify import EvidenceClassifier, Prediction, SimilarityClassifier, load_classifier
-from pipeline.entry_vectors import cached_vectors, entry_texts, load_exemplars, read_vectors, texts_key
+from pipeline.classify import load_classifier
+from pipeline.classify.calibration import Platt, fit_platt
+from pipeline.classify.entry_vectors import cached_vectors, entry_texts, load_exemplars, read_vectors, texts_key
+from pipeline.classify.evidence import EvidenceClassifier
+from pipeline.classify.model import load_model
+from pipeline.classify.rules.tripwires import load_tripwires, parse_tripwires
+from pipeline.classify.similarity import SimilarityClassifier
+from pipeline.domain import Prediction
 from pipeline.errors import TaxonomyError
-from pipeline.evidence_model import load_model
 from pipeline.paths import MODELS_DIR, TAXONOMY_DIR
 from pipeline.predict import predict_records
 from pipeline.taxonomy import load_taxonomy
-from pipeline.tripwires import load_tripwires, parse_tripwires
 
 pytestmark = pytest.mark.slow
 
@@ -254,7 +257,8 @@ def test_changed_texts_are_encoded_once_then_cached(encoder, tmp_path):
 
 
 def test_artefacts_rebuilt_from_the_devset_match_the_shipped_hash(encoder, tmp_path):
-    from pipeline.train import build, load_devset, training_hash
+    from pipeline.training.dataset import load_devset, training_hash
+    from pipeline.training.fit import build
 
     shipped = load_model(SHIPPED)
     assert shipped.training["training_data_hash"] == training_hash(load_devset())

@@ -5,7 +5,8 @@ import sys
 import pytest
 import yaml
 
-from pipeline.corpus import DOCUMENT_KINDS, discover, load_register
+from pipeline.collect.corpus import discover, load_register
+from pipeline.domain import DOCUMENT_KINDS
 from pipeline.errors import CorpusError
 from pipeline.paths import CORPUS_DIR, DEMO_CORPUS
 

@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from pipeline.classify import load_classifier
 from pipeline.cli import app
-from pipeline.corpus import discover
+from pipeline.collect.corpus import discover
 from pipeline.embed import load_encoder
 from pipeline.ingest import Ingestor, Outcome, prepare
 from pipeline.store import Store

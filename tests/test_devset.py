@@ -6,9 +6,9 @@ import json
 import re
 from collections import Counter
 
-from pipeline.evaluate import load_gold
 from pipeline.paths import DEVSET
 from pipeline.taxonomy import load_taxonomy
+from pipeline.training.evaluate import load_gold
 
 RAW = [json.loads(line) for line in DEVSET.read_text(encoding="utf-8").splitlines() if line.strip()]
 

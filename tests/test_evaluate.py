@@ -6,19 +6,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pipeline.bm25 import BM25Classifier, BM25Thresholds, bm25_fit_predict
-from pipeline.evaluate import (
-    EvaluationError,
-    GoldFileError,
-    GoldPassage,
-    PredictionError,
-    cross_validate,
-    format_report,
-    load_gold,
-    report_to_dict,
-    score,
-)
+from pipeline.classify.bm25 import BM25Classifier, BM25Thresholds
+from pipeline.domain import GoldPassage
+from pipeline.errors import EvaluationError, GoldFileError, PredictionError
 from pipeline.taxonomy import load_taxonomy
+from pipeline.training.crossval import bm25_fit_predict
+from pipeline.training.evaluate import cross_validate, format_report, load_gold, report_to_dict, score
 
 
 def gold(gid: str, theme: str | None = None, polarity: str | None = None, entries: tuple[str, ...] = (),

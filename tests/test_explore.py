@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from pipeline.cli import app
 from pipeline.errors import TriageError
-from pipeline.explore import CREDENTIAL_TABLES, QUERIES, create_app
+from pipeline.report.explore import CREDENTIAL_TABLES, QUERIES, create_app
 
 
 def _get_all(review, *paths: str) -> dict[str, object]:

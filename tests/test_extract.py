@@ -18,7 +18,7 @@ from documents import (
 from typer.testing import CliRunner
 
 from pipeline.cli import app
-from pipeline.documents import Block, BlockType, ExtractedDocument
+from pipeline.domain import Block, BlockType, ExtractedDocument
 from pipeline.extract import extract_bytes, extract_document, sniff_format
 
 # -- the documents -----------------------------------------------------------------------------------

@@ -12,15 +12,16 @@ import pytest
 from starlette.testclient import TestClient
 from typer.testing import CliRunner
 
-from pipeline.classify import SimilarityClassifier, Thresholds
+from pipeline.classify.similarity import SimilarityClassifier, Thresholds
 from pipeline.cli import app
-from pipeline.corpus import discover
-from pipeline.feed import ExportFilter, FeedError, export_flags, read_events, sync_events, validate_record
+from pipeline.collect.corpus import discover
+from pipeline.errors import FeedError
+from pipeline.feed.events import ExportFilter, export_flags, read_events, sync_events, validate_record
+from pipeline.feed.push import SIGNATURE_HEADER, push_outbox, push_webhook, sign, webhook_name
+from pipeline.feed.signals import authority_signals, weight
 from pipeline.ingest import Ingestor
-from pipeline.push import SIGNATURE_HEADER, push_outbox, push_webhook, sign, webhook_name
 from pipeline.review.api import add_token
 from pipeline.review.app import create_app
-from pipeline.signals import authority_signals, weight
 from pipeline.store import Store
 from pipeline.taxonomy import load_taxonomy
 
@@ -119,12 +120,12 @@ def test_cli_cursor_file_and_next_cursor(fed, tmp_path):
 def test_outbox_files_are_complete_even_when_a_write_fails(fed, tmp_path, monkeypatch):
     store, _ = fed
     outbox = tmp_path / "outbox"
-    import pipeline.feed
+    import pipeline.feed.events
 
     def crash(*_args):
         raise OSError("disk full")
 
-    monkeypatch.setattr(pipeline.feed.os, "fsync", crash)
+    monkeypatch.setattr(pipeline.feed.events.os, "fsync", crash)
     with pytest.raises(OSError):
         push_outbox(store, outbox)
     assert list(outbox.iterdir()) == []  # no partial file, not even a temporary one

@@ -9,14 +9,15 @@ from typer.testing import CliRunner
 
 from pipeline.classify import load_classifier
 from pipeline.cli import app
-from pipeline.corpus import discover
-from pipeline.documents import Passage
+from pipeline.collect.corpus import discover
+from pipeline.domain import Passage
 from pipeline.embed import load_encoder
 from pipeline.extract import EXTRACTOR_VERSION, extract_document
+from pipeline.extract.metadata import guess_metadata
 from pipeline.ingest import Ingestor, Outcome
-from pipeline.metadata import guess_metadata
-from pipeline.store import SCHEMA_VERSION, Store
-from pipeline.summary import authority_summaries
+from pipeline.report.summary import authority_summaries
+from pipeline.store import Store
+from pipeline.store.schema import SCHEMA_VERSION
 from pipeline.taxonomy import load_taxonomy
 
 pytestmark = pytest.mark.slow
@@ -140,7 +141,7 @@ def test_scanned_document_is_retried_once_ocr_is_available(tmp_path, db_path, se
     """A needs_ocr failure is settled while OCR is off, and tried again when it is on."""
     from test_ocr import scanned_letter
 
-    from pipeline.corpus import Authority, DocumentSource
+    from pipeline.domain import Authority, DocumentSource
     from pipeline.extract.ocr import ocr_available
 
     source = DocumentSource(scanned_letter(tmp_path / "scan.pdf"), "brackenmoor", "minutes")

@@ -10,14 +10,16 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from pipeline.classify import EvidenceClassifier, load_classifier
+from pipeline.classify import load_classifier
+from pipeline.classify.evidence import EvidenceClassifier
+from pipeline.classify.registry import POINTER, active_model_dir, registry_for
 from pipeline.cli import app
-from pipeline.corpus import Authority, DocumentSource
+from pipeline.domain import Authority, DocumentSource
+from pipeline.errors import LearnError
 from pipeline.ingest import Ingestor, Outcome
-from pipeline.learn import DecidedLink, DecidedPassage, LearnError, held_back, label, learn
-from pipeline.registry import POINTER, active_model_dir, registry_for
 from pipeline.store import Store
 from pipeline.taxonomy import load_taxonomy
+from pipeline.training.learn import DecidedLink, DecidedPassage, held_back, label, learn
 
 pytestmark = pytest.mark.slow
 

@@ -1,8 +1,8 @@
 from pathlib import Path
 
-from pipeline.corpus import DocumentSource
+from pipeline.domain import DocumentSource
 from pipeline.extract import extract_bytes
-from pipeline.metadata import guess_metadata
+from pipeline.extract.metadata import guess_metadata
 from pipeline.store import Store
 
 

@@ -11,7 +11,7 @@ from reportlab.pdfgen import canvas
 from pipeline.errors import NeedsOCRError
 from pipeline.extract import extract_document
 from pipeline.extract.ocr import ocr_available
-from pipeline.segment import Segmenter
+from pipeline.passages.segment import Segmenter
 
 LINES = ["1. Budget position", "", "The Council overspent its adult social care",
          "budget by 4.2 million pounds in the year."]

@@ -4,8 +4,9 @@ independent of what it is encoded with."""
 import numpy as np
 import pytest
 
-from pipeline.embed import bundled_model, load_encoder
-from pipeline.onnx_encoder import OnnxEncoder
+from pipeline.embed import load_encoder
+from pipeline.embed.model import bundled_model
+from pipeline.embed.onnx import OnnxEncoder
 
 pytestmark = pytest.mark.slow
 

@@ -7,9 +7,10 @@ import pytest
 from offline import run_offline
 from typer.testing import CliRunner
 
-from pipeline.classify import SimilarityClassifier, Thresholds
+from pipeline.classify.similarity import SimilarityClassifier, Thresholds
 from pipeline.cli import app
-from pipeline.predict import InputError, predict_records, read_records
+from pipeline.errors import InputError
+from pipeline.predict import predict_records, read_records
 from pipeline.taxonomy import load_taxonomy
 
 pytestmark = pytest.mark.slow

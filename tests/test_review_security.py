@@ -19,11 +19,10 @@ from review_fixtures import (
 )
 from starlette.routing import Route
 
-from pipeline.errors import TriageError
+from pipeline.errors import ReviewerError, ReviewError, TriageError
 from pipeline.review.api import add_token
 from pipeline.review.app import create_app
 from pipeline.review.commands import add_reviewer, allowed_hosts_for, serve
-from pipeline.review.errors import ReviewerError, ReviewError
 from pipeline.review.passwords import verify_password
 from pipeline.store import Store
 

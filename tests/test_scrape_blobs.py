@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.scrape import BlobNotFound, InvalidBlobId
-from pipeline.scrape.blobs import BlobStore
+from pipeline.collect.blobs import BlobStore
+from pipeline.errors import BlobNotFound, InvalidBlobId
 
 
 def files_under(root: Path) -> list[Path]:

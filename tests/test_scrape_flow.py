@@ -11,8 +11,8 @@ from scrape_site import FakeSite, pdf_bytes, send
 from typer.testing import CliRunner
 
 from pipeline.cli import app
+from pipeline.collect.sources import load_register, parse_source
 from pipeline.errors import CorpusError
-from pipeline.sources import load_register, parse_source
 from pipeline.store import Store
 
 WINDOW = ["--since", "2026-02-15", "--until", "2026-03-31"]

@@ -25,15 +25,8 @@ from scrape_site import (
 )
 
 from pipeline import __version__
-from pipeline.scrape import (
-    DisallowedByRobots,
-    FetchFailed,
-    FetchTimeout,
-    ForbiddenHost,
-    ScrapeError,
-    TooLarge,
-)
-from pipeline.scrape.http import HostRateLimiter, PoliteClient, retry_after_seconds
+from pipeline.collect.http import HostRateLimiter, PoliteClient, retry_after_seconds
+from pipeline.errors import DisallowedByRobots, FetchFailed, FetchTimeout, ForbiddenHost, ScrapeError, TooLarge
 
 TOLERANCE = 0.05  # thread scheduling jitter allowed on measured gaps (seconds)
 

@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 from scrape_site import FakeSite, local_client, send
 
-from pipeline.scrape import DocumentRef, ForbiddenHost, ScrapeError
-from pipeline.scrape.blobs import BlobStore
-from pipeline.scrape.listing import ListingScraper
+from pipeline.collect.blobs import BlobStore
+from pipeline.collect.listing import ListingScraper
+from pipeline.collect.refs import DocumentRef
+from pipeline.errors import ForbiddenHost, ScrapeError
 
 PAGE = """<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>Audit and governance - Brackenmoor Borough Council</title></head>

@@ -11,17 +11,11 @@ from pathlib import Path
 import pytest
 from scrape_site import FIXTURES, FakeSite, local_client
 
-from pipeline.scrape import DocumentRef, ForbiddenHost, SourceFormatError
-from pipeline.scrape.moderngov import (
-    Committee,
-    ModernGovScraper,
-    parse_committee_list,
-    parse_committees,
-    parse_meeting,
-    parse_meeting_list,
-    parse_meeting_page,
-    parse_meetings,
-)
+from pipeline.collect.moderngov.pages import parse_committee_list, parse_meeting_list, parse_meeting_page
+from pipeline.collect.moderngov.scraper import ModernGovScraper
+from pipeline.collect.moderngov.service import Committee, parse_committees, parse_meeting, parse_meetings
+from pipeline.collect.refs import DocumentRef
+from pipeline.errors import ForbiddenHost, SourceFormatError
 
 SITE = "https://democracy.brackenmoor.gov.uk/"
 AUDIT = Committee(118, "Audit and Governance Committee")

@@ -10,11 +10,11 @@ import pytest
 from documents import FOOTER, HEADER, long_paragraph, make_docx, make_html, make_pdf
 from typer.testing import CliRunner
 
-from pipeline.boilerplate import boilerplate_reason
 from pipeline.cli import app
-from pipeline.documents import BlockType, ExtractedDocument, Passage
+from pipeline.domain import BlockType, ExtractedDocument, Passage
 from pipeline.extract import extract_bytes, extract_document
-from pipeline.segment import Segmenter
+from pipeline.passages.boilerplate import boilerplate_reason
+from pipeline.passages.segment import Segmenter
 
 PAGE_ONE = ("1.1 The Council is asked to note the forecast outturn for the year and the actions proposed to "
             "recover the position in adult social care.")

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from pipeline.classify import SimilarityClassifier, Thresholds
-from pipeline.corpus import discover
+from pipeline.classify.similarity import SimilarityClassifier, Thresholds
+from pipeline.collect.corpus import discover
 from pipeline.ingest import Ingestor, Outcome
 from pipeline.paths import DEMO_CORPUS
 from pipeline.store import Store
@@ -128,11 +128,11 @@ import sys
 from pathlib import Path
 from pipeline.settings import configure_environment
 configure_environment()
-from pipeline.classify import SimilarityClassifier
-from pipeline.corpus import discover
+from pipeline.classify.similarity import SimilarityClassifier
+from pipeline.collect.corpus import discover
 from pipeline.embed import load_encoder
 from pipeline.ingest import Ingestor
-from pipeline.segment import Segmenter
+from pipeline.passages.segment import Segmenter
 from pipeline.store import Store
 from pipeline.taxonomy import load_taxonomy
 

@@ -8,12 +8,12 @@ import pytest
 from typer.testing import CliRunner
 
 from pipeline.cli import app
-from pipeline.corpus import discover
-from pipeline.doctor import check
-from pipeline.heatmap import render_heatmap
+from pipeline.collect.corpus import discover
 from pipeline.ingest import Ingestor
+from pipeline.report.heatmap import render_heatmap
+from pipeline.report.summary import authority_summaries
 from pipeline.store import Store
-from pipeline.summary import authority_summaries
+from pipeline.store.doctor import check
 from pipeline.taxonomy import load_taxonomy
 
 pytestmark = pytest.mark.slow

@@ -11,7 +11,7 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-from pipeline.documents import Block, BlockType, ExtractedDocument, assign_offsets
+from pipeline.domain import Block, BlockType, ExtractedDocument, assign_offsets
 from pipeline.errors import (
     CorruptDocumentError,
     DocumentError,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bs4 import BeautifulSoup, NavigableString, Tag
 
-from pipeline.documents import Block, BlockType
+from pipeline.domain import Block, BlockType
 from pipeline.extract import layout
 
 _SKIP = {"script", "style", "noscript", "template", "head", "svg", "form", "button", "iframe", "object"}

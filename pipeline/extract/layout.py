@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections import Counter, defaultdict
 
-from pipeline.documents import Block, BlockType
+from pipeline.domain import Block, BlockType
 
 BULLET = re.compile(r"^\s*(?:[•●▪■◦○►▶✓\u2022\u25aa\u25cf\uf0b7\uf0a7o\-–*]\s+|\(?[a-z]{1,3}\)\s+|\([ivx]{1,5}\)\s+)")
 NUMBERED = re.compile(r"^\s*(?P<num>\d{1,2}(?:\.\d{1,2}){0,3})\.?\s+(?=\S)")

@@ -13,7 +13,7 @@ import subprocess
 
 import pypdfium2 as pdfium
 
-from pipeline.documents import Block, BlockType
+from pipeline.domain import Block, BlockType
 from pipeline.errors import DocumentError
 from pipeline.extract import layout
 

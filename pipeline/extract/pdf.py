@@ -14,7 +14,7 @@ from pathlib import Path
 import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 
-from pipeline.documents import Block, BlockType
+from pipeline.domain import Block, BlockType
 from pipeline.errors import CorruptDocumentError, EncryptedDocumentError, NeedsOCRError, TooLargeError
 from pipeline.extract import layout
 from pipeline.extract.limits import Limits

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from pipeline.documents import Block, BlockType
+from pipeline.domain import Block, BlockType
 from pipeline.extract import layout
 
 _MARKDOWN_HEADING = re.compile(r"^(#{1,6})\s+(.*)$")

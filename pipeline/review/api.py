@@ -15,10 +15,11 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from pipeline.feed import SCHEMA_PATH, ExportFilter, FeedError, export_flags, parse_cursor
-from pipeline.review.errors import ReviewError
+from pipeline.errors import FeedError, ReviewError
+from pipeline.feed.events import SCHEMA_PATH, ExportFilter, export_flags, parse_cursor
 from pipeline.review.web import integer_problem, settings
-from pipeline.store import Store, now
+from pipeline.store import Store
+from pipeline.store.base import now
 
 MAX_LIMIT = 1000
 DEFAULT_LIMIT = 100

@@ -18,9 +18,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from math import ceil
 
-from pipeline.review.errors import ReviewerError
+from pipeline.errors import ReviewerError
 from pipeline.review.passwords import dummy_hash, hash_password, verify_password
-from pipeline.store import Store, now
+from pipeline.store import Store
+from pipeline.store.base import now
 
 ROLES = ("analyst", "lead")
 MIN_PASSWORD = 10

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+from pipeline.errors import ReviewError
 from pipeline.review.app import create_app
 from pipeline.review.auth import add_reviewer as store_reviewer
-from pipeline.review.errors import ReviewError
 from pipeline.review.web import LOOPBACK_HOSTS
 from pipeline.store import Store
 

@@ -10,9 +10,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from pipeline.review.errors import DecisionError
+from pipeline.domain import REVIEW_DECISIONS
+from pipeline.errors import DecisionError
 from pipeline.review.queries import FROM, Key, QueueFilters
-from pipeline.store import REVIEW_DECISIONS, Store, now
+from pipeline.store import Store
+from pipeline.store.base import now
 
 REASONS = {
     "wrong_entry": "wrong entry",

@@ -9,9 +9,9 @@ from __future__ import annotations
 from starlette.exceptions import HTTPException
 from starlette.responses import RedirectResponse, Response
 
+from pipeline.errors import DecisionError, ReviewerError
 from pipeline.review import auth, decisions, queries
 from pipeline.review.decisions import REASONS, Decision
-from pipeline.review.errors import DecisionError, ReviewerError
 from pipeline.review.queries import QueueFilters
 from pipeline.review.sentences import highlight
 from pipeline.review.web import MAX_INTEGER, Ctx, page

@@ -8,13 +8,13 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from itertools import combinations
 
+from pipeline.report.summary import authority_summaries
 from pipeline.review.queries import CURRENT, FROM, Key
 from pipeline.store import Store
-from pipeline.summary import authority_summaries
 from pipeline.taxonomy import Taxonomy
 
 HEAT_LEVELS = 5
-_FULL_STRENGTH = 3.0  # as in pipeline/heatmap.py: confirmed links count 2, suggestions their score
+_FULL_STRENGTH = 3.0  # as in pipeline/report/heatmap.py: confirmed links count 2, suggestions their score
 
 
 @dataclass

@@ -9,11 +9,10 @@ from urllib.parse import quote
 from starlette.exceptions import HTTPException
 from starlette.responses import FileResponse, JSONResponse, RedirectResponse, Response
 
-from pipeline.errors import TaxonomyError
+from pipeline.errors import DecisionError, TaxonomyError
 from pipeline.paths import PROJECT_ROOT
 from pipeline.review import decisions, queries
 from pipeline.review.decisions import REASONS, Decision
-from pipeline.review.errors import DecisionError
 from pipeline.review.queries import Key, QueueFilters
 from pipeline.review.sentences import highlight
 from pipeline.review.web import Ctx, page

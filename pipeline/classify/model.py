@@ -1,0 +1,292 @@
+"""The fitted evidence model: heads, calibration, thresholds and priors, and the numbers they produce.
+
+Everything here is numpy on precomputed vectors; no encoder, no scikit-learn. For a batch of
+passages (vectors and texts) ``raw_scores`` computes:
+
+- the entry similarities: each entry's best cosine over its bank vectors (entry text,
+  paraphrases, exemplars), one matrix product and one gather;
+- the polarity cues of ``pipeline.classify.rules.polarity`` and the pole contrast (best failure-indicator
+  similarity minus best characteristic similarity);
+- three logistic heads: theme (the themes plus "none"), failure (a failure indicator is
+  evidenced) and entry (which of the taxonomy's entries);
+
+and ``combine`` turns them into per-theme scores, per-entry ranking scores and the evidence and
+failure logits. The failure logit comes from a second, small logistic regression (the
+polarity stage) over the failure head's logit and the explicit polarity cues, fitted on
+out-of-fold head outputs: it is both the polarity decision and the failure calibration. The artefacts are saved as
+``heads.npz`` (float32 weights) and ``model.json`` (calibration, thresholds, priors, hashes)
+under ``models/<taxonomy>/``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+
+from pipeline.classify.calibration import Platt, logit, sigmoid
+from pipeline.classify.entry_vectors import EntryBank, save_npz
+from pipeline.classify.heads import LinearHead
+from pipeline.classify.rules.polarity import FEATURE_NAMES, cue_features
+from pipeline.classify.rules.priors import THEME_RULES_TAXONOMY, DocKindPriors, theme_bonus
+from pipeline.errors import ModelError
+
+FORMAT_VERSION = 1
+NONE_CLASS = "none"
+POLE_SCALE = 5.0  # the pole contrast is a cosine difference (~±0.2); scaled to the cues' range
+# An explicit polarity decision: when every failure state in a passage is negated and nothing else says
+# failure ("balanced without any use of reserves", "no significant weaknesses"), P(failure) is at most this.
+# In the development set all 12 such passages are healthy.
+HEALTHY_CAP = 0.10
+HEALTHY_BY_NEGATION = FEATURE_NAMES.index("healthy_by_negation")
+
+
+@dataclass(frozen=True)
+class CombineWeights:
+    """How the heads and the similarity add up (in log space) to an entry's ranking score."""
+
+    similarity: float = 10.0  # times the entry's best cosine
+    entry_head: float = 1.0  # times log P(entry) from the entry head
+    theme: float = 1.0  # times log P(the entry's theme) from the theme head
+    polarity: float = 1.0  # times log P(failure) for failure indicators, log P(not failure) for characteristics
+
+    def key(self) -> str:
+        return f"sim={self.similarity};entry={self.entry_head};theme={self.theme};pol={self.polarity}"
+
+
+@dataclass(frozen=True)
+class ModelThresholds:
+    """Decision thresholds on calibrated probabilities; per-group values were shrunk towards the global one."""
+
+    evidence: float = 0.5
+    flag: float = 0.5
+    link: float = 0.3
+    flag_by_theme: Mapping[str, float] = field(default_factory=dict)
+    link_by_entry: Mapping[str, float] = field(default_factory=dict)
+
+    def flag_for(self, theme: str | None) -> float:
+        return self.flag_by_theme.get(theme, self.flag) if theme else self.flag
+
+    def link_for(self, entry_id: str) -> float:
+        return self.link_by_entry.get(entry_id, self.link)
+
+    def key(self) -> str:
+        parts = [f"evidence={self.evidence:.4f}", f"flag={self.flag:.4f}", f"link={self.link:.4f}"]
+        parts += [f"flag[{k}]={v:.4f}" for k, v in sorted(self.flag_by_theme.items())]
+        parts += [f"link[{k}]={v:.4f}" for k, v in sorted(self.link_by_entry.items())]
+        return ";".join(parts)
+
+    def as_dict(self) -> dict:
+        return {"evidence": self.evidence, "flag": self.flag, "link": self.link,
+                "flag_by_theme": dict(sorted(self.flag_by_theme.items())),
+                "link_by_entry": dict(sorted(self.link_by_entry.items()))}
+
+    @classmethod
+    def from_dict(cls, data: Mapping) -> ModelThresholds:
+        return cls(float(data["evidence"]), float(data["flag"]), float(data["link"]),
+                   {k: float(v) for k, v in data.get("flag_by_theme", {}).items()},
+                   {k: float(v) for k, v in data.get("link_by_entry", {}).items()})
+
+
+@dataclass(frozen=True)
+class Calibration:
+    evidence: Platt  # on logit(1 - P(none)) from the theme head
+    entry: Platt  # on the entry ranking score
+
+    def as_dict(self) -> dict:
+        return {k: {"slope": v.slope, "intercept": v.intercept} for k, v in
+                (("evidence", self.evidence), ("entry", self.entry))}
+
+    @classmethod
+    def from_dict(cls, data: Mapping) -> Calibration:
+        return cls(*(Platt(float(data[k]["slope"]), float(data[k]["intercept"])) for k in ("evidence", "entry")))
+
+
+@dataclass(frozen=True)
+class EvidenceModel:
+    taxonomy: str
+    model_id: str  # the encoder the heads were trained on
+    themes: tuple[str, ...]
+    entries: tuple[str, ...]
+    entry_is_failure: np.ndarray  # (entries,) bool
+    entry_theme: np.ndarray  # (entries,) index into themes
+    theme_head: LinearHead
+    failure_head: LinearHead
+    entry_head: LinearHead
+    polarity_head: LinearHead  # second stage: [failure head logit, polarity cues] -> P(failure), calibrated
+    calibration: Calibration
+    thresholds: ModelThresholds
+    priors: DocKindPriors
+    weights: CombineWeights = CombineWeights()
+    training: Mapping[str, object] = field(default_factory=dict)  # training-data hash, counts, settings
+
+    def with_thresholds(self, thresholds: ModelThresholds) -> EvidenceModel:
+        return replace(self, thresholds=thresholds)
+
+    def _heads(self) -> tuple[LinearHead, ...]:
+        return self.theme_head, self.failure_head, self.entry_head, self.polarity_head
+
+    # -- identity -------------------------------------------------------------------------------
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        out: dict[str, np.ndarray] = {}
+        for head in self._heads():
+            out.update(head.arrays())
+        return out
+
+    def metadata(self) -> dict:
+        return {
+            "format": FORMAT_VERSION, "taxonomy": self.taxonomy, "model_id": self.model_id,
+            "themes": list(self.themes), "entries": list(self.entries),
+            "heads": {h.name: list(h.classes) for h in self._heads()},
+            "cue_features": list(FEATURE_NAMES), "weights": self.weights.key(), "healthy_cap": HEALTHY_CAP,
+            "calibration": self.calibration.as_dict(), "thresholds": self.thresholds.as_dict(),
+            "priors": self.priors.as_dict(), "training": dict(self.training),
+        }
+
+    @property
+    def artefact_hash(self) -> str:
+        """sha256 (first 16 hex) of the weights' bytes and the metadata: what the classifier id records."""
+        digest = hashlib.sha256()
+        for name, array in sorted(self.arrays().items()):
+            digest.update(name.encode())
+            digest.update(np.ascontiguousarray(array, dtype="<f4").tobytes())
+        digest.update(json.dumps(self.metadata(), sort_keys=True).encode())
+        return digest.hexdigest()[:16]
+
+    # -- scoring --------------------------------------------------------------------------------
+
+    def raw_scores(self, bank: EntryBank, vectors: np.ndarray, texts: Sequence[str] | None) -> RawScores:
+        sims = bank.entry_scores(bank.similarities(vectors))
+        cues = cue_features(texts) if texts is not None else np.zeros((len(vectors), len(FEATURE_NAMES)), np.float32)
+        bonus = (theme_bonus(texts, self.themes) if texts is not None and self.taxonomy == THEME_RULES_TAXONOMY
+                 else np.zeros((len(vectors), len(self.themes))))
+        return RawScores(
+            sims=sims,
+            cues=cues,
+            theme_bonus=bonus,
+            theme_proba=self.theme_head.proba(theme_features(vectors, cues)),
+            failure_logit=self.failure_head.logits(failure_features(vectors, cues, sims, self.entry_is_failure))[:, 0],
+            entry_proba=self.entry_head.proba(vectors),
+        )
+
+    def combine(self, raw: RawScores) -> Combined:
+        w = self.weights
+        pt = np.clip(raw.theme_proba, 1e-9, 1.0)
+        pe = np.clip(raw.entry_proba, 1e-9, 1.0)
+        failure_logit = self.polarity_head.logits(polarity_features(raw.failure_logit, raw.cues))[:, 0]
+        healthy = raw.cues[:, HEALTHY_BY_NEGATION] > 0.5
+        failure_logit = np.where(healthy, np.minimum(failure_logit, logit(HEALTHY_CAP)), failure_logit)
+        p_fail = np.clip(sigmoid(failure_logit), 1e-6, 1 - 1e-6)[:, None]
+        polarity = np.where(self.entry_is_failure[None, :], np.log(p_fail), np.log1p(-p_fail))
+        entry_score = (w.entry_head * np.log(pe) + w.theme * np.log(pt[:, self.entry_theme])
+                       + w.polarity * polarity + w.similarity * raw.sims)
+        theme_score = np.log(pt[:, : len(self.themes)]) + raw.theme_bonus
+        for t in range(len(self.themes)):
+            members = self.entry_theme == t
+            theme_score[:, t] += (w.entry_head * np.log(pe[:, members].max(axis=1))
+                                  + w.similarity * raw.sims[:, members].max(axis=1))
+        evidence_logit = logit(1.0 - raw.theme_proba[:, len(self.themes)])
+        return Combined(theme_score, entry_score, self.calibration.evidence.logit(evidence_logit), failure_logit)
+
+
+@dataclass
+class RawScores:
+    sims: np.ndarray  # (n, entries) best cosine per entry
+    cues: np.ndarray  # (n, cue features) of pipeline.classify.rules.polarity
+    theme_bonus: np.ndarray  # (n, themes) from the labelling rules of pipeline.classify.rules.priors
+    theme_proba: np.ndarray  # (n, themes + 1), last column "none"
+    failure_logit: np.ndarray  # (n,)
+    entry_proba: np.ndarray  # (n, entries)
+
+
+@dataclass
+class Combined:
+    theme_score: np.ndarray  # (n, themes) higher is better
+    entry_score: np.ndarray  # (n, entries) ranking score; calibration.entry maps it to a probability
+    evidence_logit: np.ndarray  # (n,) calibrated logit of "the passage is evidence"
+    failure_logit: np.ndarray  # (n,) calibrated logit of "the passage evidences a failure"
+
+
+def theme_features(vectors: np.ndarray, cues: np.ndarray) -> np.ndarray:
+    return np.hstack([vectors, cues]).astype(np.float32)
+
+
+def pole_contrast(sims: np.ndarray, entry_is_failure: np.ndarray) -> np.ndarray:
+    """Best failure-indicator similarity minus best characteristic similarity, scaled: the two poles of a topic."""
+    return POLE_SCALE * (sims[:, entry_is_failure].max(axis=1) - sims[:, ~entry_is_failure].max(axis=1))
+
+
+def failure_features(vectors: np.ndarray, cues: np.ndarray, sims: np.ndarray,
+                     entry_is_failure: np.ndarray) -> np.ndarray:
+    """The first-stage failure head sees the embedding and the pole contrast: the topic's leaning."""
+    del cues  # weighed in the second stage, where a dozen numbers are not drowned by 384 dimensions
+    return np.hstack([vectors, pole_contrast(sims, entry_is_failure)[:, None]]).astype(np.float32)
+
+
+def polarity_features(failure_logit: np.ndarray, cues: np.ndarray) -> np.ndarray:
+    """The second stage: the first stage's verdict beside explicit negation, hedging and risk-register cues."""
+    return np.hstack([np.asarray(failure_logit, dtype=np.float32)[:, None], cues]).astype(np.float32)
+
+
+# -- persistence ---------------------------------------------------------------------------------
+
+def save_model(model: EvidenceModel, directory: Path) -> str:
+    """Write ``heads.npz`` and ``model.json`` (with the artefact hash); return the hash."""
+    directory.mkdir(parents=True, exist_ok=True)
+    save_npz(directory / "heads.npz", **{k: v.astype(np.float32) for k, v in model.arrays().items()})
+    meta = model.metadata()
+    meta["artefact_hash"] = model.artefact_hash
+    (directory / "model.json").write_text(json.dumps(meta, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    return meta["artefact_hash"]
+
+
+def model_files_exist(directory: Path) -> bool:
+    return (directory / "heads.npz").is_file() and (directory / "model.json").is_file()
+
+
+def load_model(directory: Path) -> EvidenceModel:
+    """Read a saved model; raise ModelError when it is missing, of another format, or altered since saving."""
+    if not model_files_exist(directory):
+        raise ModelError(f"no evidence model in {directory}; run `python -m pipeline.training`")
+    try:
+        meta = json.loads((directory / "model.json").read_text(encoding="utf-8"))
+        with np.load(directory / "heads.npz", allow_pickle=False) as data:
+            arrays = {k: data[k] for k in data.files}
+    except (OSError, ValueError) as e:
+        raise ModelError(f"cannot read the evidence model in {directory}: {e}") from e
+    if meta.get("format") != FORMAT_VERSION:
+        raise ModelError(f"{directory}/model.json has format {meta.get('format')}; expected {FORMAT_VERSION}")
+    if list(meta.get("cue_features", [])) != list(FEATURE_NAMES):
+        raise ModelError(f"{directory}: the model was trained with other polarity cues; retrain it")
+    themes, entries = tuple(meta["themes"]), tuple(meta["entries"])
+    heads = {name: LinearHead.from_arrays(name, classes, arrays) for name, classes in meta["heads"].items()}
+    from pipeline.taxonomy import load_taxonomy
+
+    taxonomy = load_taxonomy(meta["taxonomy"])
+    by_id = {e.id: e for e in taxonomy.entries}
+    if set(entries) != set(by_id):
+        raise ModelError(f"{directory}: the model's entries do not match taxonomy {taxonomy.id}; retrain it")
+    weights = _weights_from_key(meta["weights"])
+    model = EvidenceModel(
+        taxonomy=meta["taxonomy"], model_id=meta["model_id"], themes=themes, entries=entries,
+        entry_is_failure=np.array([by_id[e].is_failure for e in entries]),
+        entry_theme=np.array([themes.index(by_id[e].theme) for e in entries]),
+        theme_head=heads["theme"], failure_head=heads["failure"], entry_head=heads["entry"],
+        polarity_head=heads["polarity"],
+        calibration=Calibration.from_dict(meta["calibration"]),
+        thresholds=ModelThresholds.from_dict(meta["thresholds"]),
+        priors=DocKindPriors.from_dict(meta["priors"]), weights=weights, training=meta.get("training", {}),
+    )
+    if model.artefact_hash != meta.get("artefact_hash"):
+        raise ModelError(f"{directory}: the artefacts do not match their recorded hash (edited by hand?); retrain")
+    return model
+
+
+def _weights_from_key(key: str) -> CombineWeights:
+    values = dict(part.split("=") for part in key.split(";"))
+    return CombineWeights(float(values["sim"]), float(values["entry"]), float(values["theme"]), float(values["pol"]))

@@ -1,0 +1,240 @@
+"""Polarity cues: is a passage reporting a failure, the healthy opposite, or a mere possibility?
+
+A failure indicator and its matching characteristic share a topic (reserves, scrutiny, the
+Ombudsman) with opposite meaning, and a sentence embedding barely separates "the budget is
+balanced without use of reserves" from "reserves were used to balance the budget". These
+cues make the difference explicit; the evidence model weighs them against the embedding's
+verdict in a small second-stage logistic regression (see ``pipeline.classify.model``):
+
+- failure states (overspend, fault, significant weakness, use of reserves, interim) and
+  positive states (balanced, on target, robust), each counted as plain, negated ("no
+  significant weaknesses", "without any use of reserves", "the complaint was not upheld") or,
+  for failure states, hedged ("there is a risk that ... could overspend");
+- failure constructions that already contain their negation ("savings have not been
+  delivered", "no medium-term plan", "lack of", "failed to"), which count as failure and are
+  never themselves negated;
+- hedging and risk-register language (risk that, likelihood 3, mitigation, owner:), which
+  describes a possibility, and the few markers that a risk has materialised (rated red,
+  has materialised, no further mitigation);
+- regular expressions only: microseconds a passage.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+# A negator governing a cue: at most a few words before it in the same clause.
+_NEGATOR = re.compile(
+    r"\b(?:no|not|never|without|nor|neither|none|nothing|cannot|free (?:of|from)|absence of|zero|nil|"
+    r"[a-z]+n't)\b(?:\s+(?:any|a|an|the|further|significant|material|major|new|evidence of|sign of|signs of|"
+    r"instances? of|need(?:ed)? (?:for|to)|been needed to|requirement (?:for|to)|plans? to|"
+    r"identif(?:y|ied)|find|found|report(?:ed)?|made|recourse to|call on|unplanned|planned|"
+    r"reliance on|further|for|of|to|be|been|have|has|was|were|is|are|its|our|their|[a-z]+ed)\b)*\s*$",
+    re.IGNORECASE,
+)
+# After a cue: "the complaint was not upheld", "fault was not found".
+_POST_NEGATION = re.compile(
+    r"^[^.;:,]{0,30}?\b(?:was|were|is|are|has been|have been|had been)\s+(?:not|never)\s+"
+    r"(?:upheld|found|identified|substantiated|proven|established|required|needed|necessary)\b",
+    re.IGNORECASE,
+)
+_HEDGE = re.compile(
+    r"\b(?:risks? (?:that|of)|could|may|might|would|should|potential(?:ly)?|possib(?:le|ly|ility)|in the event|"
+    r"if|unless|likelihood|avoid|prevent|whether|in case)\b",
+    re.IGNORECASE,
+)
+_CLAUSE_BREAK = re.compile(r"[.;:!?,()]|\b(?:but|however|although|whereas|while|which|and)\b", re.IGNORECASE)
+_WINDOW = 80  # characters before a cue searched for its negator or hedge
+_BALANCED_BY_RESERVES = re.compile(r"\breserves?\b.*\b(?:used|needed|required|drawn|applied|necessary) to\s*$",
+                                   re.IGNORECASE)
+
+
+def _compile(words: Sequence[str]) -> re.Pattern[str]:
+    return re.compile(r"\b(?:" + "|".join(words) + r")", re.IGNORECASE)
+
+
+# States that are failures when asserted, and healthy when negated.
+FAILURE_STATES = _compile([
+    r"over\s?spen(?:d|ds|t|ding)", r"over budget", r"overruns?", r"deficits?\b", r"shortfalls?",
+    r"(?:funding|budget|financial) gaps?", r"gap of £",
+    r"(?:use|used|using|uses|draw(?:s|n|ing)?|drew|call(?:ed|ing)? on|contributions?|transfers?) (?:down |on )?"
+    r"(?:of |from )?(?:\S+ ){0,4}(?:reserves?|balances?)\b",
+    r"reserves? (?:\S+ ){0,3}(?:used|drawn|applied|needed|required) to (?:balance|fund|meet|close|bridge|support)",
+    r"(?:funded|met|financed|covered|bridged|balanced) (?:\S+ ){0,4}(?:from|by|using|through) (?:\S+ ){0,3}reserves",
+    r"reserves (?:\S+ ){0,3}(?:depleted|exhausted|fallen|fell|below)", r"unbalanced", r"unaffordable",
+    r"slippage", r"slipped", r"delay(?:s|ed)?\b", r"backlogs?", r"overdue", r"fault\b", r"maladministration",
+    r"injustice", r"upheld", r"significant weakness(?:es)?", r"weakness(?:es)?", r"inadequate",
+    r"requires? improvement",
+    r"poor(?:ly)?\b", r"insufficient", r"ineffective", r"unlawful", r"breach(?:es|ed)?", r"criticis(?:ed|m)",
+    r"concerns?\b", r"deteriorat\w*", r"declin(?:ed|ing)", r"worse\b", r"worst\b", r"below (?:target|average|the)",
+    r"missed", r"vacan(?:t|cy|cies)", r"interims?\b", r"turnover", r"resign(?:ed|ations?)", r"suspended",
+    r"bully(?:ing)?",
+    r"harassment", r"grievances?", r"qualified (?:audit )?opinion", r"disclaim(?:er|ed)", r"intervention",
+    r"commissioners?\b", r"statutory (?:direction|recommendation)s?", r"section 114", r"s\.?114\b", r"waivers?\b",
+    r"complaints? (?:about|against)", r"hostil\w+", r"distrust", r"secrecy", r"high[- ]risk", r"red[- ]rated",
+    r"rated red", r"\(red\)", r"failures?\b", r"failings?", r"problems?\b", r"issues? (?:with|about|in)",
+    r"errors?\b", r"cuts?\b", r"overcharg\w*", r"fraud", r"corruption", r"misconduct", r"objections?",
+])
+# Constructions that carry their own negation: always failure, never themselves negated.
+FAILURE_CONSTRUCTIONS = _compile([
+    r"(?:has|have|had|did|does|do|was|were|is|are)(?:n't| not)(?: yet)?(?: been)? (?:met|achieved|delivered|balanced|"
+    r"implemented|completed|recorded|minuted|consulted|reviewed|updated|refreshed|followed|published|addressed|"
+    r"resolved|compliant|robust|effective|adequate|sufficient|sustainable|able|set|agreed|approved|carried out|"
+    r"undertaken|prepared|produced|made|taken|acted|responded|improved|reported|presented|considered|tested|"
+    r"monitored|tracked|fit for purpose|in place|clear|aware|involved)",
+    r"not (?:yet )?(?:been )?(?:delivered|achieved|met|implemented|completed|recorded|followed|published|"
+    r"fit for purpose|in place)",
+    r"no (?:longer|credible|clear|agreed|up[- ]to[- ]date|corporate|medium[- ]term|formal|effective|meaningful|"
+    r"evidence that|progress|action plan|plan|strategy|framework|record|records|notes|minutes|training|"
+    r"terms of reference|mrp|mechanism|oversight|risk register|people plan|performance framework|improvement)",
+    r"lack(?:s|ed|ing)?\b", r"unable to", r"fail(?:ed|s|ing)? to", r"failure to", r"out of date", r"outdated",
+    r"too (?:slow|long|late|many|few|little)", r"only \d+ (?:of|out of)", r"still (?:not|no|awaiting|outstanding)",
+    r"(?:has|have) yet to", r"none of the", r"without (?:debate|consultation|approval|challenge|scrutiny|re-?tender|"
+    r"a business case|notice|member|authority|tender|competition|discussion|a decision|proper)",
+    r"never (?:been )?(?:reviewed|met|updated|tested|used)",
+])
+POSITIVE_STATES = _compile([
+    r"balanced budget", r"(?:budget|outturn)s? (?:\w+ ){0,3}balanced",
+    r"balanc(?:e|ed|es|ing) (?:the|its|our|a) (?:\S+ ){0,2}budget",
+    r"on (?:target|track|budget)", r"within budget", r"under\s?spen(?:d|t|ding)", r"achieved", r"delivered",
+    r"completed", r"implemented", r"robust", r"effective(?:ly)?\b", r"strong(?:ly)?\b", r"improv(?:ed|ing|ements?)",
+    r"good\b", r"outstanding", r"compl(?:y|ies|ied|iant|iance) with", r"substantial assurance", r"reasonable assurance",
+    r"unqualified", r"unmodified", r"green\b", r"well[- ](?:managed|established|embedded|attended|placed)",
+    r"mitigat(?:ed|ions?)", r"welcomed", r"praised", r"commended", r"exceed(?:ed|s|ing)", r"challeng(?:ed|ing)\b",
+    r"called? in\b", r"call-in", r"acted on", r"responded (?:promptly|quickly)", r"published", r"consulted",
+    r"engag(?:ed|ement)", r"replenish\w*", r"sustainable", r"independent members?", r"trained", r"training",
+    r"reduced from", r"fell from", r"best (?:in|performing)", r"top quartile", r"above (?:target|average)",
+    r"regular(?:ly)?\b", r"positive(?:ly)?\b", r"success(?:ful|fully)?\b", r"resilien\w+", r"prudent",
+])
+RISK_REGISTER = _compile([
+    r"likelihood", r"impact \d", r"inherent (?:risk|score)", r"residual (?:risk|score)", r"mitigations?:",
+    r"controls?:", r"owner:", r"causes?:", r"consequences?:", r"effects?:", r"target (?:date|score)", r"review date",
+    r"(?:current|risk) score", r"\bscore \d", r"risk (?:id|ref)", r"\b(?:cr|sr)\d+\b",
+])
+MATERIALISED = _compile([
+    r"materiali[sz]ed", r"has (?:now )?occurred", r"is (?:now )?occurring", r"rated red", r"\(red\)", r"red\)",
+    r"score (?:1[5-9]|2[0-5])\b", r"\b(?:1[5-9]|2[0-5]) \(red", r"no (?:further )?mitigation",
+    r"has (?:happened|been realised)",
+    r"currently\b",
+])
+PROCEDURAL = _compile([
+    r"resolved:? that", r"the report be noted", r"be (?:noted|approved|agreed)\b", r"recommendations?\s*\(?s?\)?:",
+    r"members? (?:are|were) asked to", r"the (?:committee|cabinet|board|council) is (?:asked|recommended) to",
+    r"agenda item", r"report (?:of|by) the", r"purpose of (?:the |this )?report", r"report title", r"appendix\b",
+    r"annex\b", r"this report (?:sets out|provides|presents)",
+])
+
+FEATURE_NAMES: tuple[str, ...] = (
+    "failure_states", "failure_states_negated", "failure_states_hedged", "failure_constructions",
+    "positive_states", "positive_states_negated", "hedges", "risk_register", "materialised", "procedural",
+    "healthy_by_negation", "possibility_only", "digits_share",
+)
+
+
+@dataclass(frozen=True)
+class CueCounts:
+    failure: int  # failure states asserted
+    failure_negated: int  # failure states negated: healthy ("no significant weaknesses")
+    failure_hedged: int  # failure states under a hedge: a possibility ("a risk that ... overspend")
+    failure_constructions: int  # "not delivered", "no plan", "lack of"
+    positive: int
+    positive_negated: int  # "not robust", "not balanced"
+    hedges: int
+    risk_register: int
+    materialised: int
+    procedural: int
+
+    @property
+    def healthy_by_negation(self) -> bool:
+        """Every failure state is negated and nothing else says failure: "balanced without use of reserves"."""
+        return (self.failure_negated > 0 and self.failure == 0 and self.failure_constructions == 0
+                and self.positive_negated == 0)
+
+    @property
+    def possibility_only(self) -> bool:
+        """A risk described, not reported: hedged or risk-register language and no failure asserted or materialised."""
+        return ((self.risk_register > 0 or self.failure_hedged > 0) and self.failure == 0
+                and self.failure_constructions == 0 and self.materialised == 0 and self.positive_negated == 0)
+
+
+def _clause_before(text: str, start: int) -> str:
+    before = text[max(0, start - _WINDOW):start]
+    breaks = list(_CLAUSE_BREAK.finditer(before))
+    return before[breaks[-1].end():] if breaks else before
+
+
+def is_negated(text: str, start: int, end: int) -> bool:
+    """True when a negator governs ``text[start:end]`` (a few words before, same clause) or "was not upheld" follows."""
+    if _NEGATOR.search(_clause_before(text, start)):
+        return True
+    return bool(_POST_NEGATION.match(text[end:end + 60]))
+
+
+def is_hedged(text: str, start: int) -> bool:
+    """True when a hedge (risk that, could, if, likelihood) precedes ``text[start:]`` in its clause."""
+    return bool(_HEDGE.search(_clause_before(text, start)))
+
+
+def _spans(pattern: re.Pattern[str], text: str) -> list[tuple[int, int]]:
+    return [(m.start(), m.end()) for m in pattern.finditer(text)]
+
+
+def cue_counts(text: str) -> CueCounts:
+    constructions = _spans(FAILURE_CONSTRUCTIONS, text)
+
+    def inside(start: int, end: int) -> bool:  # "no medium-term plan", "has not closed the gap": counted once
+        return any(s <= start < e + 25 for s, e in constructions)
+
+    failure = negated = hedged = 0
+    failure_spans = _spans(FAILURE_STATES, text)
+    for start, end in failure_spans:
+        if inside(start, end):
+            continue
+        if is_negated(text, start, end):
+            negated += 1
+        elif is_hedged(text, start):
+            hedged += 1
+        else:
+            failure += 1
+    positive = positive_negated = 0
+    for start, end in _spans(POSITIVE_STATES, text):
+        if any(start < fe and end > fs for fs, fe in failure_spans):
+            continue  # "reserves were used to balance the budget" is not a balanced budget
+        if _BALANCED_BY_RESERVES.search(_clause_before(text, start)):
+            failure += 1  # "£3m from reserves is required to balance the budget"
+            continue
+        if inside(start, end) or is_negated(text, start, end):
+            positive_negated += 1
+        else:
+            positive += 1
+    return CueCounts(
+        failure=failure, failure_negated=negated, failure_hedged=hedged, failure_constructions=len(constructions),
+        positive=positive, positive_negated=positive_negated, hedges=len(_HEDGE.findall(text)),
+        risk_register=len(RISK_REGISTER.findall(text)), materialised=len(MATERIALISED.findall(text)),
+        procedural=len(PROCEDURAL.findall(text)),
+    )
+
+
+def cue_features(texts: Sequence[str]) -> np.ndarray:
+    """One row of ``FEATURE_NAMES`` per text: log counts, so ten cues do not outweigh the embedding.
+
+    Passage length is deliberately not a feature: in the development set short passages are
+    mostly procedural, but real papers have long non-evidence paragraphs (traffic modelling,
+    planning detail), and a length feature learned that long means evidence.
+    """
+    rows = []
+    for text in texts:
+        c = cue_counts(text)
+        letters = sum(ch.isalnum() for ch in text) or 1
+        rows.append([
+            math.log1p(c.failure), math.log1p(c.failure_negated), math.log1p(c.failure_hedged),
+            math.log1p(c.failure_constructions), math.log1p(c.positive), math.log1p(c.positive_negated),
+            math.log1p(c.hedges), math.log1p(c.risk_register), math.log1p(c.materialised), math.log1p(c.procedural),
+            float(c.healthy_by_negation), float(c.possibility_only), sum(ch.isdigit() for ch in text) / letters,
+        ])
+    return np.asarray(rows, dtype=np.float32).reshape(len(texts), len(FEATURE_NAMES))

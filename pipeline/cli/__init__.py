@@ -1,0 +1,29 @@
+"""The ``triage`` command: a thin layer over the pipeline's Python API.
+
+Each module holds the commands of one part of the pipeline; this one assembles them into the
+app, in the order ``triage --help`` lists them. Heavy imports (torch, Prefect) happen inside
+the commands that need them, so ``triage --help``, ``triage extract`` and ``triage taxonomy``
+start quickly.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from pipeline.cli import collect, database, documents, feed, review, taxonomy, training
+from pipeline.settings import configure_environment
+
+configure_environment()
+
+app = typer.Typer(help="Triage council papers for evidence against the Best Value Duty indicators.",
+                  no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+app.add_typer(taxonomy.taxonomy_app, name="taxonomy")
+app.add_typer(collect.sources_app, name="sources")
+app.add_typer(collect.scrape_app, name="scrape")
+app.add_typer(collect.flows_app, name="flows")
+app.add_typer(feed.export_app, name="export")
+app.add_typer(review.reviewers_app, name="reviewers")
+app.add_typer(review.tokens_app, name="tokens")
+for command in (documents.extract, documents.predict, review.review, review.explore, training.learn,
+                training.evaluate, database.run, database.summary, database.doctor):
+    app.command()(command)

@@ -1,0 +1,22 @@
+"""What every command shares: the consoles, option types and the one-line error."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+out = Console()
+err = Console(stderr=True)
+RegisterPath = Annotated[Path, typer.Option("--register", help="Source register YAML.", dir_okay=False)]
+DbPath = Annotated[Path, typer.Option("--db", help="SQLite database file.", dir_okay=False)]
+TaxonomyId = Annotated[str, typer.Option("--taxonomy", help="Taxonomy id, e.g. bv-2023-draft or wales-2013.")]
+AuthorityOpt = Annotated[str | None, typer.Option("--authority", help="Authority slug for documents "
+                                                  "without a manifest entry (created if new).")]
+
+
+def fail(message: str, code: int = 1) -> typer.Exit:
+    err.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
+    return typer.Exit(code)

@@ -1,0 +1,127 @@
+"""``triage run``, ``triage summary`` and ``triage doctor``: fill the database, read it back, check it."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.table import Table
+
+from pipeline.cli.common import AuthorityOpt, DbPath, TaxonomyId, err, fail, out
+from pipeline.errors import TriageError
+from pipeline.paths import DEFAULT_DB, DEFAULT_HEATMAP, DEMO_CORPUS
+from pipeline.taxonomy import DEFAULT_TAXONOMY, load_taxonomy
+
+if TYPE_CHECKING:
+    from pipeline.report.summary import AuthoritySummary
+
+
+def run(
+    paths: Annotated[list[Path] | None, typer.Argument(help="Files or folders (default: the bundled corpus).")] = None,
+    db: DbPath = DEFAULT_DB,
+    authority: AuthorityOpt = None,
+    taxonomy: TaxonomyId = DEFAULT_TAXONOMY,
+    dask_workers: Annotated[int | None, typer.Option("--dask-workers", help="Prepare documents on a local Dask "
+                                                     "cluster of this many worker processes.")] = None,
+    dask_address: Annotated[str | None, typer.Option("--dask-address", help="Prepare documents on the Dask "
+                                                     "scheduler at this address (tcp://host:8786).")] = None,
+) -> None:
+    """Ingest documents into the database with the Prefect flow, then print a summary."""
+    from pipeline.collect.corpus import discover
+    from pipeline.ingest import settled_run
+    from pipeline.report.summary import authority_summaries
+    from pipeline.store import Store
+
+    targets = paths or [DEMO_CORPUS]
+    parameters = {"paths": [str(p) for p in targets], "authority": authority, "taxonomy": taxonomy}
+    try:
+        authorities, sources = discover(targets, authority)  # fail fast, before Prefect and the model start
+        load_taxonomy(taxonomy)
+        summary = settled_run(sources, authorities, db, taxonomy, parameters)
+    except TriageError as e:
+        raise fail(str(e)) from e
+    if summary is not None:
+        err.print("Nothing to do: every document is stored under the current extractor and classifier "
+                  "(Prefect not started)", highlight=False)
+    else:
+        from flows.ingest import dask_task_runner, ingest_flow
+
+        if dask_workers or dask_address:
+            ingest_flow = ingest_flow.with_options(task_runner=dask_task_runner(dask_address, dask_workers or 2))
+        err.print(f"Ingesting {', '.join(str(p) for p in targets)} into {db} (Prefect, local ephemeral mode unless "
+                  "PREFECT_API_URL is set)", highlight=False)
+        summary = ingest_flow(parameters["paths"], str(db), authority, taxonomy, progress=sys.stderr.isatty(),
+                              embed_in_workers=bool(dask_workers or dask_address))
+    with Store(db) as store:
+        print_summary(authority_summaries(store, authority if paths else None))
+    outcomes = ", ".join(f"{n} {k}" for k, n in sorted(summary.outcomes.items()))
+    out.print(f"run {summary.run_id}: {summary.documents} documents ({outcomes}); database {db}", highlight=False)
+
+
+def summary(
+    db: DbPath = DEFAULT_DB,
+    authority: AuthorityOpt = None,
+    html: Annotated[Path, typer.Option("--html", help="Where to write the HTML heat map.")] = DEFAULT_HEATMAP,
+    taxonomy: TaxonomyId = DEFAULT_TAXONOMY,
+) -> None:
+    """Per-authority evidence by theme, polarity and status, the strongest flagged passages, and an
+    HTML heat map."""
+    from pipeline.report.heatmap import render_heatmap
+    from pipeline.report.summary import authority_summaries
+    from pipeline.store import Store
+
+    if not db.exists():
+        raise fail(f"no database at {db}; run `triage run` first")
+    with Store(db) as store:
+        summaries = authority_summaries(store, authority)
+    if authority and not summaries:
+        raise fail(f"no authority {authority!r} in {db}")
+    print_summary(summaries)
+    for s in summaries:
+        out.print(f"\n[bold]{s.name}[/bold] ({s.slug})", highlight=False)
+        for theme, counts in sorted(s.by_theme.items()):
+            cells = [f"{polarity} {status} {n}" for (polarity, status), n in sorted(counts.items())]
+            out.print(f"  {theme:4} " + ", ".join(cells), highlight=False)
+        for p in s.strongest[:3]:
+            score = f"{p.score:.2f}" if p.score is not None else "n/a"
+            out.print(f"  flagged {p.entry} {score} {p.status}: {p.title or p.document[:12]} p.{p.page or '-'}: "
+                      f"{' '.join(p.text.split())[:140]}", highlight=False, markup=False)
+    html.parent.mkdir(parents=True, exist_ok=True)
+    html.write_text(render_heatmap(summaries, load_taxonomy(taxonomy)), encoding="utf-8")
+    out.print(f"\nheat map: {html}", highlight=False)
+
+
+def doctor(
+    db: DbPath = DEFAULT_DB,
+    repair: Annotated[bool, typer.Option("--repair", help="Repair what is safe to repair.")] = False,
+) -> None:
+    """Check the database: schema, integrity, orphan rows, unclassified documents, stuck runs."""
+    from pipeline.store import Store
+    from pipeline.store.doctor import check
+
+    if not db.exists():
+        raise fail(f"no database at {db}")
+    with Store(db) as store:
+        findings = check(store, repair=repair)
+    for finding in findings:
+        mark = "ok" if finding.count == 0 else ("repaired" if finding.repaired else "PROBLEM")
+        out.print(f"{mark:9} {finding.check}: {finding.count}" + (f" ({finding.detail})" if finding.count else ""),
+                  highlight=False, markup=False)
+    if not all(f.ok for f in findings):
+        raise typer.Exit(1)
+
+
+def print_summary(summaries: list[AuthoritySummary]) -> None:
+    table = Table(title="Evidence by authority")
+    for column in ("authority", "docs", "failed", "ocr", "passages", "evidence", "flagged", "top themes"):
+        table.add_column(column, justify="left" if column in ("authority", "top themes") else "right")
+    for s in summaries:
+        themes = " ".join(f"{k}:{v}" for k, v in sorted(s.themes.items(), key=lambda kv: -kv[1])[:3])
+        table.add_row(s.slug, str(s.documents), str(s.failed), str(s.ocr), str(s.passages), str(s.evidence),
+                      str(s.flagged_passages), themes)
+    out.print(table)
+    for s in summaries:
+        for path, reason in s.failures:
+            out.print(f"failed: {s.slug} {Path(path).name}: {reason}", highlight=False)

@@ -1,0 +1,62 @@
+"""``triage extract`` and ``triage predict``: one document's passages, and passages classified, without a database."""
+
+from __future__ import annotations
+
+import json
+import sys
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from pipeline.cli.common import TaxonomyId, fail
+from pipeline.errors import DocumentError, TriageError
+from pipeline.taxonomy import DEFAULT_TAXONOMY
+
+
+def extract(
+    file: Annotated[Path, typer.Argument(help="A PDF, DOCX, HTML or text file.")],
+    fmt: Annotated[str, typer.Option("--format", help="jsonl (passages) or blocks (typed blocks).")] = "jsonl",
+) -> None:
+    """Print a document's passages as JSON lines. Exit status 2 if it cannot be read."""
+    from pipeline.extract import extract_document
+    from pipeline.passages.segment import Segmenter
+
+    if fmt not in ("jsonl", "blocks"):
+        raise fail(f"unsupported format {fmt!r}; use jsonl or blocks")
+    try:
+        document = extract_document(file)
+    except DocumentError as e:
+        raise fail(f"{file.name}: {e.reason}: {e}", code=2) from e
+    if fmt == "blocks":
+        for block in document.blocks:
+            record = {"type": str(block.type), "page": block.page, "heading": " > ".join(block.heading_path),
+                      "start": block.start, "end": block.end, "text": block.text}
+            sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
+        return
+    for passage in Segmenter().passages(document):
+        sys.stdout.write(json.dumps(passage.as_record(), ensure_ascii=False) + "\n")
+
+
+def predict(
+    taxonomy: TaxonomyId = DEFAULT_TAXONOMY,
+    top_k: Annotated[int, typer.Option("--top-k", min=1, help="Matches per passage.")] = 5,
+    input_file: Annotated[Path | None, typer.Option("--input", help="JSONL input (default: stdin).")] = None,
+    output_file: Annotated[Path | None, typer.Option("--output", help="JSONL output (default: stdout).")] = None,
+) -> None:
+    """Classify JSONL passages {"id", "text"} without a database."""
+    from pipeline.classify import load_classifier
+    from pipeline.embed import load_encoder
+    from pipeline.predict import predict_records, read_records, write_jsonl
+
+    try:
+        with ExitStack() as files:
+            source = files.enter_context(input_file.open(encoding="utf-8")) if input_file else sys.stdin
+            classifier = load_classifier(load_encoder(), taxonomy)
+            sink = files.enter_context(output_file.open("w", encoding="utf-8")) if output_file else sys.stdout
+            write_jsonl(predict_records(read_records(source), classifier, top_k), sink)
+    except OSError as e:
+        raise fail(f"{e.filename}: {e.strerror}") from e
+    except TriageError as e:
+        raise fail(str(e)) from e

@@ -1,0 +1,200 @@
+"""Discover committee papers on ModernGov sites.
+
+The ``mgWebService.asmx`` XML service is tried first: it lists every agenda-item
+attachment in three kinds of call. Councils can switch it off, so the public pages
+(``mgListCommittees.aspx``, ``ieListMeetings.aspx``, ``ieListDocuments.aspx``) are the
+fallback. The parsers (``service``, ``pages``) take bytes and return plain dataclasses, so they
+are tested without a server, on fixtures in ``tests/fixtures/moderngov/`` written in the real
+formats with their quirks.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable, Iterable, Iterator
+from datetime import date, timedelta
+from urllib.parse import urlencode
+
+from pipeline.collect.http import PoliteClient
+from pipeline.collect.moderngov.pages import parse_committee_list, parse_meeting_list, parse_meeting_page
+from pipeline.collect.moderngov.service import (
+    Committee,
+    LinkedDocument,
+    Meeting,
+    parse_committees,
+    parse_meeting,
+    parse_meetings,
+)
+from pipeline.collect.refs import DocumentRef
+from pipeline.errors import DisallowedByRobots, FetchFailed, ForbiddenHost, ScrapeError, SourceFormatError
+
+log = logging.getLogger(__name__)
+DAYS_BACK = 28
+DAYS_FORWARD = 7
+MAX_LIST_PAGES = 20  # "Earlier meetings" pages followed per committee
+
+
+class CommitteeFilter:
+    """Which committees to scrape. Each entry is a committee id or a case-insensitive title regex."""
+
+    def __init__(self, include: Iterable[str | int] | None = None, exclude: Iterable[str | int] | None = None) -> None:
+        self._include = None if include is None else [_matcher(entry) for entry in include]
+        self._exclude = [_matcher(entry) for entry in exclude or ()]
+
+    def __call__(self, committee: Committee) -> bool:
+        if self._include is not None and not any(match(committee) for match in self._include):
+            return False
+        return not any(match(committee) for match in self._exclude)
+
+
+def _matcher(entry: str | int) -> Callable[[Committee], bool]:
+    text = str(entry).strip()
+    if text.isdigit():
+        return lambda committee: committee.id == int(text)
+    try:
+        pattern = re.compile(text, re.IGNORECASE)
+    except re.error as e:
+        raise ScrapeError(f"invalid committee pattern {text!r}: {e}") from e
+    return lambda committee: pattern.search(committee.title) is not None
+
+
+class ModernGovScraper:
+    """Finds the documents of one ModernGov site's meetings between ``since`` and ``until``.
+
+    ``base_url`` is the folder holding ``mgWebService.asmx`` (``https://democracy.example.gov.uk``).
+    The window defaults to 28 days back and 7 forward; a backfill is an earlier ``since``
+    (set ``include_expired`` too, so retired committees are read). Cancelled meetings are skipped.
+    """
+
+    def __init__(
+        self,
+        client: PoliteClient,
+        base_url: str,
+        *,
+        committees_include: Iterable[str | int] | None = None,
+        committees_exclude: Iterable[str | int] | None = None,
+        since: date | None = None,
+        until: date | None = None,
+        include_expired: bool = False,
+    ) -> None:
+        today = date.today()
+        self.client = client
+        self.base_url = client.canonical_url(base_url.rstrip("/") + "/")
+        self.since = since or today - timedelta(days=DAYS_BACK)
+        self.until = until or today + timedelta(days=DAYS_FORWARD)
+        if self.since > self.until:
+            raise ScrapeError(f"since ({self.since}) is after until ({self.until})")
+        self.include_expired = include_expired
+        self._wanted = CommitteeFilter(committees_include, committees_exclude)
+
+    def discover(self) -> Iterator[DocumentRef]:
+        """Each document once, web service first, HTML pages when the service is off."""
+        try:
+            committees = parse_committees(self._service("GetCommittees", lDays=0))
+        except (FetchFailed, SourceFormatError, DisallowedByRobots) as e:
+            if isinstance(e, FetchFailed) and e.status is None:
+                raise  # the site is unreachable, not just its web service
+            log.info("ModernGov web service unavailable at %s (%s); reading the HTML pages", self.base_url, e)
+            refs = self._discover_pages()
+        else:
+            refs = self._discover_service(committees)
+        seen: set[str] = set()
+        for ref in refs:
+            if ref.url not in seen:
+                seen.add(ref.url)
+                yield ref
+
+    def _discover_service(self, committees: list[Committee]) -> Iterator[DocumentRef]:
+        for committee in self._selected(committees):
+            meetings = parse_meetings(
+                self._service(
+                    "GetMeetings",
+                    lCommitteeId=committee.id,
+                    sFromDate=self.since.isoformat(),  # ISO parses on any server culture
+                    sToDate=self.until.isoformat(),
+                )
+            )
+            for meeting in self._in_window(meetings, committee):
+                detail = parse_meeting(self._service("GetMeeting", lMeetingId=meeting.id))
+                if detail.cancelled:
+                    continue
+                for item in detail.items:
+                    for doc in item.documents:
+                        if (ref := self._ref(doc, committee, meeting.id, detail.date)) is not None:
+                            yield ref
+
+    def _discover_pages(self) -> Iterator[DocumentRef]:
+        for committee in self._selected(self._page_committees()):
+            for meeting in self._in_window(self._page_meetings(committee), committee):
+                if meeting.url is None or not self.client.allows(meeting.url):
+                    continue
+                page = parse_meeting_page(self.client.get(meeting.url).content or b"", meeting.url)
+                if page.cancelled:
+                    continue
+                for doc in page.documents:
+                    if (ref := self._ref(doc, committee, meeting.id, meeting.date)) is not None:
+                        yield ref
+
+    def _service(self, operation: str, **params: object) -> bytes:
+        url = f"{self.base_url}mgWebService.asmx/{operation}?{urlencode(params)}"
+        return self.client.get(url).content or b""
+
+    def _page_committees(self) -> list[Committee]:
+        for page in ("mgListCommittees.aspx?bcr=1", "mgCommitteeStructure.aspx"):
+            url = self.base_url + page
+            try:
+                committees = parse_committee_list(self.client.get(url).content or b"", url)
+            except FetchFailed as e:
+                if e.status != 404:
+                    raise
+                continue
+            if committees:
+                return committees
+        raise SourceFormatError(f"{self.base_url}: no committee list found on mgListCommittees or mgCommitteeStructure")
+
+    def _page_meetings(self, committee: Committee) -> Iterator[Meeting]:
+        """The committee's meetings, following "Earlier meetings" until the window's start is passed."""
+        url: str | None = f"{self.base_url}ieListMeetings.aspx?CommitteeId={committee.id}"
+        visited: set[str] = set()
+        while url and url not in visited and len(visited) < MAX_LIST_PAGES:
+            visited.add(url)
+            page = parse_meeting_list(self.client.get(url).content or b"", url, committee)
+            yield from page.meetings
+            if not page.meetings or min(m.date for m in page.meetings) < self.since:
+                return
+            url = page.earlier_url if page.earlier_url and self.client.allows(page.earlier_url) else None
+
+    def _selected(self, committees: list[Committee]) -> Iterator[Committee]:
+        for committee in committees:
+            if committee.deleted or (committee.expired and not self.include_expired):
+                continue
+            if self._wanted(committee):
+                yield committee
+
+    def _in_window(self, meetings: Iterable[Meeting], committee: Committee) -> Iterator[Meeting]:
+        """Meetings of this committee inside the window; some servers ignore the service's date parameters."""
+        for meeting in meetings:
+            in_window = self.since <= meeting.date <= self.until
+            if meeting.committee_id == committee.id and in_window and not meeting.cancelled:
+                yield meeting
+
+    def _ref(
+        self, doc: LinkedDocument, committee: Committee, meeting_id: int, meeting_date: date
+    ) -> DocumentRef | None:
+        """The document as a ref, or None when its URL is on another host (links elsewhere are never fetched)."""
+        try:
+            url = self.client.canonical_url(doc.url)
+        except ForbiddenHost:
+            log.info("skipping %s: not on an allowed host", doc.url)
+            return None
+        return DocumentRef(
+            url=url,
+            title=doc.title,
+            committee_id=committee.id,
+            committee=committee.title,
+            meeting_id=meeting_id,
+            meeting_date=meeting_date,
+            agenda_item=doc.agenda_item,
+            attachment_id=doc.attachment_id,
+        )

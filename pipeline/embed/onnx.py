@@ -1,0 +1,135 @@
+"""The int8 ONNX build of the model: the default encoder.
+
+It is exported locally from the bundled weights (never downloaded) with ``torch.onnx.export``,
+quantised with onnxruntime's dynamic per-channel int8, and cached under the data directory;
+the export (about 20 s, the only time torch is imported) happens once per machine.
+Tokenisation uses the model's own ``tokenizer.json``; pooling is the model's mean pooling
+followed by normalisation.
+
+Each text is run on its own. Dynamic quantisation scales activations over the whole input
+tensor, so in a padded batch a text's vector depends on its neighbours (cosine as low as 0.97
+between the same text encoded in two batches); alone, a text always gets the same vector, and
+with no padding to compute it is as fast as batching here. ``bench/encoders.py`` measures
+speed, agreement with fp32 and the classifier's development-set metrics on each.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import tempfile
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from pipeline.embed.model import set_offline
+from pipeline.errors import ModelError
+from pipeline.paths import DATA_DIR
+
+ONNX_CACHE = DATA_DIR / "models" / "onnx"
+MAX_TOKENS = 256
+DIMENSION = 384
+
+
+class OnnxEncoder:
+    """Normalised int8 embeddings, one text per inference run; the session loads on first use."""
+
+    def __init__(self, model_path: Path, model_id: str, cache: Path = ONNX_CACHE) -> None:
+        self.model_path = model_path
+        self.model_id = model_id
+        self.cache = cache
+        self._session: Any = None
+        self._tokenizer: Any = None
+
+    @property
+    def loaded(self) -> bool:
+        return self._session is not None
+
+    @property
+    def dimension(self) -> int:
+        return DIMENSION
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        out = np.zeros((len(texts), DIMENSION), dtype=np.float32)
+        if not texts:
+            return out
+        session, tokenizer = self._load()
+        for i, encoding in enumerate(tokenizer.encode_batch(texts)):
+            ids = np.array([encoding.ids], dtype=np.int64)
+            mask = np.ones_like(ids)
+            hidden = session.run(None, {"input_ids": ids, "attention_mask": mask,
+                                        "token_type_ids": np.zeros_like(ids)})[0][0]
+            pooled = hidden.mean(axis=0)
+            out[i] = pooled / max(float(np.linalg.norm(pooled)), 1e-12)
+        return out
+
+    def _load(self) -> tuple[Any, Any]:
+        if self._session is None:
+            try:
+                import onnxruntime
+                from tokenizers import Tokenizer
+            except ImportError as e:
+                raise ModelError(f"the ONNX encoder needs onnxruntime and tokenizers ({e}); run `make setup`") from e
+            file = self.cache / self.model_id.replace("@", "-").replace("+", "-") / "model.int8.onnx"
+            if not file.is_file():
+                build_onnx(self.model_path, file)
+            options = onnxruntime.SessionOptions()
+            options.intra_op_num_threads = os.cpu_count() or 1
+            self._session = onnxruntime.InferenceSession(str(file), options, providers=["CPUExecutionProvider"])
+            tokenizer = Tokenizer.from_file(str(self.model_path / "tokenizer.json"))
+            tokenizer.enable_truncation(MAX_TOKENS)
+            tokenizer.no_padding()
+            self._tokenizer = tokenizer
+        return self._session, self._tokenizer
+
+
+def build_onnx(model_path: Path, target: Path) -> Path:
+    """Export the transformer to ONNX and quantise it into ``target``, atomically: processes that
+    build at the same time each write their own temporary folder, and the file appears whole."""
+    set_offline()
+    try:
+        import torch
+        from onnxruntime.quantization import QuantType, quantize_dynamic
+        from sentence_transformers import SentenceTransformer
+    except ImportError as e:
+        raise ModelError(f"building the ONNX encoder needs torch and onnxruntime ({e}); run `make setup`") from e
+    target.parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=".build-", dir=target.parent))
+    try:
+        transformer = SentenceTransformer(str(model_path), device="cpu", local_files_only=True)[0].auto_model.eval()
+
+        class Hidden(torch.nn.Module):
+            def __init__(self) -> None:
+                super().__init__()
+                self.transformer = transformer
+
+            def forward(self, input_ids, attention_mask, token_type_ids):  # type: ignore[no-untyped-def]
+                return self.transformer(input_ids=input_ids, attention_mask=attention_mask,
+                                        token_type_ids=token_type_ids).last_hidden_state
+
+        sample = torch.ones((1, 8), dtype=torch.long)
+        fp32, int8 = work / "model.onnx", work / "model.int8.onnx"
+        axes = {0: "batch", 1: "tokens"}
+        with warnings.catch_warnings():  # the tracer's notes about shapes do not apply to this model
+            warnings.simplefilter("ignore")
+            _export(torch, Hidden().eval(), sample, fp32, axes)
+        logging.getLogger().disabled, was = True, logging.getLogger().disabled  # quantize_dynamic's advice
+        try:
+            quantize_dynamic(str(fp32), str(int8), weight_type=QuantType.QInt8, per_channel=True)
+        finally:
+            logging.getLogger().disabled = was
+        int8.replace(target)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return target
+
+
+def _export(torch, module, sample, path: Path, axes: dict) -> None:  # type: ignore[no-untyped-def]
+    torch.onnx.export(module, (sample, sample, torch.zeros_like(sample)), str(path),
+                      input_names=["input_ids", "attention_mask", "token_type_ids"],
+                      output_names=["last_hidden_state"], opset_version=17, dynamo=False,
+                      dynamic_axes={"input_ids": axes, "attention_mask": axes, "token_type_ids": axes,
+                                    "last_hidden_state": axes})

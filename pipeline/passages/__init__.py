@@ -1,0 +1,1 @@
+"""Passages: a document's blocks split into units of evidence, with template text marked."""

@@ -1,0 +1,290 @@
+"""Fit the evidence model from labelled passages and write its artefacts.
+
+Everything fitted is fitted here, deterministically, from the development set
+(``corpus/devset/devset.jsonl``), the entry exemplars and the written non-evidence passages
+(``taxonomy/<taxonomy>.exemplars.yaml``, ``taxonomy/<taxonomy>.non-evidence.yaml``):
+
+1. passage vectors (cached in ``models/<taxonomy>/devset-vectors.npz``, keyed by model and texts)
+   and entry-side vectors (``entry-vectors.npz``);
+2. out-of-fold head outputs on the labelled rows (stratified inner folds), on which the polarity
+   stage, the Platt calibrators and the thresholds (evidence; flag, global and per theme; entry
+   link, global and per entry) are fitted, so no probability is calibrated on a head's own
+   training rows;
+3. the final heads on all rows; document-kind priors from the rows' ``doc_kind``.
+
+``build`` writes the artefacts (``python -m pipeline.training``); ``crossval`` scores the same fit
+on held-out folds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from pipeline.classify.calibration import Platt, best_threshold, fit_platt, shrunk_threshold
+from pipeline.classify.entry_vectors import EntryBank, load_entry_bank, texts_key, write_vectors
+from pipeline.classify.heads import LinearHead, fit_head
+from pipeline.classify.model import (
+    NONE_CLASS,
+    Calibration,
+    CombineWeights,
+    EvidenceModel,
+    ModelThresholds,
+    failure_features,
+    polarity_features,
+    save_model,
+    theme_features,
+)
+from pipeline.classify.rules.polarity import FEATURE_NAMES, cue_features
+from pipeline.classify.rules.priors import fit_doc_kind_priors, suppression_reason
+from pipeline.domain import GoldPassage
+from pipeline.ids import short_hash
+from pipeline.paths import DEVSET
+from pipeline.taxonomy import Taxonomy
+from pipeline.training.dataset import (
+    Exemplars,
+    LabelledRow,
+    devset_vectors,
+    load_devset,
+    load_non_evidence,
+    non_evidence_vectors,
+    training_hash,
+)
+from pipeline.training.evaluate import fold_assignments
+
+if TYPE_CHECKING:
+    from pipeline.embed import Encoder
+
+FAILURE_CLASSES = ("other", "failure")
+LINK_CANDIDATES = 5  # entry calibration and link thresholds are fitted on each row's top five
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    c_theme: float = 4.0  # inverse L2 strength of each head (features: unit-norm 384-d vectors + cues)
+    c_failure: float = 1.0
+    c_entry: float = 64.0
+    c_polarity: float = 1.0
+    exemplar_weight: float = 0.5  # weight of an exemplar passage against a labelled passage
+    inner_folds: int = 5
+    seed: int = 0
+    flag_shrink: float = 20.0  # per-theme flag thresholds: pseudo-positives pulling towards the global one
+    link_shrink: float = 10.0  # per-entry link thresholds, likewise
+    weights: CombineWeights = field(default_factory=CombineWeights)
+
+    def key(self) -> str:
+        return (f"c_theme={self.c_theme};c_failure={self.c_failure};c_entry={self.c_entry};c_pol={self.c_polarity};"
+                f"exemplar_weight={self.exemplar_weight};inner_folds={self.inner_folds};seed={self.seed};"
+                f"flag_shrink={self.flag_shrink};link_shrink={self.link_shrink};{self.weights.key()}")
+
+
+DEFAULT_SETTINGS = TrainSettings()
+
+
+@dataclass
+class Heads:
+    theme: LinearHead
+    failure: LinearHead
+    entry: LinearHead
+
+
+def identity_polarity_head() -> LinearHead:
+    """Passes the failure head's logit through: the provisional second stage of out-of-fold runs."""
+    weights = np.zeros((1, 1 + len(FEATURE_NAMES)), dtype=np.float32)
+    weights[0, 0] = 1.0
+    return LinearHead("polarity", FAILURE_CLASSES, weights, np.zeros(1, dtype=np.float32))
+
+
+def fit_heads(rows: Sequence[LabelledRow], vectors: np.ndarray, cues: np.ndarray, sims: np.ndarray,
+              ex: Exemplars, ex_cues: np.ndarray, taxonomy: Taxonomy, settings: TrainSettings) -> Heads:
+    themes = tuple(t.id for t in taxonomy.themes)
+    entry_ids = tuple(e.id for e in taxonomy.entries)
+    is_failure = np.array([e.is_failure for e in taxonomy.entries])
+    weight = np.r_[np.ones(len(rows)), np.full(len(ex.texts), settings.exemplar_weight)]
+    theme_x = np.vstack([theme_features(vectors, cues), theme_features(ex.vectors, ex_cues)])
+    theme_y = [r.theme or NONE_CLASS for r in rows] + ex.themes
+    theme = fit_head("theme", theme_x, theme_y, (*themes, NONE_CLASS), weight, settings.c_theme)
+    failure_x = np.vstack([failure_features(vectors, cues, sims, is_failure),
+                           failure_features(ex.vectors, ex_cues, ex.sims, is_failure)])
+    failure_y = [FAILURE_CLASSES[int(r.failure)] for r in rows] + [FAILURE_CLASSES[int(f)] for f in ex.failures]
+    failure = fit_head("failure", failure_x, failure_y, FAILURE_CLASSES, weight, settings.c_failure)
+    entry_x, entry_y, entry_w = [ex.entry_vectors], list(ex.entry_labels), [np.ones(len(ex.entry_labels))]
+    for row, vector in zip(rows, vectors, strict=True):
+        for rank, entry_id in enumerate(row.entries):
+            entry_x.append(vector[None, :])
+            entry_y.append(entry_id)
+            entry_w.append(np.array([1.0 if rank == 0 else 0.5]))
+    entry = fit_head("entry", np.vstack(entry_x), entry_y, entry_ids, np.concatenate(entry_w), settings.c_entry)
+    return Heads(theme, failure, entry)
+
+
+def _model(taxonomy: Taxonomy, model_id: str, heads: Heads, settings: TrainSettings,
+           calibration: Calibration | None = None, thresholds: ModelThresholds | None = None,
+           priors=None, training: dict | None = None, polarity: LinearHead | None = None) -> EvidenceModel:
+    from pipeline.classify.rules.priors import DocKindPriors
+
+    themes = tuple(t.id for t in taxonomy.themes)
+    return EvidenceModel(
+        taxonomy=taxonomy.id, model_id=model_id, themes=themes, entries=tuple(e.id for e in taxonomy.entries),
+        entry_is_failure=np.array([e.is_failure for e in taxonomy.entries]),
+        entry_theme=np.array([themes.index(e.theme) for e in taxonomy.entries]),
+        theme_head=heads.theme, failure_head=heads.failure, entry_head=heads.entry,
+        polarity_head=polarity or identity_polarity_head(),
+        calibration=calibration or Calibration(Platt(), Platt()),
+        thresholds=thresholds or ModelThresholds(), priors=priors or DocKindPriors(themes),
+        weights=settings.weights, training=training or {},
+    )
+
+
+def fit_model(rows: Sequence[LabelledRow], vectors: np.ndarray, bank: EntryBank, taxonomy: Taxonomy,
+              model_id: str, settings: TrainSettings = TrainSettings(), none_texts: Sequence[str] = (),
+              none_vectors: np.ndarray | None = None) -> EvidenceModel:
+    """Heads on all rows; calibration and thresholds on out-of-fold outputs; priors from the rows' kinds.
+
+    ``none_texts``/``none_vectors`` are written non-evidence passages, training rows of the heads only.
+    """
+    rows = list(rows)
+    vectors = np.asarray(vectors, dtype=np.float32)
+    ex = Exemplars.from_bank(bank, taxonomy, none_texts, none_vectors)
+    ex_cues = cue_features(ex.texts)
+    cues = cue_features([r.text for r in rows])
+    sims = bank.entry_scores(bank.similarities(vectors))
+    suppressed = np.array([suppression_reason(r.text) is not None for r in rows])
+
+    # Out-of-fold outputs of heads fitted without each row.
+    gold_like = [GoldPassage(r.id, r.text, r.theme, "failure" if r.failure else ("positive" if r.theme else None),
+                             r.entries) for r in rows]
+    fold_of = np.array(fold_assignments(gold_like, settings.inner_folds, settings.seed))
+    n_themes, n_entries = len(taxonomy.themes), len(taxonomy.entries)
+    theme_score = np.zeros((len(rows), n_themes))
+    entry_score = np.zeros((len(rows), n_entries))
+    evidence_raw = np.zeros(len(rows))
+    failure_raw = np.zeros(len(rows))
+    for fold in range(settings.inner_folds):
+        train, test = fold_of != fold, fold_of == fold
+        heads = fit_heads([r for r, k in zip(rows, train, strict=True) if k], vectors[train], cues[train],
+                          sims[train], ex, ex_cues, taxonomy, settings)
+        provisional = _model(taxonomy, model_id, heads, settings)
+        test_texts = [r.text for r, k in zip(rows, test, strict=True) if k]
+        combined = provisional.combine(provisional.raw_scores(bank, vectors[test], test_texts))
+        theme_score[test], entry_score[test] = combined.theme_score, combined.entry_score
+        evidence_raw[test], failure_raw[test] = combined.evidence_logit, combined.failure_logit
+
+    gold_evidence = np.array([r.theme is not None for r in rows])
+    gold_failure = np.array([r.failure for r in rows])
+    live = ~suppressed
+    calibration = Calibration(
+        evidence=fit_platt(evidence_raw[live], gold_evidence[live]),
+        entry=_fit_entry_calibration(rows, entry_score, live, taxonomy),
+    )
+    polarity = fit_polarity_stage(failure_raw[live], cues[live], gold_failure[live], settings)
+    p_failure = polarity.proba(polarity_features(failure_raw, cues))[:, 0]
+    thresholds = _fit_thresholds(rows, calibration, evidence_raw, p_failure, theme_score, entry_score, live,
+                                 taxonomy, settings)
+    heads = fit_heads(rows, vectors, cues, sims, ex, ex_cues, taxonomy, settings)
+    priors = fit_doc_kind_priors([r.doc_kind for r in rows], [r.theme for r in rows], [r.failure for r in rows],
+                                 [t.id for t in taxonomy.themes])
+    import sklearn
+
+    training = {
+        "training_data_hash": training_hash(rows), "rows": len(rows), "exemplars": len(ex.texts) - len(none_texts),
+        "entry_texts": len(ex.entry_labels), "entry_vectors_key": bank.key, "settings": settings.key(),
+        "non_evidence": len(none_texts), "non_evidence_hash": short_hash("non-evidence", *none_texts, length=16),
+        "scikit_learn": sklearn.__version__,
+    }
+    return _model(taxonomy, model_id, heads, settings, calibration, thresholds, priors, training, polarity)
+
+
+def fit_polarity_stage(failure_logit: np.ndarray, cues: np.ndarray, gold_failure: np.ndarray,
+                       settings: TrainSettings) -> LinearHead:
+    """The second stage on out-of-fold first-stage logits; never lets a higher head logit lower P(failure)."""
+    labels = [FAILURE_CLASSES[int(f)] for f in gold_failure]
+    head = fit_head("polarity", polarity_features(failure_logit, cues), labels, FAILURE_CLASSES, None,
+                    settings.c_polarity)
+    if head.weights[0, 0] < 0:
+        raise ValueError("the polarity stage inverted the failure head; the head is useless on these rows")
+    return head
+
+
+def _candidates(rows: Sequence[LabelledRow], entry_score: np.ndarray, mask: np.ndarray,
+                taxonomy: Taxonomy) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(score, is-gold, entry index) of each masked row's top LINK_CANDIDATES entries, for rows with gold entries."""
+    entry_index = {e.id: i for i, e in enumerate(taxonomy.entries)}
+    scores, labels, which = [], [], []
+    for i, row in enumerate(rows):
+        if not mask[i] or not row.entries:
+            continue
+        gold = {entry_index[e] for e in row.entries if e in entry_index}
+        for j in np.argsort(-entry_score[i], kind="stable")[:LINK_CANDIDATES]:
+            scores.append(entry_score[i, j])
+            labels.append(int(j) in gold)
+            which.append(int(j))
+    return np.array(scores), np.array(labels, dtype=bool), np.array(which, dtype=int)
+
+
+def _fit_entry_calibration(rows: Sequence[LabelledRow], entry_score: np.ndarray, live: np.ndarray,
+                           taxonomy: Taxonomy) -> Platt:
+    scores, labels, _ = _candidates(rows, entry_score, live, taxonomy)
+    return fit_platt(scores, labels)
+
+
+def _fit_thresholds(rows: Sequence[LabelledRow], calibration: Calibration, evidence_raw: np.ndarray,
+                    p_failure_all: np.ndarray, theme_score: np.ndarray, entry_score: np.ndarray, live: np.ndarray,
+                    taxonomy: Taxonomy, settings: TrainSettings) -> ModelThresholds:
+    themes = [t.id for t in taxonomy.themes]
+    gold_evidence = np.array([r.theme is not None for r in rows])
+    gold_failure = np.array([r.failure for r in rows])
+    p_evidence = np.where(live, calibration.evidence(evidence_raw), 0.0)
+    evidence = best_threshold(p_evidence, gold_evidence)
+    predicted_evidence = p_evidence >= evidence
+    p_failure = np.where(predicted_evidence, p_failure_all, 0.0)
+    flag = best_threshold(p_failure, gold_failure)
+    predicted_theme = np.argmax(theme_score, axis=1)
+    flag_by_theme = {}
+    for t, theme in enumerate(themes):
+        group = predicted_evidence & (predicted_theme == t)
+        positives = int(gold_failure[group].sum())
+        if positives:
+            own = best_threshold(p_failure[group], gold_failure[group])
+            flag_by_theme[theme] = shrunk_threshold(own, flag, positives, settings.flag_shrink)
+    scores, labels, which = _candidates(rows, entry_score, live & gold_evidence, taxonomy)
+    p_entry = calibration.entry(scores)
+    link = best_threshold(p_entry, labels) if labels.size else 0.3
+    link_by_entry = {}
+    for j, entry in enumerate(taxonomy.entries):
+        group = which == j
+        positives = int(labels[group].sum())
+        if positives:
+            own = best_threshold(p_entry[group], labels[group])
+            link_by_entry[entry.id] = shrunk_threshold(own, link, positives, settings.link_shrink)
+    return ModelThresholds(evidence, flag, link, flag_by_theme, link_by_entry)
+
+
+def build(encoder: Encoder, taxonomy: Taxonomy, output_dir: Path, devset: Path = DEVSET,
+          vectors_dir: Path | None = None, settings: TrainSettings = TrainSettings()) -> EvidenceModel:
+    """Fit on the whole development set and write every artefact into ``output_dir``."""
+    rows = load_devset(devset)
+    source = vectors_dir or output_dir
+    bank = load_entry_bank(encoder, taxonomy, shipped_dir=source)
+    vectors = devset_vectors(encoder, rows, source)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    write_vectors(output_dir / "entry-vectors.npz", bank.vectors, bank.key)
+    texts = [r.text for r in rows]
+    write_vectors(output_dir / "devset-vectors.npz", vectors, texts_key(encoder.model_id, texts))
+    none_texts = load_non_evidence(taxonomy.id)
+    none_vectors = non_evidence_vectors(encoder, none_texts, source)
+    write_vectors(output_dir / "non-evidence-vectors.npz", none_vectors, texts_key(encoder.model_id, none_texts))
+    # Train on the float16-rounded vectors, exactly as they are read back: rebuilds then match bit for bit.
+    bank = EntryBank(taxonomy, bank.texts, _half(bank.vectors), bank.key)
+    model = fit_model(rows, _half(vectors), bank, taxonomy, encoder.model_id, settings, none_texts,
+                      _half(none_vectors))
+    save_model(model, output_dir)
+    return model
+
+
+def _half(vectors: np.ndarray) -> np.ndarray:
+    return vectors.astype(np.float16).astype(np.float32)
