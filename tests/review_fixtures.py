@@ -28,6 +28,7 @@ HOSTILE = '<script>alert(1)</script> "><img src=x onerror=alert(1)>'
 SECTION_114 = ("The Chief Finance Officer has issued a Section 114 notice because the Council cannot set a balanced "
                "budget. Members noted the report and asked for a recovery plan.")
 TAX = "bv-2023-draft"
+TABLE = "Reserve | 1 April £m | Forecast £m\nGeneral <fund> balance | 11.2 | 7.6\nTotal | 41.6"  # extractor format
 
 # (id, authority, title, kind, date, format, url, superseded_by)
 DOCUMENTS = [
@@ -51,6 +52,7 @@ PASSAGES = [
     ("b" * 64, 0, 1, "Minutes > Item 5",
      "The external auditor made statutory recommendations under section 24 about weaknesses in financial control."),
     ("b" * 64, 1, 1, "Minutes > Item 6", "The committee received the annual governance statement and noted it."),
+    ("b" * 64, 2, 1, "Minutes > Item 6", TABLE),
     ("c" * 64, 0, 1, "Progress", "The scrutiny committee challenged the cabinet robustly and its recommendations "
                                  "were accepted."),
     ("c" * 64, 1, 2, "Progress", "The budget is aligned with the council plan and there is a robust budget process."),
@@ -105,7 +107,8 @@ def build_review_db(folder: Path) -> ReviewDb:
                     "status": "ok", "classifier_id": CLASSIFIER, "superseded_by": superseded, "added_at": now()})
             store.db["passages"].insert_all(
                 [{"id": review.passage_id(doc, ordinal), "document": doc, "ordinal": ordinal, "page": page,
-                  "heading": heading, "block_type": "paragraph", "start": 0, "end": len(text), "text": text,
+                  "heading": heading, "block_type": "table" if text == TABLE else "paragraph", "start": 0,
+                  "end": len(text), "text": text,
                   "boilerplate": 0, "ocr": 0} for doc, ordinal, page, heading, text in PASSAGES])
             rows = [{"passage": review.passage_id(doc, ordinal), "taxonomy": TAX, "entry": entry,
                      "classifier_id": CLASSIFIER, "score": score, "probability": probability, "rank": rank,

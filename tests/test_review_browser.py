@@ -13,7 +13,7 @@ from review_fixtures import PASSWORD, ReviewDb, build_review_db, copy_review_db
 
 from pipeline.store import Store
 
-A, C = "a" * 64, "c" * 64
+A, B, C = "a" * 64, "b" * 64, "c" * 64
 
 pytestmark = needs_chromium
 
@@ -103,8 +103,8 @@ def test_log_in_filter_the_queue_and_confirm_with_the_keyboard(page, site):
     expect(page.locator("mark")).to_have_text(re.compile("^The Chief Finance Officer has issued a Section 114"))
     screenshot(page, "review-item")
     page.keyboard.press("c")
-    page.wait_for_url("**/items/p-b-0/**done=confirm")
-    expect(page.locator(".flash")).to_have_text("Confirmed.")
+    page.wait_for_url("**/items/p-b-0/**review=*")
+    expect(page.locator("#banner")).to_contain_text("Confirmed R-F09.")
     assert site.status(A, 1, "R-F09") == "confirmed"
     expect(page.locator("#prev-link")).to_have_count(0)  # the confirmed item has left the queue
     page.goto(f"{site.url}/queue?authority=brackenmoor")
@@ -120,14 +120,14 @@ def test_reject_with_a_reason_then_undo_then_reassign_and_note(page, site):
     page.keyboard.press("r")
     expect(page.locator("#reject-hint")).to_be_visible()
     page.keyboard.press("2")  # wrong polarity
-    page.wait_for_url("**done=reject**")
+    page.wait_for_url("**review=*")
     assert site.status(A, 3, "R-F02") == "rejected"
 
     page.goto(item)
     expect(page.locator("#history")).to_contain_text("wrong polarity")
     page.keyboard.press("u")
     page.wait_for_url("**done=undo**")
-    expect(page.locator(".flash")).to_have_text("Undone.")
+    expect(page.locator("#banner")).to_have_text("Undone.")
     assert site.status(A, 3, "R-F02") == "suggested"
 
     page.keyboard.press("a")
@@ -156,7 +156,7 @@ def test_reject_with_a_reason_then_undo_then_reassign_and_note(page, site):
     expect(page.locator("#reassign-results input[value='R-F09']")).to_be_checked()
     screenshot(page, "review-reassign", full_page=False)
     page.keyboard.press("Enter")
-    page.wait_for_url("**done=reassign**")
+    page.wait_for_url("**review=*")
     assert site.status(A, 3, "R-F02") == "rejected" and site.status(A, 3, "R-F09") == "confirmed"
 
     page.goto(f"{site.url}{site.review.item_path(A, 3, 'R-F09')}")
@@ -165,9 +165,33 @@ def test_reject_with_a_reason_then_undo_then_reassign_and_note(page, site):
     page.keyboard.press("Control+Enter")
     page.wait_for_url("**done=note**")
     expect(page.locator("#history")).to_contain_text("Moved here from R-F02")
+    page.keyboard.press("u")  # from the new entry's page, one undo takes the whole reassignment back
+    page.wait_for_url("**/items/p-a-3/bv-2023-draft/R-F02?done=undo")
+    assert site.status(A, 3, "R-F02") == "suggested" and site.status(A, 3, "R-F09") is None
 
 
-def test_bulk_confirm_is_for_leads_only(page, site):
+def test_decide_then_undo_from_the_next_item(page, site):
+    from playwright.sync_api import expect
+
+    log_in(page, site, "ana")
+    page.goto(f"{site.url}/queue?authority=brackenmoor")
+    page.keyboard.press("j")
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/items/p-a-1/bv-2023-draft/R-F09?**")
+    page.keyboard.press("c")
+    page.wait_for_url("**/items/p-b-0/**review=*")  # moved on to the next item
+    expect(page.locator("#banner")).to_contain_text("Confirmed R-F09.")
+    screenshot(page, "review-undo-banner", full_page=False)
+    assert site.status(A, 1, "R-F09") == "confirmed"
+    page.keyboard.press("u")  # undoes my last decision, not this item's
+    page.wait_for_url("**/items/p-a-1/bv-2023-draft/R-F09?done=undo")
+    assert site.status(A, 1, "R-F09") == "suggested"
+    page.goto(f"{site.url}/queue")
+    expect(page.locator("#recent li").first).to_contain_text("R-F09 confirm")
+    expect(page.locator("#recent li").first).to_contain_text("undone or decided again")
+
+
+def test_bulk_with_row_selection_and_undo_of_the_batch(page, site):
     from playwright.sync_api import expect
 
     log_in(page, site, "ana")
@@ -178,14 +202,122 @@ def test_bulk_confirm_is_for_leads_only(page, site):
     page.wait_for_url("**/login")
 
     log_in(page, site, "lee")
-    page.goto(f"{site.url}/queue?authority=ferncastle")
+    page.goto(f"{site.url}/queue?authority=brackenmoor")
+    page.check("input.row-select[value='p-a-2|bv-2023-draft|R-F05']")
+    page.check("input.row-select[value='p-b-0|bv-2023-draft|G-F01']")
     page.select_option("#bulk-form select[name=decision]", "confirm")
     page.click("#bulk-form button[type=submit]")
     expect(page.locator("#bulk-count")).to_have_text("2")
-    assert site.status(C, 0, "G002") == "suggested"  # nothing yet: this is the confirmation step
+    expect(page.locator("#bulk-items tbody tr")).to_have_count(2)
+    expect(page.locator("#bulk-items")).to_contain_text("General fund reserves have fallen")
+    screenshot(page, "review-bulk", full_page=False)
+    assert site.status(A, 2, "R-F05") == "suggested"  # nothing yet: this is the confirmation step
+    page.fill("#bulk-note", "Both read in full: reserves below minimum, audit weaknesses.")
     page.click("button:has-text('Yes, confirm 2 items')")
-    expect(page.locator(".flash")).to_have_text("Bulk decision applied to 2 items.")
-    assert site.status(C, 0, "G002") == site.status(C, 1, "R001") == "confirmed"
+    expect(page.locator("#banner")).to_contain_text("Bulk confirm applied to 2 items.")
+    assert site.status(A, 2, "R-F05") == site.status(B, 0, "G-F01") == "confirmed"
+    assert site.status(A, 3, "R-F02") == "suggested"  # not selected
+    page.click("#undo-batch-form button")
+    expect(page.locator("#banner")).to_contain_text("Bulk decision undone on 2 items")
+    assert site.status(A, 2, "R-F05") == site.status(B, 0, "G-F01") == "suggested"
+
+    page.goto(f"{site.url}/queue?authority=brackenmoor")
+    page.check("#select-page")  # select all on the page
+    page.click("#bulk-form button[type=submit]")
+    expect(page.locator("#bulk-count")).to_have_text("5")  # 7 rows; the two low-confidence ones left out
+    expect(page.locator("#left-out li")).to_have_count(2)
+    page.click("#risky-toggle button")
+    expect(page.locator("#bulk-count")).to_have_text("7")
+
+
+def test_two_reviewers_with_assignment_never_open_the_same_item(browser, site):
+    from playwright.sync_api import expect
+
+    lead_context, lead, _ = _new_page(browser)
+    log_in(lead, site, "lee")
+    for authority, reviewer in (("brackenmoor", "ana"), ("ferncastle", "bob")):
+        lead.goto(f"{site.url}/queue?authority={authority}")
+        lead.select_option("#assign-form select[name=assignee]", reviewer)
+        lead.click("#assign-form button[type=submit]")
+        expect(lead.locator("#banner")).to_contain_text("Assigned")
+    lead_context.close()
+
+    pages = {}
+    for name in ("ana", "bob"):
+        context, page, problems = _new_page(browser)
+        log_in(page, site, name)
+        pages[name] = (context, page, problems)
+    opened: dict[str, list[str]] = {"ana": [], "bob": []}
+    for _, page, _ in pages.values():  # both open the first item of their default view at the same time
+        page.goto(f"{site.url}/queue")
+        page.keyboard.press("j")
+        page.keyboard.press("Enter")
+        page.wait_for_url("**/items/**")
+    assert pages["ana"][1].url.split("?")[0] != pages["bob"][1].url.split("?")[0]
+    for name, (_, page, _) in pages.items():  # then each works through their own queue
+        while "/items/" in page.url:
+            current = page.url
+            opened[name].append(current.split("/items/")[1].split("?")[0])
+            expect(page.locator("#confirm-button")).to_be_visible()
+            page.keyboard.press("c")
+            page.wait_for_url(lambda url, before=current: url != before)
+    for context, _, problems in pages.values():
+        context.close()
+        assert not problems, problems
+    assert len(opened["ana"]) == 7 and len(opened["bob"]) == 2
+    assert not set(opened["ana"]) & set(opened["bob"])
+    assert all(key.startswith(("p-a-", "p-b-")) for key in opened["ana"])
+
+
+def test_blind_review_by_keyboard_then_settle_the_disagreement(page, site):
+    from playwright.sync_api import expect
+
+    with Store(site.review.path) as store:
+        for ordinal, entry in ((1, "R-F09"), (2, "R-F05")):
+            store.add_review(*site.review.key(A, ordinal, entry), "confirm", "ana", classifier_id="clf-current")
+    log_in(page, site, "lee")
+    page.goto(f"{site.url}/second-reviews")
+    page.select_option("#second-review-form select[name=assignee]", "bob")
+    page.fill("#second-review-form input[name=size]", "2")
+    page.click("#second-review-form button[type=submit]")
+    expect(page.locator(".flash")).to_contain_text("Sent 2 decided items to bob")
+    page.click("button:has-text('Log out')")
+
+    log_in(page, site, "bob")
+    page.goto(f"{site.url}/second-reviews")
+    page.click("#start-second-reviews")
+    expect(page.locator(".status")).to_have_count(0)  # blind: no status, no earlier decision
+    first = page.locator("h1 .entry-id").inner_text()
+    page.keyboard.press("c" if first == "R-F09" else "r")
+    if first != "R-F09":
+        page.keyboard.press("4")  # historical
+    expect(page.locator("#banner, .flash").first).to_contain_text("Here is your next one")
+    screenshot(page, "review-blind", full_page=False)
+    second = page.locator("h1 .entry-id").inner_text()
+    assert {first, second} == {"R-F09", "R-F05"}
+    page.keyboard.press("c" if second == "R-F09" else "r")
+    if second != "R-F09":
+        page.keyboard.press("4")
+    expect(page.locator(".flash")).to_contain_text("That was your last second review")
+    page.click("button:has-text('Log out')")
+
+    log_in(page, site, "lee")  # bob rejected R-F05, which ana confirmed: a disagreement to settle
+    page.goto(f"{site.url}/agreement")
+    expect(page.locator("#disagreements > li")).to_have_count(1)
+    expect(page.locator("#disagreements")).to_contain_text("ana: confirm")
+    expect(page.locator("#disagreements")).to_contain_text("bob: reject")
+    screenshot(page, "review-agreement", full_page=False)
+    page.select_option("#disagreements select[name=reason]", "historical")
+    page.fill("#disagreements input[name=note]", "The reserves figures are from 2019.")
+    page.click("#disagreements button:has-text('Settle: reject')")
+    expect(page.locator(".flash")).to_contain_text("Settled")
+    expect(page.locator("#disagreements")).to_have_count(0)
+    assert site.status(A, 2, "R-F05") == "rejected"
+    with Store(site.review.path) as store:
+        settled = store.db.execute("select reviewer, decision, reason, settles from reviews order by id desc limit 1"
+                                   ).fetchone()
+    assert settled == ("lee", "reject", "historical", 1)
+    expect(page.locator("#theme-precision")).to_contain_text("R")
 
 
 def test_the_heat_map_shows_a_confirmation(page, site):
@@ -198,16 +330,16 @@ def test_the_heat_map_shows_a_confirmation(page, site):
     expect(cell).to_have_attribute("data-confirmed", "0")
     page.goto(f"{site.url}{site.review.item_path(A, 1, 'R-F09')}")
     page.keyboard.press("c")
-    page.wait_for_url("**done=confirm**")
+    page.wait_for_url("**review=*")
     page.goto(dashboard)
     expect(cell).to_have_attribute("data-confirmed", "1")
     expect(cell).to_contain_text("1✓")
     expect(page.locator(".progress")).to_contain_text("ana")
 
 
-PAGES = ["/queue", "/queue?status=any&authority=brackenmoor", "/items/p-a-3/bv-2023-draft/R-F02?q=section+114",
-         "/dashboard", "/agreement", "/second-reviews", "/reviewers", "/bulk?decision=confirm&authority=ferncastle",
-         "/no-such-page"]
+PAGES = ["/queue", "/recent", "/queue?status=any&authority=brackenmoor",
+         "/items/p-a-3/bv-2023-draft/R-F02?q=section+114", "/dashboard", "/agreement", "/second-reviews",
+         "/reviewers", "/bulk?decision=confirm&authority=ferncastle", "/no-such-page"]
 
 
 def test_every_page_passes_the_accessibility_check(page, site):

@@ -28,13 +28,13 @@ def _reviews(review: ReviewDb) -> list[dict]:
 
 def test_concurrent_conflicting_decisions_are_detected_and_nothing_is_overwritten(app, review):
     ana, ana_csrf = logged_in(app, "ana")
-    bob, bob_csrf = logged_in(app, "bob")
+    tab, tab_csrf = logged_in(app, "ana")  # the same analyst in a second tab, or after a lease ran out
     item = review.item_path(A, 1, "R-F09")
-    for client in (ana, bob):  # both open the item at version 0
+    for client in (ana, tab):  # both open the item at version 0
         assert 'name="version" value="0"' in client.get(item).text
     first = ana.post(item, data={"csrf_token": ana_csrf, "decision": "confirm", "version": "0"})
     assert first.status_code == 303
-    second = bob.post(item, data={"csrf_token": bob_csrf, "decision": "reject", "reason": "historical",
+    second = tab.post(item, data={"csrf_token": tab_csrf, "decision": "reject", "reason": "historical",
                                   "version": "0"})
     assert second.status_code == 409
     assert "changed while you were looking" in second.text
@@ -42,6 +42,21 @@ def test_concurrent_conflicting_decisions_are_detected_and_nothing_is_overwritte
     row = _evidence(review, A, 1, "R-F09")
     assert row["status"] == "confirmed" and row["version"] == 1 and row["reviewed_by"] == "ana"
     assert [(r["reviewer"], r["decision"]) for r in _reviews(review)] == [("ana", "confirm")]
+
+
+def test_an_opened_item_is_leased_so_nobody_else_decides_it(app, review):
+    ana, _ = logged_in(app, "ana")
+    bob, bob_csrf = logged_in(app, "bob")
+    item = review.item_path(A, 2, "R-F05")
+    assert 'id="confirm-form"' in ana.get(item).text  # ana opens it first: hers for ten minutes
+    seen = bob.get(item).text
+    assert "ana is working on this item" in seen and 'id="confirm-form"' not in seen
+    refused = bob.post(item, data={"csrf_token": bob_csrf, "decision": "confirm", "version": "0"})
+    assert refused.status_code == 409 and "ana is working on this item" in refused.text
+    assert _reviews(review) == []
+    bob_queue = bob.get("/queue?authority=brackenmoor").text
+    assert "R-F05" not in bob_queue.split('id="recent-title"')[0]  # not in bob's queue
+    assert "R-F05" in bob.get("/queue?authority=brackenmoor&scope=all").text
 
 
 def test_every_decision_is_an_appended_review_with_reviewer_and_time(app, review):
@@ -99,30 +114,59 @@ def test_a_decision_moves_on_to_the_next_item_of_the_same_queue(app, review):
     response = ana.post(f"{review.item_path(B, 1, 'G004')}?{queue}&pos=0",
                         data={"csrf_token": csrf, "decision": "confirm", "version": "0"})
     assert response.headers["location"].startswith(review.item_path(A, 1, "L-F05") + "?")  # the next least sure
-    assert "pos=0" in response.headers["location"] and "done=confirm" in response.headers["location"]
+    assert "pos=0" in response.headers["location"] and "review=1" in response.headers["location"]
+    following = ana.get(response.headers["location"]).text
+    assert "Confirmed G004." in following and 'id="undo-last-form"' in following  # the undo is one key away
 
 
-def test_bulk_confirm_by_a_lead_after_a_confirmation_step(app, review):
+def test_bulk_confirm_by_a_lead_after_a_confirmation_step_and_its_undo_as_one(app, review):
     lead, csrf = logged_in(app, "lee")
     ana, ana_csrf = logged_in(app, "ana")
     ana.post(review.item_path(A, 1, "R-F09"), data={"csrf_token": ana_csrf, "decision": "reject",
                                                     "reason": "historical", "version": "0"})
     preview = lead.get("/bulk", params={"authority": "brackenmoor", "decision": "confirm"})
-    assert preview.status_code == 200 and 'id="bulk-count">6<' in preview.text  # 7 current, 1 decided
-    assert len(_reviews(review)) == 1  # the preview writes nothing
-    stale = lead.post("/bulk", data={"csrf_token": csrf, "authority": "brackenmoor", "decision": "confirm",
-                                     "expected": "7"})
-    assert stale.status_code == 409 and len(_reviews(review)) == 1
-    done = lead.post("/bulk", data={"csrf_token": csrf, "authority": "brackenmoor", "decision": "confirm",
-                                    "expected": "6"})
-    assert done.status_code == 303 and "done=bulk&n=6" in done.headers["location"]
+    # 7 current, 1 decided, 2 below the low-confidence line (L-F05 0.48, G-F02 0.20) left out unless asked for
+    assert preview.status_code == 200 and 'id="bulk-count">4<' in preview.text
+    assert "The overspend of £9m" in preview.text and "0.60" in preview.text  # the items themselves are listed
+    left_out = preview.text.split('id="left-out"')[1]
+    assert "L-F05" in left_out and "G-F02" in left_out and "low confidence" in left_out
+    everything = lead.get("/bulk", params={"authority": "brackenmoor", "decision": "confirm", "include_risky": "1"})
+    assert 'id="bulk-count">6<' in everything.text
+    assert len(_reviews(review)) == 1  # previews write nothing
+    form = {"csrf_token": csrf, "authority": "brackenmoor", "decision": "confirm"}
+    assert lead.post("/bulk", data={**form, "expected": "6", "note": "why"}).status_code == 409
+    unexplained = lead.post("/bulk", data={**form, "expected": "4"})
+    assert unexplained.status_code == 400 and "needs a note" in unexplained.text
+    done = lead.post("/bulk", data={**form, "expected": "4", "note": "read each: all overspend reports"})
+    assert done.status_code == 303 and "done=bulk&batch=" in done.headers["location"]
+    banner = lead.get(done.headers["location"]).text
+    assert "Bulk confirm applied to 4 items." in banner and 'id="undo-batch-form"' in banner
     trail = _reviews(review)[1:]
-    assert len(trail) == 6 and {(r["reviewer"], r["decision"]) for r in trail} == {("lee", "confirm")}
+    assert len(trail) == 4 and {(r["reviewer"], r["decision"], r["note"]) for r in trail} == {
+        ("lee", "confirm", "read each: all overspend reports")}
+    batch = trail[0]["batch"]
+    assert batch and {r["batch"] for r in trail} == {batch}
     assert _evidence(review, A, 1, "R-F09")["status"] == "rejected"  # ana's decision stands
-    with Store(review.path) as store:
-        assert store.db.execute("select count(*) from evidence e join passages p on p.id = e.passage join documents "
-                                "d on d.id = p.document where d.authority = 'ferncastle' and e.status = 'suggested'"
-                                ).fetchone()[0] == 2
+
+    ana.post(review.item_path(A, 2, "R-F05"), data={"csrf_token": ana_csrf, "decision": "reject",
+                                                    "reason": "historical", "version": "1"})  # decided again since
+    undone = lead.post(f"/batches/{batch}/undo", data={"csrf_token": csrf})
+    assert undone.status_code == 303 and "n=3" in undone.headers["location"]
+    assert {_evidence(review, *link)["status"] for link in [(A, 3, "R-F02"), (B, 0, "G-F01"), (B, 1, "G004")]} == {
+        "suggested"}
+    assert _evidence(review, A, 2, "R-F05")["status"] == "rejected"  # left as ana decided it
+    assert lead.post(f"/batches/{batch}/undo", data={"csrf_token": csrf}).status_code == 409  # once only
+
+
+def test_bulk_on_selected_rows_only(app, review):
+    lead, csrf = logged_in(app, "lee")
+    keys = ["|".join(review.key(A, 2, "R-F05")), "|".join(review.key(B, 0, "G-F01"))]
+    preview = lead.get("/bulk", params={"decision": "reject", "reason": "historical", "key": keys})
+    assert 'id="bulk-count">2<' in preview.text
+    done = lead.post("/bulk", data={"csrf_token": csrf, "decision": "reject", "reason": "historical", "key": keys,
+                                    "expected": "2", "note": "both about 2019"})
+    assert done.status_code == 303
+    assert [r["entry"] for r in _reviews(review)] == ["R-F05", "G-F01"]
 
 
 def test_blind_second_review_hides_the_first_decision_and_feeds_kappa(app, review):

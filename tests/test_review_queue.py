@@ -41,8 +41,8 @@ def test_the_queue_holds_only_current_evidence(store):
     ({"entry": "r-f09"}, {"R-F09"}),
     ({"kind": "minutes"}, {"G-F01", "G004"}),
     ({"date_from": "2024-06-01", "date_to": "2024-06-30"}, {"G002", "R001"}),
-    ({"min_score": "0.7"}, {"R-F09", "G-F01", "G002", "R-F05"}),
-    ({"min_score": "lots", "date_from": "yesterday", "status": "bogus"}, None),  # bad values are dropped
+    ({"min_probability": "0.7"}, {"R-F09", "G-F01", "G002", "R-F05", "R001"}),
+    ({"min_probability": "lots", "date_from": "yesterday", "status": "bogus"}, None),  # bad values are dropped
 ])
 def test_queue_filters(store, params, expected):
     found = set(_entries(store, **params))

@@ -38,7 +38,7 @@ def _state(review: ReviewDb) -> tuple[int, list[tuple]]:
 
 def _routes(app) -> list[tuple[str, str]]:
     concrete = {"passage": "p-a-1", "taxonomy": "bv-2023-draft", "entry": "R-F09", "document_id": A,
-                "review_id": "1", "name": "ana"}
+                "review_id": "1", "name": "ana", "batch": "1"}
     found = []
     for route in app.routes:
         if isinstance(route, Route) and route.path not in ("/", "/login"):

@@ -22,3 +22,14 @@ def test_a_short_row_spans_the_rest_and_a_row_limit_says_what_it_left_out():
     assert view.rows[2] == [Cell("Wards", 3)]
     assert view.more_rows == 1
     assert table_view("").rows == []
+
+
+def test_a_table_passage_is_an_escaped_html_table_in_the_item_view(app, review):
+    from review_fixtures import logged_in
+
+    client, _ = logged_in(app, "ana")
+    page = client.get(review.item_path("b" * 64, 1, "G004")).text  # the table is the paragraph after it
+    table = page.split('class="passage-table"')[1].split("</table>")[0]
+    assert "<td>General &lt;fund&gt; balance</td><td>11.2</td><td>7.6</td>" in table
+    assert '<td>Total</td><td colspan="2">41.6</td>' in table
+    assert " | " not in table

@@ -26,6 +26,8 @@ REASONS = {
 }
 MAX_NOTE = 2000
 MAX_SAMPLE = 200
+MAX_BULK = 500  # rows a bulk decision may name
+LOW_CONFIDENCE = 0.5  # below this probability a link is more likely wrong than right: no bulk decision by default
 
 
 @dataclass(frozen=True)
@@ -81,28 +83,131 @@ def apply(store: Store, item: Mapping[str, object], decision: Decision, reviewer
                             expected_version=None if decision.decision == "note" else version)
 
 
-def bulk_targets(store: Store, filters: QueueFilters) -> list[dict]:
-    """The still-suggested items matching the filters: bulk decisions never override an analyst's."""
-    where, params = filters.where("suggested")
-    return list(store.db.query(f"select e.passage, e.taxonomy, e.entry, e.classifier_id, e.version {FROM} "
-                               f"where {where} order by e.passage, e.entry", params))
+@dataclass(frozen=True)
+class BulkSet:
+    """What a bulk decision is to touch: the filtered set, or the rows selected in it, and whether the
+    risky links (tripwires and low-confidence ones) are let in."""
+
+    filters: QueueFilters
+    keys: tuple[Key, ...] = ()
+    include_risky: bool = False
+
+    @classmethod
+    def from_params(cls, params: Mapping[str, object], filters: QueueFilters) -> BulkSet:
+        getlist = getattr(params, "getlist", lambda name: [])
+        keys = tuple(key for key in (_key(str(v)) for v in getlist("key")[:MAX_BULK]) if key)
+        return cls(filters, keys, str(params.get("include_risky") or "") == "1")
 
 
-def bulk_decide(store: Store, filters: QueueFilters, decision: Decision, reviewer: str) -> int:
-    """Apply one confirm or reject to every target, each as its own review row, in one transaction.
-    Returns how many were decided (items changed meanwhile are left alone)."""
+def _key(value: str) -> Key | None:
+    parts = value.split("|")
+    return (parts[0], parts[1], parts[2]) if len(parts) == 3 and all(parts) else None
+
+
+def key_param(key: Key) -> str:
+    return "|".join(key)
+
+
+def risky(row: Mapping[str, object]) -> str | None:
+    """Why a link is kept out of a bulk decision unless asked for: a tripwire rule's verdict, or low confidence."""
+    if str(row.get("reason") or "").startswith("tripwire"):
+        return "tripwire"
+    probability = row.get("probability")
+    if probability is None or float(probability) < LOW_CONFIDENCE:  # type: ignore[arg-type]
+        return "low confidence"
+    return None
+
+
+def bulk_targets(store: Store, chosen: BulkSet) -> tuple[list[dict], list[dict]]:
+    """(targets, left out): the still-suggested items of the set (bulk decisions never override an analyst's),
+    and the risky ones left out of it."""
+    where, params = chosen.filters.where("suggested")
+    rows = list(store.db.query(
+        f"select e.passage, e.taxonomy, e.entry, e.classifier_id, e.version, e.probability, e.reason, "
+        f"substr(p.text, 1, 160) as text, t.text as entry_text {FROM} where {where} order by e.passage, e.entry",
+        params))
+    if chosen.keys:
+        wanted = set(chosen.keys)
+        rows = [r for r in rows if (r["passage"], r["taxonomy"], r["entry"]) in wanted]
+    for row in rows:
+        row["risk"] = risky(row)
+    if chosen.include_risky:
+        return rows, []
+    return [r for r in rows if not r["risk"]], [r for r in rows if r["risk"]]
+
+
+def bulk_decide(store: Store, chosen: BulkSet, decision: Decision, reviewer: str) -> tuple[int, int]:
+    """Apply one confirm or reject, with its reason, to every target: a batch row, and each item its own review
+    row tied to it, in one transaction. Returns (batch id, how many were decided; items changed meanwhile
+    are left alone)."""
     if decision.decision not in ("confirm", "reject"):
         raise DecisionError("bulk decisions are confirm or reject")
     if decision.decision == "reject" and decision.reason not in REASONS:
         raise DecisionError("say why the links are wrong: choose a reason")
-    done = 0
+    if not decision.note:
+        raise DecisionError("say why these items get the same decision: a bulk decision needs a note")
     with store.write_transaction():
-        for target in bulk_targets(store, filters):
+        targets, _ = bulk_targets(store, chosen)
+        batches = store.db["batches"]
+        batches.insert({"reviewer": reviewer, "decision": decision.decision, "reason": decision.reason,
+                        "note": decision.note, "items": 0, "created_at": now()})
+        batch = int(batches.last_pk)
+        done = 0
+        for target in targets:
             done += store.add_review(
                 target["passage"], target["taxonomy"], target["entry"], decision.decision, reviewer,
-                reason=decision.reason if decision.decision == "reject" else None, note="bulk decision",
-                classifier_id=target["classifier_id"], expected_version=target["version"]) is not None
-    return done
+                reason=decision.reason if decision.decision == "reject" else None, note=decision.note,
+                classifier_id=target["classifier_id"], expected_version=target["version"], batch=batch) is not None
+        store.db.execute("update batches set items = ? where id = ?", [done, batch])
+    return batch, done
+
+
+def undo_batch(store: Store, batch: int, reviewer: str) -> int:
+    """Undo a bulk decision as one: every item whose standing decision is still the batch's; an item decided
+    again since is left as it is. Returns how many were undone."""
+    with store.write_transaction():
+        row = store.db.execute("select undone_at from batches where id = ?", [batch]).fetchone()
+        if row is None:
+            raise DecisionError("no such bulk decision")
+        if row[0]:
+            raise DecisionError("this bulk decision is already undone")
+        undone = 0
+        for review_id, passage, taxonomy, entry in store.db.execute(
+                "select id, passage, taxonomy, entry from reviews where batch = ? and decision != 'undo'",
+                [batch]).fetchall():
+            standing = store.decision_to_undo((passage, taxonomy, entry))
+            if standing and standing["id"] == review_id:
+                store.add_review(passage, taxonomy, entry, "undo", reviewer, note=f"undo of bulk decision {batch}",
+                                 batch=batch)
+                undone += 1
+        store.db.execute("update batches set undone_at = ?, undone_by = ? where id = ?", [now(), reviewer, batch])
+    return undone
+
+
+def undo_review(store: Store, review_id: int, reviewer: str) -> Key:
+    """Undo one of the reviewer's own decisions, if it still stands (the banner's undo, and ``u`` on the next
+    item). Returns the link it was on."""
+    row = store.db.execute("select passage, taxonomy, entry, reviewer from reviews where id = ? and blind = 0",
+                           [review_id]).fetchone()
+    if row is None or row[3] != reviewer:
+        raise DecisionError("no such decision of yours")
+    key: Key = (row[0], row[1], row[2])
+    standing = store.decision_to_undo(key)
+    if standing is None or standing["id"] != review_id:
+        raise DecisionError("that decision no longer stands: it was undone or decided again since")
+    store.add_review(*key, "undo", reviewer)
+    return key
+
+
+def settle(store: Store, key: Key, decision: Decision, lead: str, classifier_id: str) -> int | None:
+    """A lead's settlement of a disagreement: the link's standing decision, marked as settling it (an audit row
+    like any other, so the trail shows who settled what, when and why)."""
+    if decision.decision not in ("confirm", "reject"):
+        raise DecisionError("settle with confirm or reject")
+    if decision.decision == "reject" and decision.reason not in REASONS:
+        raise DecisionError("say why the link is wrong: choose a reason")
+    return store.add_review(*key, decision.decision, lead, reason=decision.reason if decision.decision == "reject"
+                            else None, note=decision.note, classifier_id=classifier_id, settles=True)
 
 
 # -- blind second reviews ------------------------------------------------------------------------------

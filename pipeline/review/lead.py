@@ -10,43 +10,68 @@ from starlette.exceptions import HTTPException
 from starlette.responses import RedirectResponse, Response
 
 from pipeline.errors import DecisionError, ReviewerError
-from pipeline.review import auth, decisions, queries
-from pipeline.review.decisions import REASONS, Decision
-from pipeline.review.queries import QueueFilters
+from pipeline.review import auth, decisions, queries, work
+from pipeline.review.decisions import REASONS, BulkSet, Decision
 from pipeline.review.sentences import highlight
+from pipeline.review.views import filters_for
 from pipeline.review.web import MAX_INTEGER, Ctx, page
 
 BLIND_DONE = {"confirm": "Confirmed, in a blind review. Here is your next one.",
               "reject": "Rejected, in a blind review. Here is your next one."}
 
 
-def _bulk_form(ctx: Ctx, filters: QueueFilters, decision: Decision, status: int = 200,
+def _bulk_form(ctx: Ctx, chosen: BulkSet, decision: Decision, status: int = 200,
                message: str | None = None) -> Response:
-    targets = decisions.bulk_targets(ctx.store, filters)
-    return page(ctx, "bulk.html", status, filters=filters, decision=decision, count=len(targets), reasons=REASONS,
-                message=message, options=queries.filter_options(ctx.store))
+    targets, left_out = decisions.bulk_targets(ctx.store, chosen)
+    return page(ctx, "bulk.html", status, chosen=chosen, filters=chosen.filters, decision=decision, targets=targets,
+                left_out=left_out, count=len(targets), reasons=REASONS, message=message,
+                key_param=decisions.key_param, low_confidence=decisions.LOW_CONFIDENCE)
 
 
 def bulk_preview(ctx: Ctx) -> Response:
-    """The confirmation step: what a bulk decision would touch, before anything is written."""
+    """The confirmation step: the items a bulk decision would touch, and those it leaves out, before anything
+    is written."""
     params = ctx.request.query_params
     decision = Decision(params.get("decision", ""), params.get("reason") or None)
     if decision.decision not in ("confirm", "reject"):
         return page(ctx, "error.html", 400, message="choose confirm or reject for a bulk decision")
-    return _bulk_form(ctx, QueueFilters.from_params(params), decision)
+    return _bulk_form(ctx, BulkSet.from_params(params, filters_for(ctx)), decision)
 
 
 def bulk_apply(ctx: Ctx) -> Response:
-    """Apply a previewed bulk decision; if the set changed since the preview, show the new count instead."""
+    """Apply a previewed bulk decision as one batch; if the set changed since the preview, show it again."""
     form = ctx.form or {}
-    filters, decision = QueueFilters.from_params(form), Decision.from_form(form)
-    if str(len(decisions.bulk_targets(ctx.store, filters))) != ctx.field("expected"):
-        return _bulk_form(ctx, filters, decision, 409, "The set changed since you looked: check the new count.")
+    chosen, decision = BulkSet.from_params(form, filters_for(ctx, form)), Decision.from_form(form)
+    if str(len(decisions.bulk_targets(ctx.store, chosen)[0])) != ctx.field("expected"):
+        return _bulk_form(ctx, chosen, decision, 409, "The set changed since you looked: check it again.")
     try:
-        done = decisions.bulk_decide(ctx.store, filters, decision, ctx.reviewer.name)
+        batch, _ = decisions.bulk_decide(ctx.store, chosen, decision, ctx.reviewer.name)
     except DecisionError as e:
-        return _bulk_form(ctx, filters, decision, 400, str(e))
-    query = "&".join(q for q in (filters.query(status="suggested"), f"done=bulk&n={done}") if q)
+        return _bulk_form(ctx, chosen, decision, 400, str(e))
+    query = "&".join(q for q in (chosen.filters.query(status="suggested"), f"done=bulk&batch={batch}") if q)
+    return RedirectResponse(f"/queue?{query}", status_code=303)
+
+
+def undo_batch(ctx: Ctx) -> Response:
+    batch = ctx.request.path_params["batch"]
+    if not (batch.isascii() and batch.isdigit() and int(batch) <= MAX_INTEGER):
+        raise HTTPException(404, "no such bulk decision")
+    try:
+        undone = decisions.undo_batch(ctx.store, int(batch), ctx.reviewer.name)
+    except DecisionError as e:
+        return page(ctx, "error.html", 409, message=str(e))
+    return RedirectResponse(f"/queue?done=batch-undone&n={undone}", status_code=303)
+
+
+def assign(ctx: Ctx) -> Response:
+    """Assign the filtered set's suggested items to a reviewer (leads only)."""
+    form = ctx.form or {}
+    filters = filters_for(ctx, form)
+    try:
+        assigned = work.assign(ctx.store, filters, ctx.field("assignee"), ctx.reviewer.name)
+    except DecisionError as e:
+        return page(ctx, "error.html", 400, message=str(e))
+    query = "&".join(q for q in (filters.query(), f"done=assigned&n={assigned}") if q)
     return RedirectResponse(f"/queue?{query}", status_code=303)
 
 

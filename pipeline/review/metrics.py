@@ -44,14 +44,23 @@ class Agreement:
     kappa: float | None
 
 
+def _scope(authority: str) -> tuple[str, list[str]]:
+    """SQL for one authority, or every authority when ``authority`` is empty."""
+    return (" and d.authority = ?", [authority]) if authority else ("", [])
+
+
 def heatmap(store: Store, authority: str, taxonomy: Taxonomy) -> list[HeatRow]:
-    """Themes by entries for one authority, shaded by the summary's evidence strength."""
-    summaries = authority_summaries(store, authority)
-    strength = summaries[0].entries if summaries else {}
+    """Themes by entries for one authority (or all of them, their strengths added), shaded by the summary's
+    evidence strength."""
+    strength: dict[str, float] = defaultdict(float)
+    for summary in authority_summaries(store, authority or None):
+        for entry, value in summary.entries.items():
+            strength[entry] += value
+    where, params = _scope(authority)
     counts: dict[tuple[str, str], int] = {
         (entry, status): n for entry, status, n in store.db.execute(
-            f"select e.entry, e.status, count(*) {FROM} where {CURRENT} and d.authority = ? and e.taxonomy = ? "
-            "group by e.entry, e.status", [authority, taxonomy.id])}
+            f"select e.entry, e.status, count(*) {FROM} where {CURRENT}{where} and e.taxonomy = ? "
+            "group by e.entry, e.status", [*params, taxonomy.id])}
     rows = []
     for theme in taxonomy.themes:
         row = HeatRow(theme.id, theme.name, theme.description)
@@ -65,25 +74,29 @@ def heatmap(store: Store, authority: str, taxonomy: Taxonomy) -> list[HeatRow]:
 
 
 def newest_flagged(store: Store, authority: str, limit: int = 10) -> list[dict]:
-    """The newest documents' flagged, not rejected, passages."""
+    """The newest documents' flagged, not rejected, links (one row per passage and entry)."""
+    where, params = _scope(authority)
     return list(store.db.query(
-        f"select e.passage, e.taxonomy, e.entry, e.score, e.status, p.text, p.page, d.title, d.date {FROM} "
-        f"where {CURRENT} and d.authority = ? and e.flagged = 1 and e.status != 'rejected' "
-        "order by d.date desc nulls last, coalesce(e.score, 0) desc limit ?", [authority, limit]))
+        f"select e.passage, e.taxonomy, e.entry, e.probability, e.status, p.text, p.page, p.block_type, d.title, "
+        f"d.date, d.authority {FROM} where {CURRENT}{where} and e.flagged = 1 and e.status != 'rejected' "
+        "order by d.date desc nulls last, coalesce(e.probability, 0) desc limit ?", [*params, limit]))
 
 
 def status_counts(store: Store, authority: str) -> dict[str, int]:
+    """Current links (passage and entry pairs) by status."""
+    where, params = _scope(authority)
     return {status: n for status, n in store.db.execute(
-        f"select e.status, count(*) {FROM} where {CURRENT} and d.authority = ? group by e.status", [authority])}
+        f"select e.status, count(*) {FROM} where {CURRENT}{where} group by e.status", params)}
 
 
 def progress(store: Store, authority: str) -> list[dict]:
-    """Decisions per reviewer on the authority's passages, by kind, with the time of the latest."""
+    """Decisions per reviewer on the authority's passages (or every authority's), by kind, with the latest."""
+    where, params = _scope(authority)
     table: dict[str, dict] = {}
     for reviewer, decision, blind, n, last in store.db.execute(
             "select r.reviewer, r.decision, r.blind, count(*), max(r.created_at) from reviews r join passages p on "
-            "p.id = r.passage join documents d on d.id = p.document where d.authority = ? "
-            "group by r.reviewer, r.decision, r.blind", [authority]):
+            f"p.id = r.passage join documents d on d.id = p.document where 1 = 1{where} "
+            "group by r.reviewer, r.decision, r.blind", params):
         row = table.setdefault(reviewer, {"reviewer": reviewer, "total": 0, "last": last})
         kind = "second" if blind else decision
         row[kind] = row.get(kind, 0) + n
@@ -94,20 +107,47 @@ def progress(store: Store, authority: str) -> list[dict]:
 
 def precision(store: Store, authority: str = "") -> tuple[list[dict], list[dict]]:
     """Model precision, confirmed / (confirmed + rejected), per theme and per entry, over the current
-    suggestions analysts have decided (links analysts added themselves do not count)."""
+    suggestions analysts have decided (links analysts added themselves do not count). It counts judgments:
+    a settled link counts once, as settled; otherwise every reviewer's standing label counts, blind second
+    reviews included, so a blind rejection of a confirmed link weighs against the model."""
+    labels, settled = _labels(store)
     where, params = (" and d.authority = ?", [authority]) if authority else ("", [])
-    rows = list(store.db.query(
-        f"select t.theme, e.entry, t.text, sum(e.status = 'confirmed') as confirmed, "
-        f"sum(e.status = 'rejected') as rejected {FROM} where {CURRENT} and e.rank is not null{where} "
-        "and e.status in ('confirmed', 'rejected') group by t.theme, e.entry order by t.theme, e.entry", params))
+    entries: dict[str, dict] = {}
+    for passage, taxonomy, entry, theme, text in store.db.execute(
+            f"select e.passage, e.taxonomy, e.entry, t.theme, t.text {FROM} where {CURRENT} and e.rank is not null"
+            f"{where} order by t.theme, e.entry", params):
+        key = (passage, taxonomy, entry)
+        votes = [settled[key]] if key in settled else list(labels.get(key, {}).values())
+        if votes:
+            row = entries.setdefault(entry, {"theme": theme, "entry": entry, "text": text, "confirmed": 0,
+                                             "rejected": 0})
+            row["confirmed"] += votes.count("confirm")
+            row["rejected"] += votes.count("reject")
     themes: dict[str, dict] = {}
-    for row in rows:
+    for row in entries.values():
         theme = themes.setdefault(row["theme"], {"theme": row["theme"], "confirmed": 0, "rejected": 0})
         theme["confirmed"] += row["confirmed"]
         theme["rejected"] += row["rejected"]
-    for row in [*rows, *themes.values()]:
+    for row in [*entries.values(), *themes.values()]:
         row["precision"] = row["confirmed"] / (row["confirmed"] + row["rejected"])
-    return list(themes.values()), rows
+    return list(themes.values()), list(entries.values())
+
+
+def disagreements(store: Store) -> list[dict]:
+    """Links two reviewers decided differently (blind second reviews included) that no lead has settled, with
+    each reviewer's decision, oldest first."""
+    labels, settled = _labels(store)
+    found = []
+    for key, by_reviewer in labels.items():
+        if len(set(by_reviewer.values())) > 1 and key not in settled:
+            row = store.db.execute(
+                f"select p.text, t.text, e.classifier_id, p.block_type {FROM} where {CURRENT} and e.passage = ? "
+                "and e.taxonomy = ? and e.entry = ?", list(key)).fetchone()
+            if row:
+                found.append({"key": key, "passage": key[0], "taxonomy": key[1], "entry": key[2], "text": row[0],
+                              "entry_text": row[1], "classifier_id": row[2], "block_type": row[3],
+                              "decisions": sorted(by_reviewer.items())})
+    return sorted(found, key=lambda d: d["key"])
 
 
 def cohen_kappa(first: list[str], second: list[str]) -> float | None:
@@ -121,13 +161,14 @@ def cohen_kappa(first: list[str], second: list[str]) -> float | None:
     return None if expected >= 1 else (observed - expected) / (1 - expected)
 
 
-def _labels(store: Store) -> dict[Key, dict[str, str]]:
-    """Each reviewer's standing label (confirm or reject) per link: undone decisions drop out, a reassign
-    counts as a reject, and a blind second review is its reviewer's label."""
-    stacks: dict[Key, list[tuple[str, str]]] = defaultdict(list)
+def _labels(store: Store) -> tuple[dict[Key, dict[str, str]], dict[Key, str]]:
+    """Each reviewer's standing label (confirm or reject) per link, and each settled link's settlement: undone
+    decisions drop out, a reassign counts as a reject, a blind second review is its reviewer's label, and a
+    lead's settlement is not a reviewer's label but the link's verdict."""
+    stacks: dict[Key, list[tuple[str, str, bool]]] = defaultdict(list)
     blind: dict[Key, dict[str, str]] = defaultdict(dict)
-    for passage, taxonomy, entry, reviewer, decision, is_blind in store.db.execute(
-            "select passage, taxonomy, entry, reviewer, decision, blind from reviews "
+    for passage, taxonomy, entry, reviewer, decision, is_blind, settles in store.db.execute(
+            "select passage, taxonomy, entry, reviewer, decision, blind, settles from reviews "
             "where decision in ('confirm', 'reject', 'reassign', 'undo') order by id"):
         key = (passage, taxonomy, entry)
         label = "confirm" if decision == "confirm" else "reject"
@@ -137,17 +178,22 @@ def _labels(store: Store) -> dict[Key, dict[str, str]]:
             if stacks[key]:
                 stacks[key].pop()
         else:
-            stacks[key].append((reviewer, label))
+            stacks[key].append((reviewer, label, bool(settles)))
     labels: dict[Key, dict[str, str]] = {}
+    settled: dict[Key, str] = {}
     for key in stacks.keys() | blind.keys():
-        labels[key] = {**dict(stacks.get(key, [])), **blind.get(key, {})}
-    return labels
+        stack = stacks.get(key, [])
+        labels[key] = {**{r: label for r, label, settles in stack if not settles}, **blind.get(key, {})}
+        verdicts = [label for _, label, settles in stack if settles]
+        if verdicts:
+            settled[key] = verdicts[-1]
+    return labels, settled
 
 
 def agreement(store: Store) -> tuple[list[Agreement], Agreement | None]:
     """Kappa for each pair of reviewers over the items both decided, and pooled over all pairs."""
     pairs: dict[tuple[str, str], tuple[list[str], list[str]]] = defaultdict(lambda: ([], []))
-    for by_reviewer in _labels(store).values():
+    for by_reviewer in _labels(store)[0].values():
         for a, b in combinations(sorted(by_reviewer), 2):
             pairs[(a, b)][0].append(by_reviewer[a])
             pairs[(a, b)][1].append(by_reviewer[b])

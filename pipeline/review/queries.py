@@ -9,16 +9,18 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import date
 from math import ceil
 from typing import TypeVar
 from urllib.parse import urlencode, urlsplit
 
 from pipeline.store import Store
+from pipeline.store.base import now
 
 STATUSES = ("suggested", "confirmed", "rejected", "any")
-ORDERS = ("score", "uncertainty", "shuffle")
+ORDERS = ("probability", "uncertainty", "shuffle")
+SCOPES = ("mine", "all")  # mine: nothing assigned or leased to someone else
 PAGE_SIZE = 25
 Key = tuple[str, str, str]  # (passage, taxonomy, entry)
 T = TypeVar("T")
@@ -27,13 +29,16 @@ D = TypeVar("D")
 FROM = ("from evidence e join passages p on p.id = e.passage join documents d on d.id = p.document "
         "join taxonomy_entries t on t.taxonomy = e.taxonomy and t.id = e.entry")
 CURRENT = "d.status = 'ok' and d.superseded_by is null and e.classifier_id = d.classifier_id"
-_COLUMNS = ("e.passage, e.taxonomy, e.entry, e.classifier_id, e.score, e.probability, e.rank, e.flagged, e.status, "
-            "e.version, e.reviewed_by, e.reviewed_at, p.text, p.heading, p.page, p.ordinal, d.id as document, "
+_COLUMNS = ("e.passage, e.taxonomy, e.entry, e.classifier_id, e.probability, e.rank, e.flagged, e.status, e.reason, "
+            "e.version, e.reviewed_by, e.reviewed_at, p.text, p.heading, p.page, p.ordinal, p.block_type, "
+            "d.id as document, "
             "d.title, d.kind, d.date, d.url, d.format, d.authority, t.theme, t.kind as entry_kind, "
             "t.text as entry_text")
+HELD_BY_OTHERS = ("exists (select 1 from assignments a where a.passage = e.passage and a.taxonomy = e.taxonomy "
+                  "and a.entry = e.entry and a.reviewer != ? and (a.kind = 'assigned' or a.expires_at > ?))")
 _ORDER_BY = {
-    "score": "coalesce(e.score, -1) desc",
-    "uncertainty": "abs(coalesce(e.probability, e.score, 0) - 0.5)",
+    "probability": "coalesce(e.probability, -1) desc",
+    "uncertainty": "abs(coalesce(e.probability, 0) - 0.5)",
     "shuffle": "review_shuffle(?, e.passage || '|' || e.entry)",
 }
 
@@ -61,40 +66,47 @@ class QueueFilters:
     status: str = "suggested"
     date_from: str = ""
     date_to: str = ""
-    min_score: float | None = None
-    order: str = "score"
+    min_probability: float | None = None
+    order: str = "probability"
     seed: int = 0
     page: int = 1
+    scope: str = "mine"
+    reviewer: str = field(default="", metadata={"query": False})  # whose queue "mine" is; never in a URL
 
     @classmethod
-    def from_params(cls, params: Mapping[str, object]) -> QueueFilters:
+    def from_params(cls, params: Mapping[str, object], reviewer: str = "") -> QueueFilters:
         def text(name: str) -> str:
             return str(params.get(name) or "").strip()[:80]
 
-        status, order, score = text("status"), text("order"), _parse(text("min_score"), float, None)
+        status, order, low = text("status"), text("order"), _parse(text("min_probability"), float, None)
         return cls(text("authority"), text("theme"), text("entry").upper(), text("kind"),
                    status if status in STATUSES else "suggested", _day(text("date_from")), _day(text("date_to")),
-                   score if score is not None and 0 <= score <= 1 else None, order if order in ORDERS else "score",
-                   max(0, _parse(text("seed"), int, 0)), max(1, _parse(text("page"), int, 1)))
+                   low if low is not None and 0 <= low <= 1 else None, order if order in ORDERS else "probability",
+                   max(0, _parse(text("seed"), int, 0)), max(1, _parse(text("page"), int, 1)),
+                   text("scope") if text("scope") in SCOPES else "mine", reviewer)
 
     def query(self, **changes: object) -> str:
         """The query string for these filters (with changes), leaving out defaults."""
         values = asdict(replace(self, **changes))
-        defaults = {f.name: f.default for f in fields(self)}
-        return urlencode({k: v for k, v in values.items() if v != defaults[k] and v is not None})
+        defaults = {f.name: f.default for f in fields(self) if f.metadata.get("query", True)}
+        return urlencode({k: v for k, v in values.items() if k in defaults and v != defaults[k] and v is not None})
 
     def where(self, status: str | None = None) -> tuple[str, list[object]]:
-        """SQL conditions and parameters for current evidence matching the filters (and a status, if given)."""
+        """SQL conditions and parameters for current evidence matching the filters (and a status, if given); in
+        the reviewer's own scope, nothing assigned or leased to someone else."""
         status = status or self.status
         clauses, params = [CURRENT], []
         for clause, value in (("d.authority = ?", self.authority), ("t.theme = ?", self.theme),
                               ("e.entry = ?", self.entry), ("d.kind = ?", self.kind),
                               ("e.status = ?", "" if status == "any" else status),
                               ("d.date >= ?", self.date_from), ("d.date <= ?", self.date_to),
-                              ("e.score >= ?", self.min_score)):
+                              ("e.probability >= ?", self.min_probability)):
             if value not in ("", None):
                 clauses.append(clause)
                 params.append(value)
+        if self.scope == "mine" and self.reviewer:
+            clauses.append(f"not {HELD_BY_OTHERS}")
+            params += [self.reviewer, now()]
         return " and ".join(clauses), params
 
 
@@ -170,7 +182,7 @@ def load_item(store: Store, key: Key) -> dict | None:
 
 def context(store: Store, item: dict) -> tuple[dict | None, dict | None]:
     """The paragraphs just before and after the passage in its document."""
-    sql = ("select id, text, heading, page from passages where document = ? and id != ? and ordinal {} ? "
+    sql = ("select id, text, heading, page, block_type from passages where document = ? and id != ? and ordinal {} ? "
            "order by ordinal {} limit 1")
     args = [item["document"], item["passage"], item["ordinal"]]
     before = list(store.db.query(sql.format("<", "desc"), args))
@@ -179,10 +191,10 @@ def context(store: Store, item: dict) -> tuple[dict | None, dict | None]:
 
 
 def candidates(store: Store, item: dict) -> list[dict]:
-    """The passage's other current evidence, best first."""
+    """The passage's other current evidence, most probable first."""
     return list(store.db.query(
-        f"select e.entry, e.taxonomy, e.score, e.probability, e.status, e.flagged, t.text as entry_text {FROM} "
-        f"where {CURRENT} and e.passage = ? and e.entry != ? order by coalesce(e.score, -1) desc",
+        f"select e.entry, e.taxonomy, e.probability, e.status, e.flagged, t.text as entry_text {FROM} "
+        f"where {CURRENT} and e.passage = ? and e.entry != ? order by coalesce(e.probability, -1) desc",
         [item["passage"], item["entry"]]))
 
 
@@ -229,4 +241,24 @@ def source_href(item: dict) -> str:
 def document_file(store: Store, document_id: str) -> dict | None:
     rows = list(store.db.query("select id, path, format, title from documents where id = ? and status = 'ok'",
                                [document_id]))
+    return rows[0] if rows else None
+
+
+def recent_decisions(store: Store, reviewer: str, limit: int = 20) -> list[dict]:
+    """The reviewer's latest decisions (not notes, undos or the confirmations a reassign makes), newest first,
+    each saying whether it still stands (and so can be undone)."""
+    rows = list(store.db.query(
+        "select r.id, r.passage, r.taxonomy, r.entry, r.decision, r.reason, r.new_entry, r.batch, r.created_at, "
+        "substr(p.text, 1, 120) as text from reviews r join passages p on p.id = r.passage where r.reviewer = ? "
+        "and r.blind = 0 and r.decision in ('confirm', 'reject', 'reassign') and coalesce(r.reason, '') != "
+        "'reassigned' order by r.id desc limit ?", [reviewer, limit]))
+    for row in rows:
+        standing = store.decision_to_undo((row["passage"], row["taxonomy"], row["entry"]))
+        row["standing"] = bool(standing) and standing["id"] == row["id"]
+    return rows
+
+
+def review_row(store: Store, review_id: int) -> dict | None:
+    rows = list(store.db.query("select id, passage, taxonomy, entry, decision, reason, new_entry, reviewer, batch "
+                               "from reviews where id = ?", [review_id]))
     return rows[0] if rows else None

@@ -11,16 +11,18 @@ from starlette.responses import FileResponse, JSONResponse, RedirectResponse, Re
 
 from pipeline.errors import DecisionError, TaxonomyError
 from pipeline.paths import PROJECT_ROOT
-from pipeline.review import decisions, queries
+from pipeline.review import auth, decisions, queries, work
 from pipeline.review.decisions import REASONS, Decision
 from pipeline.review.queries import Key, QueueFilters
 from pipeline.review.sentences import highlight
-from pipeline.review.web import Ctx, page
+from pipeline.review.web import MAX_INTEGER, Ctx, page
 from pipeline.taxonomy import Theme, load_taxonomy
 
 _MEDIA_TYPES = {"pdf": "application/pdf", "html": "text/html", "docx": "application/vnd.openxmlformats-"
                 "officedocument.wordprocessingml.document", "text": "text/plain"}
-DONE_MESSAGES = {"confirm": "Confirmed.", "reject": "Rejected.", "reassign": "Reassigned.", "note": "Note saved.",
+COUNTED_MESSAGES = {"batch-undone": "Bulk decision undone on {n} items (items decided again since were left).",
+                    "assigned": "Assigned {n} items."}
+DONE_MESSAGES = {"confirm": "Confirmed", "reject": "Rejected", "reassign": "Reassigned", "note": "Note saved.",
                  "undo": "Undone."}
 
 
@@ -41,22 +43,56 @@ def _position(ctx: Ctx) -> int:
         return 0
 
 
+def filters_for(ctx: Ctx, params: object = None) -> QueueFilters:
+    """The queue's filters from the request, in this reviewer's scope."""
+    return QueueFilters.from_params(params if params is not None else ctx.request.query_params, ctx.reviewer.name)
+
+
 def queue(ctx: Ctx) -> Response:
-    filters = QueueFilters.from_params(ctx.request.query_params)
+    filters = filters_for(ctx)
     if filters.order == "shuffle" and not filters.seed:
         return RedirectResponse("/queue?" + filters.query(seed=secrets.randbelow(10**6) + 1), status_code=303)
     result = queries.queue_page(ctx.store, filters)
     return page(ctx, "queue.html", filters=filters, result=result, options=queries.filter_options(ctx.store),
-                statuses=queries.STATUSES, orders=queries.ORDERS, reasons=REASONS, done=_done_message(ctx))
+                statuses=queries.STATUSES, orders=queries.ORDERS, scopes=queries.SCOPES, reasons=REASONS,
+                banner=_banner(ctx), recent=queries.recent_decisions(ctx.store, ctx.reviewer.name),
+                key_param=decisions.key_param, reviewers=[r for r in auth.list_reviewers(ctx.store)
+                                                          if not r["disabled"]] if ctx.reviewer.is_lead else [])
 
 
-def _done_message(ctx: Ctx) -> str | None:
-    """The confirmation for the decision just made (from a fixed list, never text from the request)."""
+def recent(ctx: Ctx) -> Response:
+    return page(ctx, "recent.html", recent=queries.recent_decisions(ctx.store, ctx.reviewer.name), banner=_banner(ctx))
+
+
+def _int_param(ctx: Ctx, name: str) -> int | None:
+    value = ctx.request.query_params.get(name, "")
+    return int(value) if value.isascii() and value.isdigit() and int(value) <= MAX_INTEGER else None
+
+
+def _banner(ctx: Ctx) -> dict | None:
+    """The confirmation of what was just done (built from stored rows and fixed words, never from request text),
+    with the undo for it when it still stands and is the reviewer's own."""
     params = ctx.request.query_params
-    if params.get("done") == "bulk":
-        count = params.get("n", "0")
-        return f"Bulk decision applied to {int(count) if count.isdigit() else 0} items."
-    return DONE_MESSAGES.get(params.get("done", ""))
+    batch = _int_param(ctx, "batch")
+    if params.get("done") == "bulk" and batch is not None:
+        row = ctx.store.db.execute("select decision, items, reviewer, undone_at from batches where id = ?",
+                                   [batch]).fetchone()
+        if row:
+            return {"message": f"Bulk {row[0]} applied to {row[1]} items.", "batch": batch,
+                    "undoable": row[2] == ctx.reviewer.name and not row[3]}
+    review_id = _int_param(ctx, "review")
+    review = queries.review_row(ctx.store, review_id) if review_id is not None else None
+    if review and review["reviewer"] == ctx.reviewer.name:
+        standing = ctx.store.decision_to_undo((review["passage"], review["taxonomy"], review["entry"]))
+        target = f" → {review['new_entry']}" if review["new_entry"] else ""
+        return {"message": f"{DONE_MESSAGES.get(review['decision'], 'Done')} {review['entry']}{target}.",
+                "review": review, "undoable": bool(standing) and standing["id"] == review["id"],
+                "href": item_url((review["passage"], review["taxonomy"], review["entry"]))}
+    count = _int_param(ctx, "n")
+    if params.get("done") in COUNTED_MESSAGES and count is not None:
+        return {"message": COUNTED_MESSAGES[params["done"]].format(n=count), "undoable": False}
+    message = DONE_MESSAGES.get(params.get("done", ""))
+    return {"message": message, "undoable": False} if message else None
 
 
 def _theme(taxonomy: str, theme: str) -> Theme | None:
@@ -77,7 +113,8 @@ def _item_or_404(ctx: Ctx) -> tuple[Key, dict]:
 
 def item_view(ctx: Ctx, status: int = 200, error: str | None = None, decision: Decision | None = None) -> Response:
     key, item = _item_or_404(ctx)
-    filters, position = QueueFilters.from_params(ctx.request.query_params), _position(ctx)
+    filters, position = filters_for(ctx), _position(ctx)
+    held_by = work.claim(ctx.store, key, ctx.reviewer.name) if item["status"] == "suggested" else None
     previous, following = queries.neighbours(ctx.store, filters, position, key)
     before, after = queries.context(ctx.store, item)
     search = ctx.request.query_params.get("q", "").strip()[:80]
@@ -86,22 +123,24 @@ def item_view(ctx: Ctx, status: int = 200, error: str | None = None, decision: D
         sentences=highlight(item["text"], item["entry_text"]), theme=_theme(item["taxonomy"], item["theme"]),
         before=before, after=after, candidates=queries.candidates(ctx.store, item),
         history=queries.history(ctx.store, key), undoable=ctx.store.decision_to_undo(key) is not None,
-        reasons=REASONS, source=queries.source_href(item), search=search, attempted=decision,
+        reasons=REASONS, source=queries.source_href(item), search=search, attempted=decision, held_by=held_by,
         results=queries.search_entries(ctx.store, item["taxonomy"], search) if search else [],
         previous=item_url(*previous, filters=filters) if previous else None,
         following=item_url(*following, filters=filters) if following else None,
-        self_url=item_url(key, position, filters),
-        done=_done_message(ctx))
+        self_url=item_url(key, position, filters), banner=_banner(ctx))
 
 
 def decide(ctx: Ctx) -> Response:
     """Apply a decision; a stale version gets 409 with what was decided meanwhile, and nothing is written."""
     key, item = _item_or_404(ctx)
-    filters, position = QueueFilters.from_params(ctx.request.query_params), _position(ctx)
+    filters, position = filters_for(ctx), _position(ctx)
     decision = Decision.from_form(ctx.form or {})
     version = int(ctx.field("version")) if ctx.field("version").isdigit() else None
     if version is None and decision.decision != "note":  # a note changes nothing, so it cannot conflict
         return item_view(ctx, 400, "the form has no item version: reload the page", decision)
+    holder = work.holder(ctx.store, key, ctx.reviewer.name)
+    if holder is not None and decision.decision != "note":
+        return item_view(ctx, 409, f"{holder['reviewer']} is working on this item: nothing was saved", decision)
     try:
         review_id = decisions.apply(ctx.store, item, decision, ctx.reviewer.name, version)
     except DecisionError as e:
@@ -109,13 +148,32 @@ def decide(ctx: Ctx) -> Response:
     if review_id is None:
         return page(ctx, "conflict.html", 409, item=item, history=queries.history(ctx.store, key), attempted=decision,
                     reasons=REASONS, item_href=item_url(key, position, filters))
-    if decision.decision in ("note", "undo"):
-        return RedirectResponse(item_url(key, position, filters, done=decision.decision), status_code=303)
+    if decision.decision == "note":
+        return RedirectResponse(item_url(key, position, filters, done="note"), status_code=303)
+    if decision.decision == "undo":  # an undo of a reassign's confirmation lands on the link it came from
+        undone = queries.review_row(ctx.store, review_id)
+        target = (undone["passage"], undone["taxonomy"], undone["entry"]) if undone else key
+        return RedirectResponse(item_url(target, None if target != key else position, filters, done="undo"),
+                                status_code=303)
+    work.release(ctx.store, key)
     following = queries.neighbours(ctx.store, filters, position, key)[1]
     if following is None:
-        query = "&".join(q for q in (filters.query(), f"done={decision.decision}") if q)
+        query = "&".join(q for q in (filters.query(), f"review={review_id}") if q)
         return RedirectResponse(f"/queue?{query}", status_code=303)
-    return RedirectResponse(item_url(*following, filters=filters, done=decision.decision), status_code=303)
+    return RedirectResponse(item_url(*following, filters=filters, review=review_id), status_code=303)
+
+
+def undo(ctx: Ctx) -> Response:
+    """Undo one of my decisions from wherever I am (the banner on the next item, the recent decisions), then show
+    the item it was on, to decide again."""
+    review_id = ctx.request.path_params["review_id"]
+    if not (review_id.isascii() and review_id.isdigit() and int(review_id) <= MAX_INTEGER):
+        raise HTTPException(404, "no such decision")
+    try:
+        key = decisions.undo_review(ctx.store, int(review_id), ctx.reviewer.name)
+    except DecisionError as e:
+        return page(ctx, "error.html", 409, message=str(e))
+    return RedirectResponse(item_url(key, done="undo"), status_code=303)
 
 
 def entries_api(ctx: Ctx) -> Response:

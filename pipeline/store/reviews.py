@@ -10,14 +10,17 @@ class ReviewsMixin(StoreBase):
     def add_review(self, passage: str, taxonomy: str, entry: str, decision: str, reviewer: str,
                    reason: str | None = None, note: str | None = None, new_entry: str | None = None, *,
                    classifier_id: str | None = None, expected_version: int | None = None,
-                   blind: bool = False) -> int | None:
+                   blind: bool = False, batch: int | None = None, settles: bool = False) -> int | None:
         """Append an analyst's decision and apply it to every classifier's evidence row for the link.
 
         With ``expected_version`` the decision is optimistic: if the link's evidence row (``classifier_id``'s,
         else the newest) has moved on, nothing is written and None is returned, so two analysts deciding the
         same item never overwrite each other. ``reassign`` rejects the link and confirms ``new_entry`` for the
         passage; ``undo`` restores the status from before the latest decision not yet undone (a reassign's
-        confirmation included); a ``note`` or a ``blind`` second review leaves the evidence as it is.
+        confirmation included); a ``note`` or a ``blind`` second review leaves the evidence as it is. Undoing
+        the confirmation a reassign gave its new entry undoes the reassign itself, so one undo from either
+        page restores the original link and removes the new one. ``batch`` ties a bulk decision's rows
+        together; ``settles`` marks a lead's settlement of a disagreement.
         """
         if decision not in REVIEW_DECISIONS:
             raise ValueError(f"unknown decision {decision!r}; use one of {REVIEW_DECISIONS}")
@@ -31,9 +34,12 @@ class ReviewsMixin(StoreBase):
             target = self.decision_to_undo(link) if decision == "undo" and not blind else None
             if decision == "undo" and not blind and target is None:
                 raise ValueError(f"nothing to undo for {passage} {entry}")
+            origin = self._reassigned_from(link, target) if target else None
+            if origin is not None:
+                return self.add_review(*origin, "undo", reviewer, note=note, classifier_id=classifier_id, batch=batch)
             review_id = self._insert_review(link, decision, reviewer, reason=reason, note=note,
                                             new_entry=new_entry, classifier_id=classifier_id,
-                                            previous_status=status, blind=blind)
+                                            previous_status=status, blind=blind, batch=batch, settles=settles)
             if blind or decision == "note":
                 return review_id
             if target is not None:
@@ -76,6 +82,20 @@ class ReviewsMixin(StoreBase):
             elif stack:
                 stack.pop()
         return stack[-1] if stack else None
+
+    def _reassigned_from(self, link: tuple[str, str, str], target: dict) -> tuple[str, str, str] | None:
+        """The link a standing reassign moved the passage from, when ``target`` is the confirmation it gave."""
+        if target["decision"] != "confirm" or target["reason"] != "reassigned":
+            return None
+        passage, taxonomy, entry = link
+        row = self.db.execute("select id, entry from reviews where passage = ? and taxonomy = ? and decision = "
+                              "'reassign' and new_entry = ? and blind = 0 order by id desc limit 1",
+                              [passage, taxonomy, entry]).fetchone()
+        if row is None:
+            return None
+        origin = (passage, taxonomy, row[1])
+        standing = self.decision_to_undo(origin)
+        return origin if standing and standing["id"] == row[0] else None
 
     def _set_link_status(self, link: tuple[str, str, str], status: str | None, reviewer: str) -> None:
         """Set every classifier's row for the link, bumping its version. No status (the link had no evidence

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from urllib.parse import parse_qsl, urlsplit
 
 import sqlite_utils
 
@@ -128,8 +129,33 @@ def _migration_5(db: sqlite_utils.Database) -> None:
     db["deliveries"].create({"destination": str, "cursor": int, "updated_at": str}, pk="destination")
 
 
+def _migration_6(db: sqlite_utils.Database) -> None:
+    """Team review: bulk decisions as batches (undone as one), items assigned by a lead or leased to whoever
+    opened them, settlements of disagreements marked on their review rows; webhook destinations named
+    without their query values (an older version stored the whole URL)."""
+    db["batches"].create({"id": int, "reviewer": str, "decision": str, "reason": str, "note": str,
+                          "items": int, "created_at": str, "undone_at": str, "undone_by": str}, pk="id")
+    reviews = db["reviews"]
+    reviews.add_column("batch", int)
+    reviews.add_column("settles", int, not_null_default=0)
+    reviews.create_index(["reviewer", "id"])
+    db["assignments"].create({"passage": str, "taxonomy": str, "entry": str, "reviewer": str, "kind": str,
+                              "assigned_by": str, "created_at": str, "expires_at": str},
+                             pk=("passage", "taxonomy", "entry"))
+    db["assignments"].create_index(["reviewer"])
+    for (destination,) in db.execute("select destination from deliveries where destination like 'webhook:%'"
+                                     ).fetchall():
+        parts = urlsplit(destination.removeprefix("webhook:"))  # as pipeline.feed.push.webhook_name, frozen here
+        host = f"[{parts.hostname}]" if ":" in (parts.hostname or "") else parts.hostname or ""
+        query = "&".join(f"{name}=***" for name, _ in parse_qsl(parts.query, keep_blank_values=True))
+        named = (f"webhook:{parts.scheme}://{host}{f':{parts.port}' if parts.port else ''}{parts.path}"
+                 + (f"?{query}" if query else ""))
+        if named != destination:
+            db.execute("update or replace deliveries set destination = ? where destination = ?", [named, destination])
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
-    _migration_1, _migration_2, _migration_3, _migration_4, _migration_5,
+    _migration_1, _migration_2, _migration_3, _migration_4, _migration_5, _migration_6,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -93,6 +93,10 @@
     }
   });
 
+  byId("select-page")?.addEventListener("change", (event) => {
+    for (const box of document.querySelectorAll("input.row-select")) box.checked = event.target.checked;
+  });
+
   byId("help-button").addEventListener("click", () => toggleHelp());
   byId("help-close").addEventListener("click", () => toggleHelp(false));
   help.addEventListener("click", (event) => { if (event.target === help) toggleHelp(false); });
