@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test setup lint bench clean
+.PHONY: run test setup lint bench clean screenshots
 
 $(STAMP): pyproject.toml constraints.txt
 	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found; set PYTHON=/path/to/python3.11"; exit 2; }
@@ -35,6 +35,10 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
+
+screenshots: $(STAMP)
+	@echo "==> the review app's browser tests, saving the documentation's screenshots to docs/images/"
+	BV_TRIAGE_DOCS_SCREENSHOTS=1 $(BIN)/python -m pytest -q tests/test_review_browser.py
 
 clean:
 	rm -rf $(VENV) data .prefect

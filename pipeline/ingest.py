@@ -22,6 +22,7 @@ from pipeline.classify import load_classifier
 from pipeline.classify.evidence import EvidenceClassifier
 from pipeline.classify.registry import registry_for
 from pipeline.classify.similarity import SimilarityClassifier
+from pipeline.collect.blobs import BlobStore
 from pipeline.domain import Authority, DocumentMetadata, DocumentSource, ExtractedDocument, Passage
 from pipeline.domain import passage_context as priors_context
 from pipeline.embed import Encoder, load_encoder
@@ -202,6 +203,19 @@ class Ingestor:
             return result
         return self.store_prepared([prepare(source, self.limits, self.segmenter or process_segmenter())])[0]
 
+    def _keep_copy(self, prepared: Prepared) -> None:
+        """The document's bytes into the blob store beside the database, before its row (the review app serves
+        documents from there only). Bytes that no longer hash to the document's id (the file changed since it
+        was read) are not kept under it."""
+        blobs = BlobStore(self.store.path.parent / "blobs")
+        try:
+            if not blobs.path(prepared.sha).is_file():
+                data = prepared.source.path.read_bytes()
+                if sha256_bytes(data) == prepared.sha:
+                    blobs.put(data)
+        except OSError:
+            return  # no stored copy: the review app says so; the document itself is unaffected
+
     def store_prepared(self, batch: list[Prepared]) -> list[DocumentResult]:
         """Embed a batch of documents' passages together (one sorted encode call, one scoring
         product), then write each document in its own transaction."""
@@ -223,6 +237,7 @@ class Ingestor:
             own = predictions[offset:offset + len(mine)]
             offset += len(mine)
             keys = {vector_key(self.model_id, x.text) for x in mine}
+            self._keep_copy(prepared)
             with self.store.transaction():
                 if repeated[id(prepared)]:
                     self.store.mark_repeated(prepared.source.authority, repeated[id(prepared)])

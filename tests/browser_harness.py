@@ -4,7 +4,9 @@ and screenshots under test-artifacts/."""
 
 from __future__ import annotations
 
+import io
 import json
+import os
 import shutil
 import socket
 import subprocess
@@ -26,6 +28,7 @@ CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run"]
 ARTIFACTS = PROJECT_ROOT / "test-artifacts"
+DOCS_IMAGES = PROJECT_ROOT / "docs" / "images"
 AXE_DIR = Path(__file__).parent / "axe"  # package.json and its lock pin axe-core; node_modules is not in git
 AXE_FILE = AXE_DIR / "node_modules" / "axe-core" / "axe.min.js"
 BLOCKING_IMPACTS = ("serious", "critical")
@@ -81,8 +84,16 @@ def accessibility_problems(page: Any) -> list[str]:
             for v in result["violations"] if v["impact"] in BLOCKING_IMPACTS]
 
 
-def screenshot(page: Any, name: str, full_page: bool = True) -> Path:
+def screenshot(page: Any, name: str, full_page: bool = True, docs: bool = False) -> Path:
+    """A screenshot under test-artifacts/; with ``docs``, and `make screenshots` running the tests, also the
+    documentation's copy (the visible part of the page only, to keep the committed file small)."""
     ARTIFACTS.mkdir(exist_ok=True)
     path = ARTIFACTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=full_page)
+    if docs and os.environ.get("BV_TRIAGE_DOCS_SCREENSHOTS") == "1":
+        from PIL import Image
+
+        DOCS_IMAGES.mkdir(exist_ok=True)
+        shot = Image.open(io.BytesIO(page.screenshot(full_page=False))).convert("RGB")
+        shot.quantize(colors=64).save(DOCS_IMAGES / f"{name}.png", optimize=True)  # a page needs few colours
     return path

@@ -5,6 +5,7 @@ reviewers. Shared by the HTTP and browser tests of the review app."""
 from __future__ import annotations
 
 import re
+import shutil
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +15,7 @@ import httpx
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
+from pipeline.collect.blobs import BlobStore
 from pipeline.domain import Authority
 from pipeline.review.auth import add_reviewer
 from pipeline.store import Store
@@ -101,6 +103,9 @@ def build_review_db(folder: Path) -> ReviewDb:
             for doc_id, authority, title, kind, day, fmt, url, superseded in DOCUMENTS:
                 path = files / f"{re.sub(r'[^a-z0-9]+', '-', title.lower())}.{fmt}"
                 path.write_bytes(b"%PDF-1.4\n% test\n" if fmt == "pdf" else f"<p>{title}</p>".encode())
+                blob = BlobStore(folder / "blobs").path(doc_id)  # the stored copy the app serves (made-up ids)
+                blob.parent.mkdir(parents=True, exist_ok=True)
+                blob.write_bytes(path.read_bytes())
                 store.db["documents"].insert({
                     "id": doc_id, "authority": authority, "path": str(path), "url": url, "title": title,
                     "kind": kind, "date": day, "format": fmt, "pages": 5, "size": path.stat().st_size,
@@ -125,6 +130,7 @@ def copy_review_db(template: ReviewDb, folder: Path) -> ReviewDb:
     """A private copy of a built database (the documents' files are shared, read-only): building one costs
     three scrypt hashes, copying it almost nothing."""
     copy = ReviewDb(folder / "review.db", template.files)
+    shutil.copytree(template.path.parent / "blobs", folder / "blobs")
     with sqlite3.connect(template.path) as source, sqlite3.connect(copy.path) as target:
         source.backup(target)
     source.close()

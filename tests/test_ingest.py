@@ -9,6 +9,7 @@ from typer.testing import CliRunner
 
 from pipeline.classify import load_classifier
 from pipeline.cli import app
+from pipeline.collect.blobs import BlobStore
 from pipeline.collect.corpus import discover
 from pipeline.domain import Passage
 from pipeline.embed import load_encoder
@@ -117,6 +118,9 @@ def test_ingestor_records_unreadable_documents_and_skips_done_ones(small_corpus,
         results = [ingestor.process(s) for s in sources]
         assert {r.outcome for r in results} == {Outcome.STORED}
         assert all(r.passages > 0 and r.embedded > 0 for r in results)
+        blobs = BlobStore(db_path.parent / "blobs")  # the copies the review app serves, by content
+        assert all(blobs.path(r.sha256).read_bytes() == s.path.read_bytes() for r, s in zip(results, sources,
+                                                                                          strict=True))
         fresh = _ingestor(store, segmenter, load_classifier(load_encoder()))
         again = [fresh.process(s) for s in sources]
         assert {r.outcome for r in again} == {Outcome.SKIPPED}

@@ -86,6 +86,9 @@ def test_log_in_filter_the_queue_and_confirm_with_the_keyboard(page, site):
     log_in(page, site, "ana")
     expect(page.locator("tr.row")).to_have_count(9)
     screenshot(page, "review-queue")
+    page.goto(f"{site.url}/queue?min_probability=0.7")
+    screenshot(page, "review-queue-docs", docs=True)
+    page.goto(f"{site.url}/queue")
     page.keyboard.press("?")
     expect(page.locator("#help")).to_be_visible()
     page.keyboard.press("Escape")
@@ -101,7 +104,7 @@ def test_log_in_filter_the_queue_and_confirm_with_the_keyboard(page, site):
     page.keyboard.press("Enter")
     page.wait_for_url("**/items/p-a-1/bv-2023-draft/R-F09?authority=brackenmoor&pos=0")
     expect(page.locator("mark")).to_have_text(re.compile("^The Chief Finance Officer has issued a Section 114"))
-    screenshot(page, "review-item")
+    screenshot(page, "review-item", docs=True)
     page.keyboard.press("c")
     page.wait_for_url("**/items/p-b-0/**review=*")
     expect(page.locator("#banner")).to_contain_text("Confirmed R-F09.")
@@ -181,7 +184,7 @@ def test_decide_then_undo_from_the_next_item(page, site):
     page.keyboard.press("c")
     page.wait_for_url("**/items/p-b-0/**review=*")  # moved on to the next item
     expect(page.locator("#banner")).to_contain_text("Confirmed R-F09.")
-    screenshot(page, "review-undo-banner", full_page=False)
+    screenshot(page, "review-undo-banner", full_page=False, docs=True)
     assert site.status(A, 1, "R-F09") == "confirmed"
     page.keyboard.press("u")  # undoes my last decision, not this item's
     page.wait_for_url("**/items/p-a-1/bv-2023-draft/R-F09?done=undo")
@@ -210,7 +213,7 @@ def test_bulk_with_row_selection_and_undo_of_the_batch(page, site):
     expect(page.locator("#bulk-count")).to_have_text("2")
     expect(page.locator("#bulk-items tbody tr")).to_have_count(2)
     expect(page.locator("#bulk-items")).to_contain_text("General fund reserves have fallen")
-    screenshot(page, "review-bulk", full_page=False)
+    screenshot(page, "review-bulk", full_page=False, docs=True)
     assert site.status(A, 2, "R-F05") == "suggested"  # nothing yet: this is the confirmation step
     page.fill("#bulk-note", "Both read in full: reserves below minimum, audit weaknesses.")
     page.click("button:has-text('Yes, confirm 2 items')")
@@ -306,7 +309,7 @@ def test_blind_review_by_keyboard_then_settle_the_disagreement(page, site):
     expect(page.locator("#disagreements > li")).to_have_count(1)
     expect(page.locator("#disagreements")).to_contain_text("ana: confirm")
     expect(page.locator("#disagreements")).to_contain_text("bob: reject")
-    screenshot(page, "review-agreement", full_page=False)
+    screenshot(page, "review-agreement", full_page=False, docs=True)
     page.select_option("#disagreements select[name=reason]", "historical")
     page.fill("#disagreements input[name=note]", "The reserves figures are from 2019.")
     page.click("#disagreements button:has-text('Settle: reject')")

@@ -118,6 +118,11 @@ def test_documents_are_served_by_id_only(review):
     assert pdf.content.startswith(b"%PDF") and pdf.headers["content-disposition"].startswith("inline")
     for path in ("/documents/" + "f" * 64, "/documents/..%2F..%2Fetc%2Fpasswd", "/documents/%2Fetc%2Fpasswd"):
         assert client.get(path).status_code == 404, path
+    with Store(review.path) as store, store.transaction():  # the path it was read from is never served
+        store.db.execute("update documents set path = '/etc/passwd'")
+    assert client.get(f"/documents/{A}").content.startswith(b"%PDF")
+    (review.path.parent / "blobs" / "bb" / "bb" / ("b" * 64)).unlink()
+    assert client.get("/documents/" + "b" * 64).status_code == 404  # no stored copy, whatever the path says
 
 
 def test_entry_search_by_id_or_words(review):

@@ -18,7 +18,7 @@ SHORTCUTS: list[tuple[str, str, str]] = [  # (where, keys, what they do)
     ("item", "{r} then {1}–{6}", "reject with that reason (and move on)"),
     ("item", "{a}", "reassign: type words or an id, {↓} / {↑} choose an entry, {Enter} reassigns to it"),
     ("item", "{n}", "write a note; {Ctrl}+{Enter} saves it"),
-    ("item", "{u}", "undo the decision on this item"),
+    ("item", "{u}", "undo my last decision (the one the banner names after moving on), else this item's"),
     ("second review", "{c}", "confirm (and move on to the next second review)"),
     ("second review", "{r} then {1}–{6}", "reject with that reason (and move on)"),
 ]

@@ -3,25 +3,25 @@
 from __future__ import annotations
 
 import secrets
-from pathlib import Path
 from urllib.parse import quote
 
 from starlette.exceptions import HTTPException
 from starlette.responses import FileResponse, JSONResponse, RedirectResponse, Response
 
-from pipeline.errors import DecisionError, TaxonomyError
-from pipeline.paths import PROJECT_ROOT
+from pipeline.collect.blobs import BlobStore
+from pipeline.errors import DecisionError, InvalidBlobId, TaxonomyError
 from pipeline.review import auth, decisions, queries, work
 from pipeline.review.decisions import REASONS, Decision
 from pipeline.review.queries import Key, QueueFilters
 from pipeline.review.sentences import highlight
-from pipeline.review.web import MAX_INTEGER, Ctx, page
+from pipeline.review.web import MAX_INTEGER, Ctx, page, settings
 from pipeline.taxonomy import Theme, load_taxonomy
 
 _MEDIA_TYPES = {"pdf": "application/pdf", "html": "text/html", "docx": "application/vnd.openxmlformats-"
                 "officedocument.wordprocessingml.document", "text": "text/plain"}
 COUNTED_MESSAGES = {"batch-undone": "Bulk decision undone on {n} items (items decided again since were left).",
                     "assigned": "Assigned {n} items."}
+_EXTENSIONS = {"pdf": "pdf", "html": "html", "docx": "docx", "text": "txt"}
 DONE_MESSAGES = {"confirm": "Confirmed", "reject": "Rejected", "reassign": "Reassigned", "note": "Note saved.",
                  "undo": "Undone."}
 
@@ -184,15 +184,18 @@ def entries_api(ctx: Ctx) -> Response:
 
 
 def document(ctx: Ctx) -> Response:
-    """A stored document's file, found by its id only; never a path from the request."""
-    row = queries.document_file(ctx.store, ctx.request.path_params["document_id"])
-    path = Path(row["path"]) if row and row["path"] else None
-    if path is not None and not path.is_absolute():
-        path = PROJECT_ROOT / path
+    """A stored document's bytes, from the content-addressed blob store beside the database, found by its id
+    only: never the path it was read from (which may have changed, or been a link to anywhere)."""
+    document_id = ctx.request.path_params["document_id"]
+    row = queries.document_file(ctx.store, document_id)
+    try:
+        path = BlobStore(settings(ctx.request).db_path.parent / "blobs").path(document_id)
+    except InvalidBlobId:
+        path = None
     if row is None or path is None or not path.is_file():
-        raise HTTPException(404, "no stored file for this document")
+        raise HTTPException(404, "no stored copy of this document")
     media_type = _MEDIA_TYPES.get(row["format"] or "", "application/octet-stream")
     # A stored page is someone else's HTML: never let it run script on this site.
     headers = {} if media_type == "application/pdf" else {"content-security-policy": "sandbox; default-src 'none'"}
-    return FileResponse(path, media_type=media_type, headers=headers, filename=path.name,
-                        content_disposition_type="inline")
+    return FileResponse(path, media_type=media_type, headers=headers, content_disposition_type="inline",
+                        filename=f"{document_id[:12]}.{_EXTENSIONS.get(row['format'] or '', 'bin')}")
