@@ -9,7 +9,9 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from pipeline.paths import DEMO_CORPUS, PROJECT_ROOT
+from pipeline.paths import DEMO_CORPUS
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent  # the checkout
 
 EVALDOCS = PROJECT_ROOT.parent / "shared" / "evaldocs"
 RESULTS = PROJECT_ROOT / "bench" / "results.json"

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import os
 
-from pipeline.paths import PROJECT_ROOT
+from pipeline.paths import default_prefect_home
 
 _DEFAULTS = {
-    "PREFECT_HOME": str(PROJECT_ROOT / ".prefect"),
+    "PREFECT_HOME": str(default_prefect_home()),
     "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
     "DO_NOT_TRACK": "1",
     "PREFECT_LOGGING_LEVEL": "WARNING",

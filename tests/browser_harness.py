@@ -21,8 +21,9 @@ from typing import Any
 import pytest
 import uvicorn
 
-from pipeline.paths import PROJECT_ROOT
 from pipeline.review.app import create_app
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent  # the checkout
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",

@@ -83,3 +83,41 @@ def app(review):
     from pipeline.review.app import create_app
 
     return create_app(review.path)
+
+
+@pytest.fixture(scope="session")
+def installed_triage(tmp_path_factory) -> Path:
+    """bv-triage built as a wheel and installed into a fresh venv outside the checkout; the venv reaches
+    the project venv's installed dependencies through a .pth line (no download, no editable finder).
+    Returns the venv's ``triage``."""
+    import subprocess
+    import sys
+    import sysconfig
+
+    root = Path(__file__).resolve().parent.parent
+    work = tmp_path_factory.mktemp("wheel")
+    built = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-v",
+                            "--wheel-dir", str(work / "dist"), str(root)], capture_output=True, text=True, timeout=600)
+    assert built.returncode == 0, built.stderr[-3000:]
+    warnings = [line for line in (built.stdout + built.stderr).splitlines()
+                if "Warning:" in line or ("warning:" in line and "byte-compiling is disabled" not in line)]
+    assert warnings == [], "setuptools warned while building the wheel:\n" + "\n".join(warnings)
+    venv = work / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)
+    site = next((venv / "lib").glob("python3.*/site-packages"))
+    (site / "project-dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    wheel = next((work / "dist").glob("bv_triage-*.whl"))
+    subprocess.run([sys.executable, "-m", "pip", "--python", str(venv / "bin" / "python"), "install", "--no-deps",
+                    "--no-index", "--ignore-installed", "--quiet", str(wheel)], check=True, timeout=300)
+    return venv / "bin" / "triage"
+
+
+@pytest.fixture(scope="session")
+def installed_demo(installed_triage, tmp_path_factory):
+    """The demo corpus ingested by the installed wheel from a folder outside the checkout, as the docs'
+    sample generator runs it; returns (workspace, what ``triage run`` printed)."""
+    from docs_samples import load_samples
+
+    samples = load_samples()
+    workspace = samples.Workspace(tmp_path_factory.mktemp("demo"), [str(installed_triage)])
+    return workspace, samples.demo_run(workspace)

@@ -1,12 +1,14 @@
 """Every command documents itself, and the command reference (docs/commands.md) names every command."""
 
 import re
+from pathlib import Path
 
 import typer
 from typer.main import get_command
 
 from pipeline.cli import app
-from pipeline.paths import PROJECT_ROOT
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent  # the checkout
 
 
 def _commands(group, prefix=()):  # type: ignore[no-untyped-def]

@@ -11,7 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.paths import CORPUS_DIR, PROJECT_ROOT
+from pipeline.paths import CORPUS_DIR
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent  # the checkout
 
 REGISTER = CORPUS_DIR / "councils.tsv"
 PROVENANCE = CORPUS_DIR / "councils.md"

@@ -3,24 +3,14 @@ docs is what the commands print today."""
 
 from __future__ import annotations
 
-import importlib.util
 import subprocess
 import sys
 from pathlib import Path
-from types import ModuleType
 
 import pytest
+from docs_samples import load_samples
 
-from pipeline.paths import PROJECT_ROOT
-
-
-def _samples() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("docs_samples", PROJECT_ROOT / "docs" / "samples.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
+PROJECT_ROOT = Path(__file__).resolve().parent.parent  # the checkout
 
 
 def test_mkdocs_builds_strictly(tmp_path: Path):
@@ -32,7 +22,7 @@ def test_mkdocs_builds_strictly(tmp_path: Path):
 
 
 def test_sample_blocks_are_found_and_unknown_names_refused():
-    samples = _samples()
+    samples = load_samples()
     text = "before\n<!-- sample: run -->\nold\n<!-- /sample -->\nafter\n"
     assert samples.render(text, {"run": "new\n"}) == "before\n<!-- sample: run -->\nnew\n<!-- /sample -->\nafter\n"
     with pytest.raises(KeyError, match="unknown sample 'nope'"):
@@ -42,9 +32,8 @@ def test_sample_blocks_are_found_and_unknown_names_refused():
 
 
 @pytest.mark.slow
-def test_readme_and_docs_samples_match_a_fresh_demo_run(tmp_path: Path):
-    samples = _samples()
-    workspace = samples.Workspace(tmp_path, [str(Path(sys.executable).with_name("triage"))])
-    generated = samples.generate(workspace, samples.demo_run(workspace))
+def test_readme_and_docs_samples_match_a_fresh_demo_run(installed_demo):
+    samples = load_samples()
+    generated = samples.generate(*installed_demo)
     assert "Evidence by authority" in generated["run"] and "brackenmoor" in generated["run"]
     assert samples.drifted(generated) == [], "sample outputs drifted: run `python docs/samples.py` and commit"

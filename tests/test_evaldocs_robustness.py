@@ -9,7 +9,8 @@ from typer.testing import CliRunner
 
 from pipeline.cli import app
 from pipeline.extract.ocr import ocr_available
-from pipeline.paths import PROJECT_ROOT
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent  # the checkout
 
 EVALDOCS = PROJECT_ROOT.parent / "shared" / "evaldocs"
 DOCUMENTS = sorted(p for p in EVALDOCS.glob("*") if p.suffix in (".pdf", ".html")) if EVALDOCS.is_dir() else []

@@ -6,8 +6,10 @@ import pytest
 import yaml
 
 from pipeline.errors import TaxonomyError
-from pipeline.paths import PROJECT_ROOT, TAXONOMY_DIR
+from pipeline.paths import TAXONOMY_DIR
 from pipeline.taxonomy import load_taxonomy, parse_taxonomy
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent  # the checkout
 
 SEEDS = PROJECT_ROOT.parent / "shared" / "seeds"
 

@@ -8,6 +8,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from pathlib import Path
 
 from pipeline.collect.blobs import BlobStore
 from pipeline.collect.corpus import discover
@@ -15,7 +16,7 @@ from pipeline.collect.http import HostRateLimiter, PoliteClient
 from pipeline.collect.listing import ListingScraper
 from pipeline.collect.moderngov.scraper import ModernGovScraper
 from pipeline.collect.refs import DocumentRef
-from pipeline.collect.sources import Source, local_folder
+from pipeline.collect.sources import Source
 from pipeline.domain import DocumentSource
 from pipeline.errors import ScrapeError
 from pipeline.extract.metadata import guess_kind
@@ -56,7 +57,7 @@ def collect(source: Source, store: Store, blobs: BlobStore, client: PoliteClient
             on_document: Callable[[str], None] | None = None) -> CollectResult:
     result = CollectResult(source.id)
     if source.kind == "local":
-        _, documents = discover([local_folder(source)], source.authority)
+        _, documents = discover([Path(source.path or "")], source.authority)
         result.documents = documents
         result.counts["local"] = len(documents)
         return result

@@ -8,7 +8,7 @@ register's hosts are the only hosts the scraper may fetch from.
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -17,9 +17,8 @@ import yaml
 from pipeline.collect.corpus import check_slug
 from pipeline.domain import DOCUMENT_KINDS
 from pipeline.errors import CorpusError
-from pipeline.paths import CORPUS_DIR, PROJECT_ROOT
+from pipeline.paths import DEFAULT_REGISTER
 
-DEFAULT_REGISTER = CORPUS_DIR / "sources.yaml"
 SOURCE_KINDS = ("moderngov", "listing", "local")
 DEFAULT_SCHEDULE = "0 2 * * *"
 _CRON_FIELD = re.compile(r"^(\*|\d+(-\d+)?)(/\d+)?(,(\*|\d+(-\d+)?)(/\d+)?)*$")
@@ -57,12 +56,16 @@ class Register:
     sources: list[Source] = field(default_factory=list)
 
     def get(self, key: str) -> list[Source]:
-        """Sources by id, or every source of an authority slug."""
+        """Sources by id, or every source of an authority slug, local folders made absolute."""
         found = [s for s in self.sources if s.id == key] or [s for s in self.sources if s.authority == key]
         if not found:
             known = ", ".join(s.id for s in self.sources) or "none"
             raise CorpusError(f"no source or authority {key!r} in {self.path} (sources: {known})")
-        return found
+        return [replace(s, path=str(self.folder(s))) if s.kind == "local" else s for s in found]
+
+    def folder(self, source: Source) -> Path:
+        """A local source's folder: absolute, or relative to the register file's folder."""
+        return (self.path.parent / (source.path or "")).absolute()
 
     @property
     def allowed_bases(self) -> list[str]:
@@ -128,16 +131,10 @@ def load_register(path: Path = DEFAULT_REGISTER) -> Register:
     return Register(path, sources)
 
 
-def local_folder(source: Source) -> Path:
-    """A local source's folder: absolute, or relative to the checkout."""
-    folder = Path(source.path or "")
-    return folder if folder.is_absolute() else PROJECT_ROOT / folder
-
-
 def register_problems(register: Register) -> list[str]:
     """What validation of single entries cannot see: local folders that do not exist."""
     return [f"{s.id}: folder {s.path} does not exist" for s in register.sources
-            if s.kind == "local" and not local_folder(s).is_dir()]
+            if s.kind == "local" and not register.folder(s).is_dir()]
 
 
 def add_source(register: Register, source: Source) -> Register:
