@@ -10,7 +10,8 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-from pipeline.paths import PROJECT_ROOT
+PROJECT_ROOT = Path(__file__).resolve().parent.parent  # the checkout
+
 
 LAYERS: list[tuple[str, list[str]]] = [
     ("foundation", ["pipeline", "pipeline.errors", "pipeline.ids", "pipeline.text", "pipeline.paths",
