@@ -78,6 +78,10 @@ def _run(_: Workspace, run_output: str) -> str:
     return _console("triage run", run_output)
 
 
+def _orientation(workspace: Workspace, _: str) -> str:
+    return _console("triage", workspace.run().stdout)
+
+
 def _taxonomy_show(workspace: Workspace, _: str) -> str:
     return _console("triage taxonomy show R-F09", workspace.run("taxonomy", "show", "R-F09").stdout)
 
@@ -93,6 +97,7 @@ def _export(workspace: Workspace, _: str) -> str:
 
 SAMPLES: dict[str, Callable[[Workspace, str], str]] = {
     "run": _run,
+    "orientation": _orientation,
     "taxonomy-show": _taxonomy_show,
     "keyboard": _keyboard,
     "reasons": _reasons,

@@ -33,3 +33,14 @@ def test_every_command_has_help_and_is_in_the_command_reference():
         for parameter in command.params:
             if isinstance(parameter, typer.core.TyperOption) or parameter.param_type_name == "option":
                 assert parameter.help, f"triage {' '.join(path)} {parameter.opts[0]} has no help"
+
+
+def test_triage_alone_says_where_to_start():
+    from typer.testing import CliRunner
+
+    result = CliRunner().invoke(app, [])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("bv-triage reads council papers")
+    for first_step in ("triage run ", "triage summary ", "triage reviewers add NAME", "triage doctor "):
+        assert first_step in result.output
+    assert "Data directory: " in result.output

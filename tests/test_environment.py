@@ -55,3 +55,15 @@ def test_prefect_home_inside_site_packages_fails_with_the_fix(tmp_path: Path):
     site = Path(sysconfig.get_paths()["purelib"])
     check = _by_name(tmp_path, site / "pipeline" / ".prefect")["Prefect home"]
     assert check.status == "fail" and "inside site-packages" in check.detail and "PREFECT_HOME" in check.fix
+
+
+def test_cli_doctor_checks_the_machine_even_before_there_is_a_database(tmp_path: Path):
+    from typer.testing import CliRunner
+
+    from pipeline.cli import app
+
+    result = CliRunner().invoke(app, ["doctor", "--db", str(tmp_path / "triage.db")])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0] == "this machine" and any(line.startswith("ok        embedding model: ") for line in lines)
+    assert "no database yet: `triage run` creates it" in lines

@@ -36,6 +36,8 @@ def test_installed_wheel_runs_the_demo_corpus_from_outside_the_checkout(installe
     workspace, output = installed_demo
     assert "Evidence by authority" in output
     assert "run 1: 16 documents (16 stored); database data/triage.db" in output
+    # not a terminal: the table is at full width, its columns say what they count
+    assert "…" not in output and "evidence links" in output and "flagged passages" in output
     for authority in ("brackenmoor", "ferncastle", "kestrelford"):
         assert authority in output
     assert (workspace.path / "data" / "triage.db").is_file()

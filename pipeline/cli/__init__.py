@@ -16,7 +16,30 @@ from pipeline.settings import configure_environment
 configure_environment()
 
 app = typer.Typer(help="Triage council papers for evidence against the Best Value Duty indicators.",
-                  no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+                  invoke_without_command=True, add_completion=False, pretty_exceptions_enable=False)
+
+
+@app.callback()
+def orientation(ctx: typer.Context) -> None:
+    """Triage council papers for evidence against the Best Value Duty indicators."""
+    if ctx.invoked_subcommand is None:
+        from pipeline.cli.common import out
+        from pipeline.paths import DATA_DIR
+
+        out.print(ORIENTATION.format(data_dir=DATA_DIR), highlight=False, markup=False)
+
+
+ORIENTATION = """bv-triage reads council papers and links their passages to the Best Value Duty indicators.
+
+Start here:
+  triage run                 ingest the bundled demo corpus (16 papers of 3 fictional councils), print a summary
+  triage summary             evidence per authority and theme, the strongest flags, an HTML heat map
+  triage reviewers add NAME  then `triage review`: the analysts' app to confirm or reject suggestions
+  triage doctor              check this machine and the database, and say what to install
+
+Your own papers: `triage run FOLDER --authority SLUG`, or register sites with `triage sources add`.
+What counts as evidence: `triage taxonomy guide`. Every command: `triage --help`.
+Data directory: {data_dir} (set TRIAGE_DATA_DIR to move it)."""
 app.add_typer(taxonomy.taxonomy_app, name="taxonomy")
 app.add_typer(collect.sources_app, name="sources")
 app.add_typer(collect.scrape_app, name="scrape")

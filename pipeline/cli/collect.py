@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -128,8 +127,7 @@ def _scrape(keys: list[str], db: Path, register: Path, since: str | None, until:
         raise fail(str(e)) from e
     from flows.scrape import scrape_flow
 
-    result = scrape_flow(keys, str(db), str(register), since, until, adhoc, allow_private_hosts,
-                         progress=sys.stderr.isatty())
+    result = scrape_flow(keys, str(db), str(register), since, until, adhoc, allow_private_hosts, progress=True)
     counts = result.counts
     out.print("scrape: " + ", ".join(f"{counts.get(k, 0)} {k}" for k in ("new", "changed", "unchanged", "failed"))
               + "".join(f", {counts[k]} {k}" for k in ("skipped", "local") if counts.get(k)), highlight=False)

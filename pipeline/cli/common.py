@@ -8,7 +8,19 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-out = Console()
+UNBOUNDED_WIDTH = 1000
+
+
+def _stdout() -> Console:
+    """On a terminal, its width; anywhere else (a pipe, a file, CI) wide enough that no table is cut or
+    wrapped: a reader of a log cannot widen it."""
+    console = Console()
+    if not console.is_terminal:
+        console.width = UNBOUNDED_WIDTH
+    return console
+
+
+out = _stdout()
 err = Console(stderr=True)
 RegisterPath = Annotated[Path, typer.Option("--register", help="Source register YAML.", dir_okay=False)]
 DbPath = Annotated[Path, typer.Option("--db", help="SQLite database file.", dir_okay=False)]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import sys
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -11,11 +11,15 @@ from rich.table import Table
 
 from pipeline.cli.common import AuthorityOpt, DbPath, TaxonomyId, err, fail, out
 from pipeline.errors import TriageError
-from pipeline.paths import DEFAULT_DB, DEFAULT_HEATMAP, DEMO_CORPUS
+from pipeline.paths import DATA_DIR, DEFAULT_DB, DEFAULT_HEATMAP, DEMO_CORPUS
 from pipeline.taxonomy import DEFAULT_TAXONOMY, load_taxonomy
 
 if TYPE_CHECKING:
     from pipeline.report.summary import AuthoritySummary
+
+SUMMARY_CAPTION = ("docs: current documents, failed and ocr among them; passages: of the documents read; "
+                   "evidence links: passage-entry links; flagged passages: passages linked to an indicator of "
+                   "potential failure")
 
 
 def run(
@@ -52,7 +56,7 @@ def run(
             ingest_flow = ingest_flow.with_options(task_runner=dask_task_runner(dask_address, dask_workers or 2))
         err.print(f"Ingesting {', '.join(str(p) for p in targets)} into {db} (Prefect, local ephemeral mode unless "
                   "PREFECT_API_URL is set)", highlight=False)
-        summary = ingest_flow(parameters["paths"], str(db), authority, taxonomy, progress=sys.stderr.isatty(),
+        summary = ingest_flow(parameters["paths"], str(db), authority, taxonomy, progress=True,
                               embed_in_workers=bool(dask_workers or dask_address))
     with Store(db) as store:
         print_summary(authority_summaries(store, authority if paths else None))
@@ -97,26 +101,41 @@ def doctor(
     db: DbPath = DEFAULT_DB,
     repair: Annotated[bool, typer.Option("--repair", help="Repair what is safe to repair.")] = False,
 ) -> None:
-    """Check the database: schema, integrity, orphan rows, unclassified documents, stuck runs."""
-    from pipeline.store import Store
-    from pipeline.store.doctor import check
+    """Check this machine (model package, int8 encoder, OCR, Chromium for the tests, Prefect's home, disk
+    space: with what to install) and the database (schema, integrity, orphan rows, unclassified documents,
+    stuck runs)."""
+    from pipeline.environment import check_environment
 
-    if not db.exists():
-        raise fail(f"no database at {db}")
-    with Store(db) as store:
-        findings = check(store, repair=repair)
-    for finding in findings:
-        mark = "ok" if finding.count == 0 else ("repaired" if finding.repaired else "PROBLEM")
-        out.print(f"{mark:9} {finding.check}: {finding.count}" + (f" ({finding.detail})" if finding.count else ""),
+    problems = 0
+    out.print("[bold]this machine[/bold]")
+    for check in check_environment(DATA_DIR, Path(os.environ["PREFECT_HOME"])):
+        problems += check.status == "fail"
+        fix = f"; fix: {check.fix}" if check.fix else ""
+        out.print(f"{check.status.upper() if check.status != 'ok' else 'ok':9} {check.name}: {check.detail}{fix}",
                   highlight=False, markup=False)
-    if not all(f.ok for f in findings):
+    out.print(f"\n[bold]database[/bold] {db}", highlight=False)
+    if not db.exists():
+        out.print("no database yet: `triage run` creates it", highlight=False)
+    else:
+        from pipeline.store import Store
+        from pipeline.store.doctor import check
+
+        with Store(db) as store:
+            findings = check(store, repair=repair)
+        for finding in findings:
+            mark = "ok" if finding.count == 0 else ("repaired" if finding.repaired else "PROBLEM")
+            out.print(f"{mark:9} {finding.check}: {finding.count}" + (f" ({finding.detail})" if finding.count else ""),
+                      highlight=False, markup=False)
+        problems += sum(not f.ok for f in findings)
+    if problems:
         raise typer.Exit(1)
 
 
 def print_summary(summaries: list[AuthoritySummary]) -> None:
-    table = Table(title="Evidence by authority")
-    for column in ("authority", "docs", "failed", "ocr", "passages", "evidence", "flagged", "top themes"):
-        table.add_column(column, justify="left" if column in ("authority", "top themes") else "right")
+    table = Table(title="Evidence by authority", caption=SUMMARY_CAPTION, caption_justify="left")
+    for column in ("authority", "docs", "failed", "ocr", "passages", "evidence links", "flagged passages",
+                   "top themes (links)"):
+        table.add_column(column, justify="left" if column in ("authority", "top themes (links)") else "right")
     for s in summaries:
         themes = " ".join(f"{k}:{v}" for k, v in sorted(s.themes.items(), key=lambda kv: -kv[1])[:3])
         table.add_row(s.slug, str(s.documents), str(s.failed), str(s.ocr), str(s.passages), str(s.evidence),

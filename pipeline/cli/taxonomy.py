@@ -11,6 +11,7 @@ from rich.table import Table
 
 from pipeline.cli.common import TaxonomyId, fail, out
 from pipeline.errors import TriageError
+from pipeline.paths import LABELLING_GUIDE
 from pipeline.taxonomy import DEFAULT_TAXONOMY, available_taxonomies, load_taxonomy
 
 taxonomy_app = typer.Typer(help="Inspect and export the indicator taxonomies.", no_args_is_help=True)
@@ -69,3 +70,9 @@ def taxonomy_export(
         raise fail(str(e)) from e
     for entry in tax.entries:
         sys.stdout.write(json.dumps(entry.as_record(), ensure_ascii=False) + "\n")
+
+
+@taxonomy_app.command("guide")
+def taxonomy_guide() -> None:
+    """Print the labelling guide: what counts as evidence, themes, polarity, entries, settled ambiguities."""
+    sys.stdout.write(LABELLING_GUIDE.read_text(encoding="utf-8"))
