@@ -89,7 +89,7 @@ def _disk(data_dir: Path) -> EnvironmentCheck:
     detail = f"{free / 1024**3:.1f} GiB free for {data_dir}"
     if free < MIN_FREE_BYTES:
         return EnvironmentCheck("disk space", "warn", detail,
-                                "free some space or point TRIAGE_DATA_DIR (or --data-dir) at a larger disk")
+                                "free some space or point TRIAGE_DATA_DIR at a larger disk")
     return EnvironmentCheck("disk space", "ok", detail)
 
 
