@@ -14,7 +14,7 @@ from pipeline.review import auth, decisions, queries, work
 from pipeline.review.decisions import REASONS, BulkSet, Decision
 from pipeline.review.sentences import highlight
 from pipeline.review.views import filters_for
-from pipeline.review.web import MAX_INTEGER, Ctx, page
+from pipeline.review.web import Ctx, page, whole_number
 
 BLIND_DONE = {"confirm": "Confirmed, in a blind review. Here is your next one.",
               "reject": "Rejected, in a blind review. Here is your next one."}
@@ -53,11 +53,11 @@ def bulk_apply(ctx: Ctx) -> Response:
 
 
 def undo_batch(ctx: Ctx) -> Response:
-    batch = ctx.request.path_params["batch"]
-    if not (batch.isascii() and batch.isdigit() and int(batch) <= MAX_INTEGER):
+    batch = whole_number(ctx.request.path_params["batch"])
+    if batch is None:
         raise HTTPException(404, "no such bulk decision")
     try:
-        undone = decisions.undo_batch(ctx.store, int(batch), ctx.reviewer.name)
+        undone = decisions.undo_batch(ctx.store, batch, ctx.reviewer.name)
     except DecisionError as e:
         return page(ctx, "error.html", 409, message=str(e))
     return RedirectResponse(f"/queue?done=batch-undone&n={undone}", status_code=303)
@@ -100,9 +100,8 @@ def request_second_reviews(ctx: Ctx) -> Response:
 
 def _request_or_404(ctx: Ctx) -> tuple[dict, dict]:
     """The open second review assigned to this reviewer, and its item."""
-    review_id = ctx.request.path_params["review_id"]
-    valid = review_id.isascii() and review_id.isdigit() and int(review_id) <= MAX_INTEGER
-    request = decisions.second_review(ctx.store, int(review_id)) if valid else None
+    review_id = whole_number(ctx.request.path_params["review_id"])
+    request = decisions.second_review(ctx.store, review_id) if review_id is not None else None
     if request is None or request["assigned_to"] != ctx.reviewer.name:
         raise HTTPException(404, "no such second review for you")
     item = queries.load_item(ctx.store, (request["passage"], request["taxonomy"], request["entry"]))

@@ -14,7 +14,7 @@ from pipeline.review import auth, decisions, queries, work
 from pipeline.review.decisions import REASONS, Decision
 from pipeline.review.queries import Key, QueueFilters
 from pipeline.review.sentences import highlight
-from pipeline.review.web import MAX_INTEGER, Ctx, page, settings
+from pipeline.review.web import Ctx, page, settings, whole_number
 from pipeline.taxonomy import Theme, load_taxonomy
 
 _MEDIA_TYPES = {"pdf": "application/pdf", "html": "text/html", "docx": "application/vnd.openxmlformats-"
@@ -37,10 +37,7 @@ def item_url(key: Key, position: int | None = None, filters: QueueFilters | None
 
 
 def _position(ctx: Ctx) -> int:
-    try:
-        return max(0, int(ctx.request.query_params.get("pos", "0")))
-    except ValueError:
-        return 0
+    return _int_param(ctx, "pos") or 0
 
 
 def filters_for(ctx: Ctx, params: object = None) -> QueueFilters:
@@ -65,8 +62,7 @@ def recent(ctx: Ctx) -> Response:
 
 
 def _int_param(ctx: Ctx, name: str) -> int | None:
-    value = ctx.request.query_params.get(name, "")
-    return int(value) if value.isascii() and value.isdigit() and int(value) <= MAX_INTEGER else None
+    return whole_number(ctx.request.query_params.get(name, ""))
 
 
 def _banner(ctx: Ctx) -> dict | None:
@@ -166,11 +162,11 @@ def decide(ctx: Ctx) -> Response:
 def undo(ctx: Ctx) -> Response:
     """Undo one of my decisions from wherever I am (the banner on the next item, the recent decisions), then show
     the item it was on, to decide again."""
-    review_id = ctx.request.path_params["review_id"]
-    if not (review_id.isascii() and review_id.isdigit() and int(review_id) <= MAX_INTEGER):
+    review_id = whole_number(ctx.request.path_params["review_id"])
+    if review_id is None:
         raise HTTPException(404, "no such decision")
     try:
-        key = decisions.undo_review(ctx.store, int(review_id), ctx.reviewer.name)
+        key = decisions.undo_review(ctx.store, review_id, ctx.reviewer.name)
     except DecisionError as e:
         return page(ctx, "error.html", 409, message=str(e))
     return RedirectResponse(item_url(key, done="undo"), status_code=303)

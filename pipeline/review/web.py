@@ -112,11 +112,16 @@ def client_address(request: Request) -> str:
     return peer
 
 
+def whole_number(value: str) -> int | None:
+    """The value as a whole number the store can hold, else None (not ASCII digits, or too large)."""
+    text = value.strip()
+    return int(text) if text.isascii() and text.isdigit() and int(text) <= MAX_INTEGER else None
+
+
 def integer_problem(params: Iterable[tuple[str, str]]) -> str | None:
     """Why a whole-number query parameter is unusable (not digits, or too large for the store), if one is."""
     for name, value in params:
-        text = value.strip()
-        if name in INTEGER_PARAMS and text and not (text.isascii() and text.isdigit() and int(text) <= MAX_INTEGER):
+        if name in INTEGER_PARAMS and value.strip() and whole_number(value) is None:
             return f"{name} must be a whole number from 0 to {MAX_INTEGER}"
     return None
 
