@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+import sys
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -24,7 +25,20 @@ from markupsafe import Markup, escape
 from pipeline.errors import TriageError
 
 hookimpl = pluggy.HookimplMarker("datasette")  # Datasette's marker, without importing Datasette yet
-log = logging.getLogger("uvicorn.error")  # the server's own log, so a refusal reads like its other lines
+log = logging.getLogger("pipeline.explore")
+
+
+class _Stderr(logging.Handler):
+    """One line per record on stderr as it is when the record comes: a handler holding the stream it was made
+    with (as uvicorn's and Prefect's do) fails once that stream is replaced, and prints a traceback instead."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        sys.stderr.write(self.format(record) + "\n")
+
+
+if not log.handlers:
+    log.addHandler(_Stderr())
+    log.propagate = False
 REVIEW_URL = "http://127.0.0.1:8000"
 PASSAGE_PREVIEW = 160
 PLUGIN_NAME = "bv-triage-explore"
