@@ -95,7 +95,27 @@ def _export(workspace: Workspace, _: str) -> str:
             + "\n".join(signals[:12]) + "\n```\n")
 
 
+def _scrape_faults(workspace: Workspace, _: str) -> str:
+    """A scrape of the tests' imitation ModernGov site, with the faults real sites send on four of its URLs."""
+    sys.path.insert(0, str(ROOT / "tests"))
+    from scrape_site import FakeSite, error_page, malformed_xml, redirect, sign_in_page
+
+    with FakeSite() as site:
+        site.routes["/brackenmoor/mgWebService.asmx/GetMeetings?lCommitteeId=131"] = malformed_xml
+        site.routes["/brackenmoor/mgConvert2PDF.aspx?ID=81010"] = sign_in_page
+        site.routes["/brackenmoor/mgConvert2PDF.aspx?ID=81011"] = error_page(403)
+        site.routes["/brackenmoor/mgConvert2PDF.aspx?ID=81101"] = redirect(site.other_host("/elsewhere.pdf"))
+        result = workspace.run("scrape", "moderngov", site.base(), "--authority", "brackenmoor", "--since",
+                               "2026-02-15", "--until", "2026-03-31", "--allow-private-hosts",
+                               "--register", "data/sources.yaml")
+        output = result.stdout.replace(site.url, "http://127.0.0.1:8080")  # the port differs run to run
+    command = ("triage scrape moderngov http://127.0.0.1:8080/brackenmoor/ --authority brackenmoor "
+               "--since 2026-02-15 --until 2026-03-31 --allow-private-hosts")
+    return _console(command, output)
+
+
 SAMPLES: dict[str, Callable[[Workspace, str], str]] = {
+    "scrape-faults": _scrape_faults,
     "run": _run,
     "orientation": _orientation,
     "taxonomy-show": _taxonomy_show,

@@ -113,8 +113,8 @@ class Passage:
 DOCUMENT_KINDS = ("committee_report", "agenda", "minutes", "decision", "budget_report", "risk_register",
                   "audit_report", "inspection_report", "ombudsman_decision", "annual_governance_statement",
                   "peer_challenge", "other")
-AUTHORITY_TYPES = ("county", "district", "unitary", "metropolitan_district", "london_borough", "parish",
-                   "combined_authority", "other")
+AUTHORITY_TYPES = ("county", "district", "unitary", "metropolitan_district", "london_borough", "city_corporation",
+                   "parish", "combined_authority", "other")
 
 
 @dataclass(frozen=True)
@@ -123,6 +123,8 @@ class Authority:
     name: str
     type: str = "other"
     region: str | None = None
+    nation: str | None = None  # England, Wales ... (the national register)
+    gss: str | None = None  # ONS/GSS code, e.g. E07000223
 
 
 @dataclass(frozen=True)

@@ -89,26 +89,37 @@ class InputError(TriageError):
     """A line of predict input is not a JSON object with a string ``text``."""
 
 
-# -- collecting: each says which URL failed and why, so a run log is actionable ---------------------------
+# -- collecting: each says which URL failed and why, so a run log is actionable, and carries a short ------------
+# ``reason`` code that the store records and ``triage scrape --report`` groups by
 
 class ScrapeError(TriageError):
     """A source could not be fetched or understood."""
+
+    reason = "scrape_error"
 
 
 class ForbiddenHost(ScrapeError):
     """The URL is not on an allowed host (or scheme), or resolves to a private address."""
 
+    reason = "forbidden_host"
+
 
 class DisallowedByRobots(ScrapeError):
     """The site's robots.txt does not let us fetch this URL."""
+
+    reason = "robots_disallowed"
 
 
 class FetchTimeout(ScrapeError):
     """Connecting, reading or the whole download took longer than allowed."""
 
+    reason = "timeout"
+
 
 class TooLarge(ScrapeError):
     """The response is bigger than the per-download byte limit."""
+
+    reason = "too_large"
 
 
 class FetchFailed(ScrapeError):
@@ -116,16 +127,45 @@ class FetchFailed(ScrapeError):
 
     ``status`` is the HTTP status (None for network errors); ``retry_after`` is the
     server's requested wait in seconds when it asked for longer than we are willing to wait.
+    ``reason`` follows the status (``not_found``, ``forbidden``, ``rate_limited``, ``server_error``,
+    ``http_error``) or, without one, the network fault (``connect_error``, ``tls_error``).
     """
 
-    def __init__(self, message: str, *, status: int | None = None, retry_after: float | None = None) -> None:
+    def __init__(self, message: str, *, status: int | None = None, retry_after: float | None = None,
+                 reason: str = "connect_error") -> None:
         super().__init__(message)
         self.status = status
         self.retry_after = retry_after
+        self.reason = reason if status is None else status_reason(status)
+
+
+def status_reason(status: int) -> str:
+    """The reason code of a final HTTP status that is not a success."""
+    if status in (404, 410):
+        return "not_found"
+    if status in (401, 403):
+        return "forbidden"
+    if status == 429:
+        return "rate_limited"
+    return "server_error" if status >= 500 else "http_error"
+
+
+class NotADocument(ScrapeError):
+    """A document URL answered with a web page (a sign-in form, an error page) instead of the file."""
+
+    reason = "not_a_document"
+
+
+class BackingOff(ScrapeError):
+    """The URL failed on several runs in a row; it is not asked for again until its back-off runs out."""
+
+    reason = "backing_off"
 
 
 class SourceFormatError(ScrapeError):
     """A page or web-service response does not have the expected structure."""
+
+    reason = "malformed"
 
 
 class InvalidBlobId(ScrapeError, ValueError):

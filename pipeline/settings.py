@@ -26,3 +26,13 @@ def configure_environment() -> None:
     for key, value in _DEFAULTS.items():
         os.environ.setdefault(key, value)
     os.environ["HF_HUB_OFFLINE"] = "1"  # never download weights, whatever the caller set
+
+
+CONTACT_ENV = "TRIAGE_CONTACT"
+
+
+def scraper_contact(configured: str | None = None) -> str | None:
+    """Who runs the scraper, for the User-Agent: ``TRIAGE_CONTACT``, else the source register's ``contact``
+    setting. None when neither is set: the project ships no address of its own to stand in."""
+    value = os.environ.get(CONTACT_ENV, "").strip() or (configured or "").strip()
+    return value or None

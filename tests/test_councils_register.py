@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import importlib.util
+import itertools
 import random
 import re
 import sys
@@ -113,3 +114,79 @@ def test_a_sample_of_rows_matches_the_councils_directory(shipped):
             assert original["name"] == row["name"]
         assert original["base_url"].rstrip("/").startswith(row["base_url"])
         assert f"scrapers/{row['code']}" in original["source_path"]
+
+
+# --- sources made from the register -------------------------------------------------------------------
+
+def _triage(*args: str):  # type: ignore[no-untyped-def]
+    from typer.testing import CliRunner
+
+    from pipeline.cli import app
+
+    return CliRunner().invoke(app, [str(a) for a in args], env={"COLUMNS": "200"})
+
+
+def test_sources_add_council_by_code_or_name_and_a_cmis_council_is_refused(tmp_path):
+    import yaml
+
+    register = tmp_path / "sources.yaml"
+    assert _triage("sources", "add", "--council", "ADU", "--register", register).exit_code == 0
+    assert _triage("sources", "add", "--council", "isle of anglesey county council", "--register",
+                   register).exit_code == 0
+    rows = yaml.safe_load(register.read_text())["sources"]
+    assert rows == [
+        {"id": "adur-moderngov", "authority": "adur", "kind": "moderngov",
+         "base_url": "https://democracy.adur-worthing.gov.uk", "council": "ADU"},
+        {"id": "isle-of-anglesey-moderngov", "authority": "isle-of-anglesey", "kind": "moderngov",
+         "base_url": "https://democracy.anglesey.gov.uk", "council": "AGY"},
+    ]  # the default rolling window and schedule, so not written out
+    cmis = _triage("sources", "add", "--council", "CAM", "--register", register)
+    assert cmis.exit_code == 1 and len(cmis.stderr.strip().splitlines()) == 1
+    assert "Cambridgeshire County Council (CAM) publishes its papers on CMIS" in cmis.stderr
+    unknown = _triage("sources", "add", "--council", "Atlantis", "--register", register)
+    assert unknown.exit_code == 1 and "no council 'Atlantis'" in unknown.stderr
+    assert len(yaml.safe_load(register.read_text())["sources"]) == 2
+
+
+def test_sources_list_available_prints_one_line_per_council(shipped):
+    result = _triage("sources", "list", "--available", "--platform", "moderngov")
+    lines = result.stdout.splitlines()
+    assert result.exit_code == 0 and len(lines) == 296
+    assert "ADU\tAdur District Council\tmoderngov\thttps://democracy.adur-worthing.gov.uk" in lines
+    assert all(line.split("\t")[2] == "moderngov" for line in lines)
+    assert len(_triage("sources", "list", "--available").stdout.splitlines()) == len(shipped)
+
+
+def test_all_moderngov_gives_one_staggered_deployment_per_council(tmp_path):
+    from flows.serve import build_deployments
+    from pipeline.collect.sources import load_register
+
+    register = tmp_path / "sources.yaml"
+    added = _triage("sources", "add", "--all-moderngov", "--register", register)
+    assert added.exit_code == 0 and "296 ModernGov councils added" in added.stdout
+    again = _triage("sources", "add", "--all-moderngov", "--register", register)
+    assert "0 ModernGov councils added" in again.stdout  # nothing twice
+    sources = load_register(register).sources
+    *scrapes, _learn = build_deployments(load_register(register), str(tmp_path / "t.db"))
+    assert len(scrapes) == len(sources) == 296
+    starts = sorted(int(h) * 60 + int(m) for d in scrapes for m, h, *_ in [d.schedules[0].schedule.cron.split()])
+    assert len(set(starts)) == 296 and starts[0] == 0 and starts[-1] < 6 * 60  # one a minute or so, 00:00-05:59
+    shared = sorted(int(s.schedule.split()[1]) * 60 + int(s.schedule.split()[0]) for s in sources
+                    if s.base_url.endswith(".moderngov.co.uk"))
+    assert len(shared) == 66 and min(b - a for a, b in itertools.pairwise(shared)) >= 4
+    dry = _triage("flows", "serve", "--dry-run", "--register", register, "--db", tmp_path / "t.db")
+    assert dry.exit_code == 0 and len([ln for ln in dry.stdout.splitlines() if ln.startswith("scrape-")]) == 296
+
+
+def test_authorities_made_from_the_register_carry_name_type_nation_and_gss(tmp_path):
+    from flows.scrape import source_authorities
+    from pipeline.collect.councils import find_council, load_councils
+    from pipeline.store import Store
+
+    source = find_council(load_councils(), "GWN").source()
+    [authority] = source_authorities([source], str(tmp_path / "t.db"), REGISTER).values()
+    with Store(tmp_path / "t.db") as store:
+        store.upsert_authorities([authority])
+        row = store.db["authorities"].get("gwynedd")
+    assert {k: row[k] for k in ("name", "type", "nation", "gss")} == {
+        "name": "Gwynedd Council", "type": "unitary", "nation": "Wales", "gss": "W06000002"}

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from scrape_site import FakeSite, pdf_bytes, send
+from scrape_site import FakeSite, error_page, malformed_xml, pdf_bytes, redirect, send, sign_in_page
 from typer.testing import CliRunner
 
 from pipeline.cli import app
@@ -68,6 +68,49 @@ def test_scrape_stores_once_then_sends_conditional_requests_then_versions_change
             assert versions == changed
             assert store.db.execute("select count(*) from documents where superseded_by is not null"
                                     ).fetchone()[0] == changed
+
+
+@pytest.mark.slow
+def test_a_scrape_with_faults_collects_the_rest_records_each_and_exits_0(tmp_path):
+    db, register = tmp_path / "t.db", tmp_path / "sources.yaml"
+    with FakeSite() as site:
+        site.routes["/brackenmoor/mgWebService.asmx/GetMeetings?lCommitteeId=131"] = malformed_xml
+        site.routes["/brackenmoor/mgConvert2PDF.aspx?ID=81010"] = sign_in_page
+        site.routes["/brackenmoor/mgConvert2PDF.aspx?ID=81011"] = error_page(403)
+        site.routes["/brackenmoor/mgConvert2PDF.aspx?ID=81101"] = redirect(site.other_host("/elsewhere.pdf"))
+        result = _scrape(site, db, register, "--allow-private-hosts")
+    output = result.stdout + result.stderr
+    assert result.exit_code == 0, output
+    assert "Traceback" not in output
+    assert _counts(result.stdout) == {"new": 2, "changed": 0, "unchanged": 0, "failed": 4}
+    failed = sorted(line.rsplit(": http", 1)[0] for line in result.stdout.splitlines() if line.startswith("failed:"))
+    assert failed == ["failed: brackenmoor-adhoc document forbidden (HTTP 403)",
+                      "failed: brackenmoor-adhoc document forbidden_host",
+                      "failed: brackenmoor-adhoc document not_a_document",
+                      "failed: brackenmoor-adhoc meetings malformed"]
+    assert re.search(r"ingest run \d+: 2 documents \(2 stored\)", result.stdout)
+    with Store(db) as store:
+        assert store.db["documents"].count == 2  # the sign-in page was never ingested as a paper
+        assert {row["reason"] for row in store.db["scrape_failures"].rows} == {
+            "forbidden", "forbidden_host", "not_a_document", "malformed"}
+    report = CliRunner().invoke(app, ["scrape", "--report", "--db", str(db)], env={"COLUMNS": "200"})
+    assert report.exit_code == 0 and "4 failures" in report.stdout
+    assert "not_a_document" in report.stdout and "failing now: 4 URLs" in report.stdout
+
+
+@pytest.mark.slow
+def test_an_unreachable_site_exits_1_with_one_line(tmp_path):
+    with FakeSite() as site:
+        base = site.base()
+    result = CliRunner().invoke(app, ["scrape", "moderngov", base, "--authority", "brackenmoor", *WINDOW,
+                                      "--db", str(tmp_path / "t.db"), "--register", str(tmp_path / "s.yaml"),
+                                      "--allow-private-hosts"], env={"COLUMNS": "200"})
+    assert result.exit_code == 1
+    assert "failed: brackenmoor-adhoc committees connect_error" in result.stdout
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: nothing could be read from brackenmoor-adhoc (brackenmoor-adhoc: ")
+    assert "ConnectError" in last
+    assert "Traceback" not in result.stdout + result.stderr
 
 
 def test_loopback_is_refused_without_the_flag(tmp_path):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import email.utils
 import itertools
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -25,8 +26,8 @@ from scrape_site import (
 )
 
 from pipeline import __version__
-from pipeline.collect.http import HostRateLimiter, PoliteClient, retry_after_seconds
-from pipeline.errors import DisallowedByRobots, FetchFailed, FetchTimeout, ForbiddenHost, ScrapeError, TooLarge
+from pipeline.collect.http import FetchLimits, HostRateLimiter, PoliteClient, retry_after_seconds, user_agent
+from pipeline.errors import DisallowedByRobots, FetchFailed, FetchTimeout, ForbiddenHost, TooLarge
 
 TOLERANCE = 0.05  # thread scheduling jitter allowed on measured gaps (seconds)
 
@@ -60,9 +61,9 @@ def test_fetch_names_the_project_and_contact(site: FakeSite) -> None:
     assert hit.headers["user-agent"] == f"bv-triage/{__version__} (+tests@example.org)"
 
 
-def test_a_contact_is_required() -> None:
-    with pytest.raises(ScrapeError, match="contact"):
-        PoliteClient(["https://democracy.brackenmoor.gov.uk"], contact=" ")
+def test_without_a_contact_the_user_agent_names_only_the_project() -> None:
+    assert user_agent(None) == user_agent("  ") == f"bv-triage/{__version__}"
+    assert user_agent("ops@council-watch.org") == f"bv-triage/{__version__} (+ops@council-watch.org)"
 
 
 def test_robots_disallow_is_honoured_and_robots_fetched_once(site: FakeSite) -> None:
@@ -235,7 +236,8 @@ def _slow_drip(request: BaseHTTPRequestHandler) -> None:
 
 def test_slow_response_is_cut_off_by_the_read_timeout(site: FakeSite) -> None:
     site.routes["/brackenmoor/slow"] = slow(1.5)
-    with local_client(site, read_timeout=0.3) as client, pytest.raises(FetchTimeout, match=r"sent nothing for 0\.3s"):
+    with local_client(site, read_timeout=0.3, max_retries=0) as client, pytest.raises(
+            FetchTimeout, match=r"sent nothing for 0\.3s"):
         start = time.monotonic()
         client.get(site.base() + "slow")
     assert time.monotonic() - start < 1.2
@@ -370,3 +372,29 @@ def test_a_sign_in_page_arrives_as_html(site: FakeSite) -> None:
         result = client.get(site.base() + "mgConvert2PDF.aspx?ID=81010")
     assert result.status == 200 and (result.content_type or "").startswith("text/html")
     assert b"password" in (result.content or b"")
+
+
+def test_a_timeout_and_a_refused_connection_are_retried(site: FakeSite) -> None:
+    calls: list[float] = []
+    quick = send
+
+    def first_slow(handler: BaseHTTPRequestHandler) -> None:
+        calls.append(time.monotonic())
+        if len(calls) == 1:
+            slow(1.0)(handler)
+        else:
+            quick(handler, 200, b"%PDF-1.4 late but whole", "application/pdf")
+
+    site.routes["/brackenmoor/documents/s1/Report.pdf"] = first_slow
+    with local_client(site, read_timeout=0.3) as client:
+        assert client.get(site.base() + "documents/s1/Report.pdf").content == b"%PDF-1.4 late but whole"
+    assert len(calls) == 2
+    with socket.socket() as probe:  # a port nobody listens on: connection refused, every attempt
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    closed = f"http://127.0.0.1:{port}"
+    with PoliteClient([closed], contact="tests@example.org", allow_private_hosts=True, limiter=HostRateLimiter(0),
+                      limits=FetchLimits(backoff_base=0.01, max_retries=2)) as client, pytest.raises(
+            FetchFailed, match="ConnectError") as error:
+        client.get(closed + "/x.pdf")
+    assert error.value.reason == "connect_error" and error.value.status is None

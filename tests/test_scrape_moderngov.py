@@ -46,12 +46,12 @@ def by_attachment(refs: list[DocumentRef]) -> dict[int | None, DocumentRef]:
 
 def test_parse_committees_reads_flags_and_empty_elements() -> None:
     committees = {c.id: c for c in parse_committees(fixture("committees.xml"))}
-    assert set(committees) == {118, 102, 131, 97}
+    assert set(committees) == {118, 102, 131, 99, 97}
     assert committees[118].title == "Audit and Governance Committee"
     assert committees[118].category == "Regulatory and Governance Committees"
     assert committees[131].category is None  # the "\n    " empty form
     assert committees[97].expired and not committees[118].expired
-    assert not any(c.deleted for c in committees.values())
+    assert [c.id for c in committees.values() if c.deleted] == [99]
 
 
 def test_parse_meetings_reads_dd_mm_yyyy_dates_and_status() -> None:
@@ -215,6 +215,8 @@ def test_default_window_is_28_days_back_and_7_forward(site: FakeSite) -> None:
         ({"committees_exclude": ["^cabinet$"]}, {118, 131}),
         ({"committees_include": ["committee"], "committees_exclude": ["audit"]}, {131}),
         ({"include_expired": True, "committees_include": ["working group"]}, {97}),
+        ({"include_expired": True, "committees_include": ["housing"]}, {99}),  # deleted
+        ({"committees_include": ["housing", "working group"]}, set()),
     ],
 )
 def test_committees_are_included_and_excluded(site: FakeSite, options: dict, committees: set[int]) -> None:
@@ -230,14 +232,14 @@ def test_falls_back_to_html_pages_when_the_service_is_off(site: FakeSite, status
     with local_client(site, max_retries=1) as client:
         refs = list(ModernGovScraper(client, site.base(), committees_include=["audit"], **SPRING).discover())
     base = site.base()
-    assert [(r.title, r.attachment_id, r.meeting_id) for r in refs] == [
-        ("Agenda frontsheet", None, 7301),
-        ("Agenda reports pack", None, 7301),
-        ("Minutes of the Previous Meeting", 81001, 7301),
-        ("Internal Audit Progress Report 2025/26", 81010, 7301),
-        ("Appendix A - Limited Assurance Audits", 81011, 7301),
+    assert [(r.title, r.attachment_id, r.meeting_id, r.pack) for r in refs] == [
+        ("Agenda frontsheet", None, 7301, False),
+        ("Minutes of the Previous Meeting", 81001, 7301, False),
+        ("Internal Audit Progress Report 2025/26", 81010, 7301, False),
+        ("Appendix A - Limited Assurance Audits", 81011, 7301, False),
+        ("Agenda reports pack", None, 7301, True),  # after its parts, so the collector knows if they all came
     ]
-    assert refs[2].url == base + "documents/s81001/Minutes%209%20December%202025.pdf"
+    assert refs[1].url == base + "documents/s81001/Minutes%209%20December%202025.pdf"
     assert {(r.committee_id, r.committee, r.meeting_date) for r in refs} == {
         (118, "Audit and Governance Committee", date(2026, 3, 3))
     }

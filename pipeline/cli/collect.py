@@ -9,12 +9,13 @@ import typer
 from rich.table import Table
 
 from pipeline.cli.common import DbPath, RegisterPath, err, fail, out
-from pipeline.collect.sources import DEFAULT_REGISTER
+from pipeline.collect.councils import DEFAULT_COUNCILS
+from pipeline.collect.sources import DEFAULT_REGISTER, DEFAULT_SCHEDULE
 from pipeline.errors import TriageError
 from pipeline.paths import DEFAULT_DB
 
 sources_app = typer.Typer(help="The source register: where each authority's papers come from.", no_args_is_help=True)
-scrape_app = typer.Typer(help="Collect published council papers and ingest them.", no_args_is_help=True)
+scrape_app = typer.Typer(help="Collect published council papers and ingest them.")
 flows_app = typer.Typer(help="Prefect deployments.", no_args_is_help=True)
 
 
@@ -28,9 +29,31 @@ def _register(path: Path):  # type: ignore[no-untyped-def]
         raise fail(str(e)) from e
 
 
+CouncilsPath = Annotated[Path, typer.Option("--councils", help="National council register (TSV; default: the "
+                                            "shipped corpus/councils.tsv).", dir_okay=False)]
+
+
 @sources_app.command("list")
-def sources_list(register: RegisterPath = DEFAULT_REGISTER) -> None:
-    """List the registered sources."""
+def sources_list(
+    register: RegisterPath = DEFAULT_REGISTER,
+    available: Annotated[bool, typer.Option("--available", help="List the national register's councils "
+                                            "instead: code, name, platform, site URL.")] = False,
+    platform: Annotated[str | None, typer.Option("--platform", help="With --available: only councils on this "
+                                                 "platform (moderngov, cmis, other).")] = None,
+    councils: CouncilsPath = DEFAULT_COUNCILS,
+) -> None:
+    """List the registered sources, or with --available the councils sources can be made from."""
+    if available:
+        from pipeline.collect.councils import load_councils
+
+        try:
+            rows = [c for c in load_councils(councils) if platform is None or c.platform == platform]
+        except TriageError as e:
+            raise fail(str(e)) from e
+        for c in rows:
+            typer.echo(f"{c.code}\t{c.name}\t{c.platform}\t{c.base_url}")  # tab-separated, for scripts
+        err.print(f"{len(rows)} councils", highlight=False)
+        return
     known = _register(register)
     table = Table(title=f"Sources ({register})")
     for column in ("id", "authority", "kind", "where", "schedule"):
@@ -42,24 +65,46 @@ def sources_list(register: RegisterPath = DEFAULT_REGISTER) -> None:
 
 @sources_app.command("add")
 def sources_add(
-    source_id: Annotated[str, typer.Argument(help="New source id (lower-case slug).")],
-    authority: Annotated[str, typer.Option("--authority", help="Authority slug.")],
-    kind: Annotated[str, typer.Option("--kind", help="moderngov, listing or local.")],
+    source_id: Annotated[str | None, typer.Argument(help="New source id (lower-case slug); not with --council "
+                                                    "or --all-moderngov.")] = None,
+    authority: Annotated[str | None, typer.Option("--authority", help="Authority slug.")] = None,
+    kind: Annotated[str | None, typer.Option("--kind", help="moderngov, listing or local.")] = None,
     base_url: Annotated[str | None, typer.Option("--base-url", help="Site or page URL.")] = None,
     path: Annotated[str | None, typer.Option("--path", help="Folder, for local sources.")] = None,
     pattern: Annotated[list[str] | None, typer.Option("--pattern", help="Link pattern (listing).")] = None,
     include: Annotated[list[str] | None, typer.Option("--include", help="Committee to include.")] = None,
     exclude: Annotated[list[str] | None, typer.Option("--exclude", help="Committee to exclude.")] = None,
-    schedule: Annotated[str, typer.Option("--schedule", help="Cron expression.")] = "0 2 * * *",
+    schedule: Annotated[str, typer.Option("--schedule", help="Cron expression.")] = DEFAULT_SCHEDULE,
+    council: Annotated[str | None, typer.Option("--council", help="Make the source from the national register: "
+                                                "a council's code or name (ModernGov councils).")] = None,
+    all_moderngov: Annotated[bool, typer.Option("--all-moderngov", help="Add every ModernGov council of the "
+                                                "national register not yet registered, on staggered nightly "
+                                                "schedules.")] = False,
+    councils: CouncilsPath = DEFAULT_COUNCILS,
     register: RegisterPath = DEFAULT_REGISTER,
 ) -> None:
-    """Validate a new source and append it to the register."""
+    """Validate a new source and append it to the register (or make it from the national register)."""
+    from pipeline.collect.councils import add_councils, load_councils
     from pipeline.collect.sources import add_source, load_register, parse_source
 
-    raw = {"id": source_id, "authority": authority, "kind": kind, "base_url": base_url, "path": path,
-           "patterns": pattern or [], "committees_include": include or [], "committees_exclude": exclude or [],
-           "schedule": schedule}
     try:
+        if council or all_moderngov:
+            if source_id or authority or kind or base_url or path:
+                raise TriageError("--council and --all-moderngov take no source id, --authority, --kind, "
+                                  "--base-url or --path: the national register gives them")
+            added = add_councils(load_register(register), load_councils(councils), council,
+                                 schedule if schedule != DEFAULT_SCHEDULE else None)
+            for source in added:
+                out.print(f"added {source.id} ({source.base_url}, {source.schedule}) to {register}",
+                          highlight=False, markup=False)
+            if all_moderngov:
+                out.print(f"{len(added)} ModernGov councils added to {register}", highlight=False)
+            return
+        if not (source_id and authority and kind):
+            raise TriageError("give a source id, --authority and --kind (or --council CODE|NAME)")
+        raw = {"id": source_id, "authority": authority, "kind": kind, "base_url": base_url, "path": path,
+               "patterns": pattern or [], "committees_include": include or [],
+               "committees_exclude": exclude or [], "schedule": schedule}
         add_source(load_register(register), parse_source({k: v for k, v in raw.items() if v is not None}))
     except TriageError as e:
         raise fail(str(e)) from e
@@ -80,6 +125,47 @@ def sources_check(register: RegisterPath = DEFAULT_REGISTER) -> None:
     out.print(f"{len(known.sources)} sources OK in {register}", highlight=False)
 
 
+@scrape_app.callback(invoke_without_command=True)
+def scrape_main(
+    ctx: typer.Context,
+    report: Annotated[bool, typer.Option("--report", help="Show the failures of the last scrape (or --run N) "
+                                         "and the URLs failing now, with their back-off.")] = False,
+    run_id: Annotated[int | None, typer.Option("--run", help="With --report: the collect run to show.")] = None,
+    db: DbPath = DEFAULT_DB,
+) -> None:
+    """Collect published council papers and ingest them; --report shows what failed."""
+    if ctx.invoked_subcommand is not None:
+        return
+    if not report:
+        out.print(ctx.get_help(), highlight=False, markup=False)
+        return
+    from pipeline.store import Store
+
+    if not db.is_file():
+        raise fail(f"no database at {db}")
+    with Store(db) as store:
+        run_id = run_id or store.last_run("collect")
+        if run_id is None:
+            raise fail(f"no scrape has run into {db}")
+        failures = store.scrape_failures(run_id)
+        failing = store.failing_urls()
+    out.print(f"scrape run {run_id}: {len(failures)} failures", highlight=False)
+    for f in failures:
+        status = f" HTTP {f['http_status']}" if f["http_status"] else ""
+        out.print(f"  {f['source']}  {f['level']}  {f['reason']}{status}  {f['url']}", highlight=False,
+                  markup=False, soft_wrap=True)
+    out.print(f"failing now: {len(failing)} URLs", highlight=False)
+    for f in failing:
+        wait = f", skipped until {f['retry_at']}" if f["retry_at"] else ""
+        out.print(f"  {f['source']}  {f['level']}  {f['reason']}  failed {f['failures']}x since "
+                  f"{f['first_failed']}{wait}  {f['url']}", highlight=False, markup=False, soft_wrap=True)
+
+
+AllowPrivate = Annotated[bool, typer.Option("--allow-private-hosts", help="Allow loopback and private addresses "
+                                            "(tests, intranets).")]
+Workers = Annotated[int, typer.Option("--workers", min=1, help="Sources collected at once.")]
+
+
 @scrape_app.command("moderngov")
 def scrape_moderngov(
     base_url: Annotated[str, typer.Argument(help="The site's folder holding mgWebService.asmx.")],
@@ -88,29 +174,31 @@ def scrape_moderngov(
                                               "(default: 28 days ago).")] = None,
     until: Annotated[str | None, typer.Option("--until", help="Last meeting date (default: in 7 days).")] = None,
     db: DbPath = DEFAULT_DB,
-    allow_private_hosts: Annotated[bool, typer.Option("--allow-private-hosts", help="Allow loopback and private "
-                                                      "addresses (tests, intranets).")] = False,
+    allow_private_hosts: AllowPrivate = False,
     register: RegisterPath = DEFAULT_REGISTER,
 ) -> None:
     """Scrape one ModernGov site for a date window and ingest what is new or changed."""
     _scrape([], db, register, since, until, allow_private_hosts,
-            {"id": f"{authority}-adhoc", "authority": authority, "kind": "moderngov", "base_url": base_url})
+            {"id": f"{authority}-adhoc", "authority": authority, "kind": "moderngov", "base_url": base_url}, 1)
 
 
 @scrape_app.command("source")
 def scrape_source(
-    key: Annotated[str, typer.Argument(help="A source id, or an authority slug for all its sources.")],
+    keys: Annotated[list[str], typer.Argument(help="Source ids or authority slugs (all their sources); "
+                                              "'all' for every registered source.")],
     since: Annotated[str | None, typer.Option("--since", help="Backfill from this date, YYYY-MM-DD.")] = None,
     until: Annotated[str | None, typer.Option("--until", help="Last meeting date.")] = None,
     db: DbPath = DEFAULT_DB,
     register: RegisterPath = DEFAULT_REGISTER,
+    workers: Workers = 4,
 ) -> None:
-    """Scrape registered sources and ingest what is new or changed."""
-    _scrape([key], db, register, since, until, False, None)
+    """Scrape registered sources, a few at a time, and ingest what is new or changed."""
+    _scrape(keys, db, register, since, until, False, None, workers)
 
 
 def _scrape(keys: list[str], db: Path, register: Path, since: str | None, until: str | None,
-            allow_private_hosts: bool, adhoc: dict | None) -> None:
+            allow_private_hosts: bool, adhoc: dict | None, workers: int) -> None:
+    """Run the scrape flow and print its summary; exit 1 only when no site could be read (or bad input)."""
     from datetime import date
 
     from pipeline.collect.sources import load_register, parse_source
@@ -120,23 +208,41 @@ def _scrape(keys: list[str], db: Path, register: Path, since: str | None, until:
             if value:
                 date.fromisoformat(value)
         known = load_register(register)
-        _ = parse_source(adhoc, "command line") if adhoc else [known.get(k) for k in keys]
+        _ = parse_source(adhoc, "command line") if adhoc else [
+            known.get(k) for k in keys if k != "all"]
     except ValueError as e:
         raise fail(f"bad date: {e}") from e
     except TriageError as e:
         raise fail(str(e)) from e
     from flows.scrape import scrape_flow
+    from pipeline.collect.refs import SITE_LEVELS
 
-    result = scrape_flow(keys, str(db), str(register), since, until, adhoc, allow_private_hosts, progress=True)
+    try:
+        result = scrape_flow(keys, str(db), str(register), since, until, adhoc, allow_private_hosts, progress=True,
+                             workers=workers)
+    except TriageError as e:
+        raise fail(str(e)) from e
+    for warning in result.warnings:
+        err.print(f"[yellow]warning:[/yellow] {warning}", highlight=False, soft_wrap=True)
     counts = result.counts
     out.print("scrape: " + ", ".join(f"{counts.get(k, 0)} {k}" for k in ("new", "changed", "unchanged", "failed"))
-              + "".join(f", {counts[k]} {k}" for k in ("skipped", "local") if counts.get(k)), highlight=False)
-    for url, reason in result.failures:
-        out.print(f"failed: {url}: {reason}", highlight=False, markup=False)
+              + "".join(f", {counts[k]} {k}" for k in ("skipped", "deferred", "local") if counts.get(k)),
+              highlight=False)
+    for source, failure in result.failures:
+        status = f" (HTTP {failure.status})" if failure.status else ""
+        out.print(f"failed: {source} {failure.level} {failure.reason}{status}: {failure.url}", highlight=False,
+                  markup=False, soft_wrap=True)
     if result.ingest:
         outcomes = ", ".join(f"{n} {k}" for k, n in sorted(result.ingest.outcomes.items()))
         out.print(f"ingest run {result.ingest.run_id}: {result.ingest.documents} documents ({outcomes})",
                   highlight=False)
+    if result.failures:
+        out.print(f"details: triage scrape --report --run {result.run_id} --db {db}", highlight=False,
+                  markup=False, soft_wrap=True)
+    if not result.usable:
+        why = "; ".join(f"{source}: {failure.message}" for source, failure in result.failures
+                        if failure.level in SITE_LEVELS) or "the site is unreachable or lists nothing"
+        raise fail(f"nothing could be read from {', '.join(result.unreachable)} ({why})")
 
 
 @flows_app.command("serve")
@@ -145,6 +251,7 @@ def flows_serve(
     register: RegisterPath = DEFAULT_REGISTER,
     port: Annotated[int, typer.Option("--port", help="Port for a Prefect server started here.")] = 4200,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="List the deployments and exit.")] = False,
+    limit: Annotated[int, typer.Option("--limit", min=1, help="Scrape runs at once (each politely paced).")] = 4,
 ) -> None:
     """Serve one scheduled scrape deployment per registered source (needs a Prefect server)."""
     import os
@@ -162,6 +269,6 @@ def flows_serve(
               f"starting a Prefect server on http://127.0.0.1:{port} (set PREFECT_API_URL to use another)",
               highlight=False)
     try:
-        serve_register(known, str(db), port)
+        serve_register(known, str(db), port, limit)
     except TriageError as e:
         raise fail(str(e)) from e

@@ -12,6 +12,7 @@ import email.utils
 import ipaddress
 import logging
 import socket
+import ssl
 import threading
 import time
 import urllib.robotparser
@@ -106,6 +107,13 @@ class HostRateLimiter:
             time.sleep(slot - now)
 
 
+def user_agent(contact: str | None) -> str:
+    """``bv-triage/VERSION (+CONTACT)``: site owners see who is crawling and how to reach them. Without a
+    contact the project's name is all they get (the operator sets one: see ``pipeline.settings.contact``)."""
+    contact = (contact or "").strip()
+    return f"bv-triage/{__version__} (+{contact})" if contact else f"bv-triage/{__version__}"
+
+
 def retry_after_seconds(value: str | None) -> float | None:
     """Seconds to wait from a Retry-After header (delta-seconds or HTTP date); None if absent or invalid."""
     if value is None:
@@ -136,8 +144,11 @@ class _Redirect:
 
 @dataclass(frozen=True)
 class _Retry:
-    status: int
+    """A transient fault worth another attempt: a 429 or 5xx status, or a network error (``error``)."""
+
+    status: int | None
     retry_after: float | None
+    error: ScrapeError | None = None
 
 
 def _origin(url: str) -> _Origin:
@@ -174,17 +185,15 @@ class PoliteClient:
         self,
         allowed: Iterable[str],
         *,
-        contact: str,
+        contact: str | None = None,
         limits: FetchLimits | None = None,
         limiter: HostRateLimiter | None = None,
         allow_private_hosts: bool = False,
     ) -> None:
-        if not contact.strip():
-            raise ScrapeError("a contact (URL or email) is required for the User-Agent, so site owners can reach us")
         self.limits = limits or FetchLimits()
         self.limiter = limiter or HostRateLimiter(1.0)
         self.allow_private_hosts = allow_private_hosts
-        self.user_agent = f"bv-triage/{__version__} (+{contact.strip()})"
+        self.user_agent = user_agent(contact)
         self._allowed = {_allowed_origin(entry) for entry in allowed}
         self._robots: dict[_Origin, urllib.robotparser.RobotFileParser] = {}
         self._robots_locks: dict[_Origin, threading.Lock] = {}
@@ -264,6 +273,7 @@ class PoliteClient:
     def _request_with_retries(
         self, url: str, headers: dict[str, str], deadline: float, max_bytes: int
     ) -> FetchResult | _Redirect:
+        """Send, retrying transient faults only (429, 5xx, connect errors, timeouts) with backoff."""
         origin = _origin(url)
         for attempt in range(self.limits.max_retries + 1):
             self.limiter.wait(origin.host)
@@ -272,6 +282,7 @@ class PoliteClient:
                 return outcome
             if attempt == self.limits.max_retries:
                 break
+            what = f"HTTP {outcome.status}" if outcome.error is None else outcome.error.reason.replace("_", " ")
             if outcome.retry_after is not None and outcome.retry_after > self.limits.max_wait:
                 raise FetchFailed(
                     f"{url}: HTTP {outcome.status}, server asks to retry after {outcome.retry_after:.0f}s "
@@ -283,9 +294,13 @@ class PoliteClient:
             if delay is None:
                 delay = min(self.limits.backoff_base * 2**attempt, self.limits.max_wait)
             if time.monotonic() + delay > deadline:
+                if outcome.error is not None:
+                    raise outcome.error
                 raise FetchTimeout(f"{url}: HTTP {outcome.status}; retrying would pass the total time limit")
-            log.info("HTTP %s from %s; retrying in %.1fs", outcome.status, url, delay)
+            log.info("%s from %s; retrying in %.1fs", what, url, delay)
             self.limiter.defer(origin.host, delay)
+        if outcome.error is not None:
+            raise outcome.error
         raise FetchFailed(
             f"{url}: HTTP {outcome.status} after {self.limits.max_retries + 1} attempts", status=outcome.status
         )
@@ -313,9 +328,17 @@ class PoliteClient:
                     raise FetchFailed(f"{url}: HTTP {status}", status=status)
                 content = None if status == 304 else _read_body(response, url, deadline, max_bytes)
         except httpx.TimeoutException as e:
-            raise FetchTimeout(self._timeout_message(url, e, deadline)) from e
+            error = FetchTimeout(self._timeout_message(url, e, deadline))
+            error.__cause__ = e
+            if time.monotonic() >= deadline - 0.05:
+                raise error from e
+            return _Retry(None, None, error)
         except httpx.RequestError as e:
-            raise FetchFailed(f"{url}: {type(e).__name__}: {e}") from e
+            if _is_tls_error(e):
+                raise FetchFailed(f"{url}: TLS certificate or handshake failed: {e}", reason="tls_error") from e
+            error = FetchFailed(f"{url}: {type(e).__name__}: {e}")
+            error.__cause__ = e
+            return _Retry(None, None, error)
         not_modified = status == 304
         etag = response.headers.get("etag")
         last_modified = response.headers.get("last-modified")
@@ -381,13 +404,17 @@ class PoliteClient:
         try:
             result = self._fetch(url, {}, deadline, max_bytes=ROBOTS_MAX_BYTES, check_robots=False)
         except FetchFailed as e:
-            if e.status is not None and 400 <= e.status < 500:
+            if e.status is None:
+                raise  # the site itself is unreachable: say so, and ask again next time
+            if 400 <= e.status < 500:
                 parser.allow_all = True  # no robots.txt: everything allowed
             else:
                 log.warning("robots.txt unreachable (%s); treating %s as disallowing everything", e, url)
                 parser.disallow_all = True
             return parser
-        except (FetchTimeout, TooLarge) as e:
+        except FetchTimeout:
+            raise
+        except TooLarge as e:
             log.warning("robots.txt unreadable (%s); treating %s as disallowing everything", e, url)
             parser.disallow_all = True
             return parser
@@ -401,6 +428,16 @@ class PoliteClient:
         if delay:
             self.limiter.set_interval(origin.host, float(delay))
         return parser
+
+
+def _is_tls_error(error: BaseException) -> bool:
+    """Whether a request failed in TLS (a bad certificate chain is not transient, unlike a refused connection)."""
+    seen: BaseException | None = error
+    while seen is not None:
+        if isinstance(seen, ssl.SSLError):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def absolute_url(base: str, href: str) -> str:

@@ -16,7 +16,7 @@ from urllib.parse import unquote, urljoin, urlsplit
 from bs4 import BeautifulSoup
 
 from pipeline.collect.http import PoliteClient, absolute_url
-from pipeline.collect.refs import DocumentRef
+from pipeline.collect.refs import DocumentRef, Failure
 from pipeline.errors import ScrapeError
 
 log = logging.getLogger(__name__)
@@ -41,8 +41,13 @@ class ListingScraper:
         except re.error as e:
             raise ScrapeError(f"{page_url}: invalid link pattern: {e}") from e
 
-    def discover(self) -> Iterator[DocumentRef]:
-        result = self.client.get(self.page_url)
+    def discover(self) -> Iterator[DocumentRef | Failure]:
+        """The matching links, or one ``Failure`` when the page itself cannot be read."""
+        try:
+            result = self.client.get(self.page_url)
+        except ScrapeError as e:
+            yield Failure.of(self.page_url, "listing", e)
+            return
         soup = BeautifulSoup(result.content or b"", "lxml")
         base = result.url
         if soup.base and soup.base.get("href"):

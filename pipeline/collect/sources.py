@@ -39,6 +39,8 @@ class Source:
     back_days: int = 28
     forward_days: int = 7
     allow_private_hosts: bool = False  # only for tests and intranets
+    include_expired_committees: bool = False  # moderngov: also committees the site marks expired or deleted
+    council: str | None = None  # the national register's code, for sources made from it
 
     @property
     def host(self) -> str | None:
@@ -54,6 +56,7 @@ class Source:
 class Register:
     path: Path
     sources: list[Source] = field(default_factory=list)
+    contact: str | None = None  # who runs the scraper (URL or email), sent in the User-Agent
 
     def get(self, key: str) -> list[Source]:
         """Sources by id, or every source of an authority slug, local folders made absolute."""
@@ -124,11 +127,17 @@ def load_register(path: Path = DEFAULT_REGISTER) -> Register:
     rows = data.get("sources", []) if isinstance(data, dict) else None
     if not isinstance(rows, list):
         raise CorpusError(f"{path}: expected a 'sources' list")
+    unknown = set(data) - {"sources", "contact"}
+    if unknown:
+        raise CorpusError(f"{path}: unknown top-level keys {sorted(unknown)} (expected 'contact' and 'sources')")
+    contact = data.get("contact")
+    if contact is not None and not (isinstance(contact, str) and contact.strip()):
+        raise CorpusError(f"{path}: contact must be a URL or email address")
     sources = [parse_source(row, f"{path} source {i + 1}") for i, row in enumerate(rows)]
     ids = [s.id for s in sources]
     if len(set(ids)) != len(ids):
         raise CorpusError(f"{path}: duplicate source ids")
-    return Register(path, sources)
+    return Register(path, sources, contact.strip() if contact else None)
 
 
 def register_problems(register: Register) -> list[str]:
@@ -139,9 +148,17 @@ def register_problems(register: Register) -> list[str]:
 
 def add_source(register: Register, source: Source) -> Register:
     """Append a validated source and rewrite the file atomically."""
-    if any(s.id == source.id for s in register.sources):
-        raise CorpusError(f"source {source.id!r} already exists in {register.path}")
-    updated = Register(register.path, [*register.sources, source])
+    return add_sources(register, [source])
+
+
+def add_sources(register: Register, sources: list[Source]) -> Register:
+    """Append validated sources (all or none) and rewrite the file atomically."""
+    known = {s.id for s in register.sources}
+    for source in sources:
+        if source.id in known:
+            raise CorpusError(f"source {source.id!r} already exists in {register.path}")
+        known.add(source.id)
+    updated = Register(register.path, [*register.sources, *sources], register.contact)
     save_register(updated)
     return updated
 
@@ -149,6 +166,7 @@ def add_source(register: Register, source: Source) -> Register:
 def save_register(register: Register) -> None:
     register.path.parent.mkdir(parents=True, exist_ok=True)
     temporary = register.path.with_suffix(".yaml.tmp")
-    temporary.write_text(yaml.safe_dump({"sources": [s.as_record() for s in register.sources]}, sort_keys=False),
-                         encoding="utf-8")
+    data: dict[str, object] = {"contact": register.contact} if register.contact else {}
+    data["sources"] = [s.as_record() for s in register.sources]
+    temporary.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), encoding="utf-8")
     temporary.replace(register.path)

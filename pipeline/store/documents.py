@@ -35,7 +35,8 @@ class DocumentsMixin(CacheMixin):
     def upsert_authorities(self, authorities: Iterable[Authority]) -> None:
         with self.transaction():
             self.db["authorities"].upsert_all(
-                [{"slug": a.slug, "name": a.name, "type": a.type, "region": a.region} for a in authorities],
+                [{"slug": a.slug, "name": a.name, "type": a.type, "region": a.region, "nation": a.nation,
+                  "gss": a.gss} for a in authorities],
                 pk="slug",
             )
 

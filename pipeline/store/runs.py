@@ -22,6 +22,10 @@ class RunsMixin(StoreBase):
             self.db["runs"].update(run_id, {"ended_at": now(), "outcome": outcome,
                                             "counts": json.dumps(counts, default=str)})
 
+    def last_run(self, flow: str) -> int | None:
+        row = self.db.execute("select max(id) from runs where flow = ?", [flow]).fetchone()
+        return row[0] if row else None
+
     def table_counts(self) -> dict[str, int]:
         return {name: self.db[name].count for name in
                 ("authorities", "documents", "passages", "evidence", "taxonomy_entries", "runs", "classifications",

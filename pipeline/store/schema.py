@@ -154,8 +154,24 @@ def _migration_6(db: sqlite_utils.Database) -> None:
             db.execute("update or replace deliveries set destination = ? where destination = ?", [named, destination])
 
 
+def _migration_7(db: sqlite_utils.Database) -> None:
+    """Scrape faults: a log of every failure (per collect run, source, URL and level) and the URLs failing
+    now, with their back-off; authorities' nation and GSS code (from the national register)."""
+    db["scrape_failures"].create(
+        {"id": int, "run": int, "source": str, "url": str, "level": str, "reason": str, "http_status": int,
+         "message": str, "at": str},
+        pk="id", foreign_keys=[("run", "runs", "id")], not_null={"source", "url", "level", "reason", "at"})
+    db["scrape_failures"].create_index(["run"])
+    db["failing_urls"].create(
+        {"url": str, "source": str, "level": str, "reason": str, "http_status": int, "failures": int,
+         "first_failed": str, "last_failed": str, "retry_at": str},
+        pk="url", not_null={"source", "failures", "last_failed"})
+    db["authorities"].add_column("nation", str)
+    db["authorities"].add_column("gss", str)
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
-    _migration_1, _migration_2, _migration_3, _migration_4, _migration_5, _migration_6,
+    _migration_1, _migration_2, _migration_3, _migration_4, _migration_5, _migration_6, _migration_7,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -41,8 +41,8 @@ def parse_committee_list(html: bytes, page_url: str) -> list[Committee]:
     scope = soup.select_one("div.mgContent") or soup
     committees: dict[int, Committee] = {}
     for link in scope.select("ul.mgBulletList a[href]"):
-        query = _query(absolute_url(page_url, str(link["href"])))
-        committee_id = query.get("id") or query.get("committeeid") or query.get("cid")
+        found = query(absolute_url(page_url, str(link["href"])))
+        committee_id = found.get("id") or found.get("committeeid") or found.get("cid")
         if not committee_id or not committee_id.isdigit():
             continue
         heading = link.find_previous("h2", class_="mgSectionTitle")
@@ -63,7 +63,7 @@ def parse_meeting_list(html: bytes, page_url: str, committee: Committee) -> Meet
     meetings = []
     for link in soup.select("a[href]"):
         url = absolute_url(page_url, str(link["href"]))
-        meeting_id = _query(url).get("mid")
+        meeting_id = query(url).get("mid")
         if "ielistdocuments.aspx" not in url.lower() or not meeting_id or not meeting_id.isdigit():
             continue
         found = _LIST_DATE.search(link.get_text(" ").replace("\xa0", " "))
@@ -138,6 +138,6 @@ def _link_text(node: Tag) -> str:
     )
 
 
-def _query(url: str) -> dict[str, str]:
+def query(url: str) -> dict[str, str]:
     """Query parameters with lowercased names (sites mix ``CId``, ``CommitteeId`` and ``ID``)."""
     return {key.lower(): value for key, value in parse_qsl(urlsplit(url).query)}
