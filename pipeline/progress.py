@@ -1,12 +1,14 @@
 """Progress on long work, on stderr so stdout stays the command's output.
 
 On a terminal it is a live bar with counts, elapsed time and an ETA; anywhere else (a pipe, a log
-file, CI) Rich draws nothing live, so it prints a plain line every ``every`` seconds instead. Library
+file, CI) Rich draws nothing live, so it prints a plain line every ``every`` seconds instead, whether or
+not an item finished meanwhile (work done in batches advances in bursts, and a log should show it lives). Library
 code can always report: a disabled progress does nothing.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 
 from rich.console import Console
@@ -37,6 +39,8 @@ class Progress:
         self.done = 0
         self._started = self._last_line = 0.0
         self._printed = -1  # ``done`` when the last plain line was printed
+        self._stop = threading.Event()
+        self._heartbeat: threading.Thread | None = None
         self._bar: RichProgress | None = None
         if self.live:
             self._bar = RichProgress(
@@ -52,9 +56,15 @@ class Progress:
         elif self.enabled:
             count = f"{self.total} {self.unit}" if self.total else self.unit
             self.console.print(f"{self.description}: {count}", highlight=False, markup=False)
+            if self.every > 0:
+                self._heartbeat = threading.Thread(target=self._beat, name="progress-lines", daemon=True)
+                self._heartbeat.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        if self._heartbeat is not None:
+            self._heartbeat.join()
         if self._bar is not None:
             self._bar.stop()
         elif self.enabled and self.done != self._printed:
@@ -76,6 +86,11 @@ class Progress:
         if self.total and 0 < self.done < self.total:
             text += f", about {_duration(elapsed / self.done * (self.total - self.done))} left"
         return text
+
+    def _beat(self) -> None:
+        while not self._stop.wait(self.every):
+            if time.monotonic() - self._last_line >= self.every:
+                self._line("")
 
     def _line(self, item: str) -> None:
         self.console.print(self.line() + (f" ({item})" if item else ""), highlight=False, markup=False,

@@ -4,6 +4,7 @@ always on stderr."""
 from __future__ import annotations
 
 import io
+import time
 
 from rich.console import Console
 
@@ -34,6 +35,14 @@ def test_plain_lines_are_periodic_not_one_per_item():
             bar.advance()
     lines = buffer.getvalue().splitlines()
     assert len(lines) == 2 and lines[1].startswith("Ingesting: 100/100 documents, ")
+
+
+def test_plain_lines_keep_coming_while_no_item_finishes():
+    console, buffer = _console(terminal=False)
+    with Progress("Ingesting", 3, console=console, every=0.05):
+        time.sleep(0.3)  # a batch being embedded: nothing advances
+    lines = buffer.getvalue().splitlines()
+    assert len(lines) >= 3 and all(line.startswith("Ingesting: 0/3 documents, ") for line in lines[1:])
 
 
 def test_unknown_total_counts_without_an_eta():
