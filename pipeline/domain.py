@@ -162,7 +162,7 @@ class DocumentMetadata:
 class Match:
     entry: Entry
     score: float  # ranking score, best first; for the evidence classifier the calibrated probability
-    probability: float | None = None  # calibrated P(the passage evidences this entry)
+    probability: float | None = None  # calibrated P(evidences this entry); on a flagged link, the flag probability
     reason: str = "similarity"  # "similarity", "model", or "tripwire:<rule>[:negated]"
 
     def as_record(self) -> dict[str, object]:
@@ -181,6 +181,7 @@ class Prediction:
     failure_probability: float | None = None
     suppressed: str | None = None  # boilerplate / procedural reason: never evidence
     tripwires: list[str] = field(default_factory=list)  # reasons of the tripwires that fired
+    flag_probability: float | None = None  # P(evidences a failure): decides the flag; every flagged link's probability
 
 
 def passage_context(doc_kind: str | None, heading: str | None, title: str | None) -> dict[str, str]:

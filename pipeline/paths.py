@@ -42,6 +42,10 @@ CORPUS_DIR = _bundled("corpus")
 MODELS_DIR = _bundled("models")
 DEMO_CORPUS = CORPUS_DIR / "demo"
 DEVSET = CORPUS_DIR / "devset" / "devset.jsonl"
+# Real-text rows: references into the shared documents plus labels, never their text.
+REAL_DEVSET = CORPUS_DIR / "devset" / "real.jsonl"
+# The shared real documents the real-text rows point into (not part of the repository or the package).
+SHARED_DIR = Path(os.environ.get("TRIAGE_SHARED_DIR") or ((CHECKOUT or Path.cwd()).parent / "shared"))
 LABELLING_GUIDE = TAXONOMY_DIR / "LABELLING.md"
 USER_DATA_DIR = Path(user_data_dir(APP_NAME, appauthor=False))
 

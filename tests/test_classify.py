@@ -179,9 +179,12 @@ def test_shipped_calibration_is_monotone_in_every_score(evidence):
         assert platt.slope > 0 and np.all(np.diff(platt(grid)) >= 0)
     assert model.polarity_head.weights[0, 0] > 0  # a higher failure-head score never lowers P(failure)
     prediction = predict_one(evidence, "The Council overspent by £12m and used reserves to balance the outturn.")
-    probabilities = [m.probability for m in prediction.matches]
-    assert probabilities == sorted(probabilities, reverse=True)
-    assert [m.score for m in prediction.matches] == probabilities
+    scores = [m.score for m in prediction.matches]
+    assert scores == sorted(scores, reverse=True)
+    assert prediction.flagged  # a flagged link shows the flag probability; every other link its own
+    for match in prediction.matches:
+        expected = prediction.flag_probability if match.entry.id in prediction.flagged else match.score
+        assert match.probability == expected
 
 
 # -- identity ---------------------------------------------------------------------------------------------
@@ -256,15 +259,37 @@ def test_changed_texts_are_encoded_once_then_cached(encoder, tmp_path):
     assert np.allclose(first, second, atol=2e-3)
 
 
-def test_artefacts_rebuilt_from_the_devset_match_the_shipped_hash(encoder, tmp_path):
-    from pipeline.training.dataset import load_devset, training_hash
+def test_artefacts_rebuilt_from_the_development_rows_match_the_shipped_ones(encoder, tmp_path):
+    """A rebuild matches the shipped model within machine-level float noise (the exact hash is per machine)."""
+    from pipeline.classify.model import rebuild_differences
+    from pipeline.training.dataset import load_real_devset, load_training_rows, training_hash
     from pipeline.training.fit import build
 
+    skipped = load_real_devset()[1].skipped
+    if skipped:
+        pytest.skip(f"the shipped model trains on the real-text rows: {len(skipped)} cannot be rebuilt here "
+                    f"({next(iter(skipped.values()))})")
     shipped = load_model(SHIPPED)
-    assert shipped.training["training_data_hash"] == training_hash(load_devset())
+    assert shipped.training["training_data_hash"] == training_hash(load_training_rows())
     rebuilt = build(encoder, load_taxonomy(), tmp_path, vectors_dir=SHIPPED)
-    assert rebuilt.artefact_hash == shipped.artefact_hash
-    assert json.loads((tmp_path / "model.json").read_text())["artefact_hash"] == shipped.artefact_hash
+    assert rebuild_differences(shipped, rebuilt) == []
+    assert json.loads((tmp_path / "model.json").read_text())["artefact_hash"] == rebuilt.artefact_hash
+
+
+def test_rebuild_check_tolerates_float_noise_but_not_a_different_fit():
+    from pipeline.classify.model import rebuild_differences
+
+    shipped = load_model(SHIPPED)
+    noisy_head = replace(shipped.theme_head, weights=shipped.theme_head.weights * np.float32(1 + 3e-7))
+    noisy = replace(shipped, theme_head=noisy_head, calibration=replace(
+        shipped.calibration, evidence=Platt(shipped.calibration.evidence.slope * (1 + 2e-7),
+                                            shipped.calibration.evidence.intercept)))
+    assert noisy.artefact_hash != shipped.artefact_hash and rebuild_differences(shipped, noisy) == []
+    refit = replace(shipped, thresholds=replace(shipped.thresholds, flag=shipped.thresholds.flag + 0.05),
+                    entry_head=replace(shipped.entry_head, weights=shipped.entry_head.weights * np.float32(1.01)))
+    problems = rebuild_differences(shipped, refit)
+    assert any(p.startswith("threshold flag:") for p in problems)
+    assert any(p.startswith("array entry") for p in problems)
 
 
 # -- predict contract -----------------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -126,12 +127,16 @@ class EvidenceClassifier:
             p_failure = decided
         matches = self._matches(order, p_entry, entry_score, hits, top_k)
         is_evidence = not suppressed and (p_evidence >= t.evidence or bool(hits))
+        # The one number: P(the passage evidences a failure) = P(evidence) x P(failure | evidence), or the
+        # tripwire's certainty. It decides the flag against the theme's threshold and is the probability
+        # every flagged link carries, so no link is flagged below its threshold.
+        p_flag = p_failure if failure_hits else p_evidence * p_failure
         if not is_evidence:
             return Prediction(matches, None, [], [], None, p_evidence, p_failure, suppressed,
-                              [h.reason for h in hits])
+                              [h.reason for h in hits], p_flag)
         theme = self._theme(best_theme, failure_hits or hits)
         flagged: list[str] = []
-        if p_failure >= t.flag_for(theme):
+        if p_flag >= t.flag_for(theme):
             flagged = [m.entry.id for m in matches if m.entry.is_failure
                        and (m.reason.startswith("tripwire") or (m.probability or 0.0) >= t.link_for(m.entry.id))]
             if not flagged:
@@ -142,16 +147,17 @@ class EvidenceClassifier:
                     matches = [*matches[: top_k - 1], failures[0]]
                 flagged = [failures[0].entry.id]
         if flagged:
+            matches = [replace(m, probability=p_flag) if m.entry.id in flagged else m for m in matches]
             evidence = [m for m in matches if m.entry.id in flagged]
             polarity = "failure"
         else:
             evidence = [m for m in matches if not m.entry.is_failure
                         and (m.reason.startswith("tripwire") or (m.probability or 0.0) >= t.link_for(m.entry.id))]
-            polarity = "positive" if hits or p_failure < t.flag_for(theme) / 2 else "neutral"
+            polarity = "positive" if hits or p_flag < t.flag_for(theme) / 2 else "neutral"
         if not evidence:
             evidence = [next((m for m in matches if not m.entry.is_failure or flagged), matches[0])]
         return Prediction(matches, theme, flagged, evidence, polarity, p_evidence, p_failure, None,
-                          [h.reason for h in hits])
+                          [h.reason for h in hits], p_flag)
 
     def _repolarised(self, entry_score: np.ndarray, before: float, after: float) -> np.ndarray:
         """The entry scores with the polarity term recomputed for P(failure) = ``after`` instead of ``before``."""

@@ -1,9 +1,10 @@
-"""Cross-validated figures of the evidence classifier beside the BM25 baseline (``--cv``)."""
+"""Cross-validated figures of the evidence classifier beside the BM25 baseline (``--cv``): on real text, in
+folds by document (the yardstick), and on the written passages."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -11,10 +12,9 @@ import numpy as np
 from pipeline.classify.bm25 import DEFAULT_TOP_K, BM25Classifier
 from pipeline.classify.entry_vectors import EntryBank
 from pipeline.domain import GoldPassage
-from pipeline.paths import DEVSET
 from pipeline.taxonomy import Taxonomy
 from pipeline.training.dataset import LabelledRow
-from pipeline.training.evaluate import FitPredict
+from pipeline.training.evaluate import EvaluationReport, FitPredict
 from pipeline.training.fit import DEFAULT_SETTINGS, TrainSettings, fit_model
 
 if TYPE_CHECKING:
@@ -37,7 +37,10 @@ def evidence_fit_predict(encoder: Encoder, taxonomy: Taxonomy, rows: Sequence[La
                          bank: EntryBank, settings: TrainSettings = DEFAULT_SETTINGS, top_k: int = 5,
                          with_context: bool = False, none_texts: Sequence[str] = (),
                          none_vectors: np.ndarray | None = None) -> FitPredict:
-    """A ``cross_validate`` system: fit the whole model on the training folds, predict the test fold from text."""
+    """A ``cross_validate`` system: fit the whole model on the training folds, predict the test fold from text.
+
+    Each prediction also carries the passage's evidence and flag probabilities (for reliability tables).
+    """
     from pipeline.classify.evidence import EvidenceClassifier
     from pipeline.classify.rules.tripwires import load_tripwires
 
@@ -53,48 +56,112 @@ def evidence_fit_predict(encoder: Encoder, taxonomy: Taxonomy, rows: Sequence[La
         contexts = [{"doc_kind": rows[i].doc_kind} for i in test_idx] if with_context else None
         predictions = classifier.predict_vectors(vectors[test_idx], top_k, [rows[i].text for i in test_idx], contexts)
         return [{"id": rows[i].id, "theme": p.theme, "matches": [m.as_record() for m in p.matches],
-                 "flagged": p.flagged} for i, p in zip(test_idx, predictions, strict=True)]
+                 "flagged": p.flagged, "evidence_probability": p.evidence_probability,
+                 "flag_probability": p.flag_probability}
+                for i, p in zip(test_idx, predictions, strict=True)]
 
     return fit_predict
+
+
+def gold_rows(rows: Sequence[LabelledRow]) -> list[GoldPassage]:
+    return [GoldPassage(r.id, r.text, r.theme, "failure" if r.failure else ("neutral" if r.theme else None), r.entries)
+            for r in rows]
+
+
+@dataclass
+class CrossValidation:
+    """Out-of-fold reports and predictions of each system on one set of test rows."""
+
+    title: str
+    reports: dict[str, EvaluationReport]
+    predictions: dict[str, list[dict]]
+
+
+def cross_validations(encoder: Encoder, taxonomy: Taxonomy, rows: Sequence[LabelledRow], vectors: np.ndarray,
+                      bank: EntryBank, settings: TrainSettings = DEFAULT_SETTINGS, folds: int = 5,
+                      none_texts: Sequence[str] = (), none_vectors: np.ndarray | None = None,
+                      written: bool = True) -> list[CrossValidation]:
+    """The yardstick and its companion, each for evidence-v1 beside BM25.
+
+    1. Real text: the real-text rows in folds by document (a document's passages never train the model
+       that scores them), every written row a training row in every fold.
+    2. Written text (``written``): the written rows in folds stratified by theme, every real row training.
+    Everything fitted (heads, calibration, thresholds, priors, BM25's thresholds) sees the training rows only.
+    """
+    from pipeline.training.evaluate import cross_validate
+
+    themes = [t.id for t in taxonomy.themes]
+    gold = gold_rows(rows)
+    real = [g for g, r in zip(gold, rows, strict=True) if r.group is not None]
+    written_rows = [g for g, r in zip(gold, rows, strict=True) if r.group is None]
+    groups = [r.group for r in rows if r.group is not None]
+    plans = [(f"real text: {len(real)} passages of {len(set(groups))} real documents, {folds} folds by document "
+              "(written rows always in training)", real, groups, written_rows)]
+    if written:
+        plans.append((f"written text: {len(written_rows)} written passages, {folds} folds stratified by theme "
+                      "(real rows always in training)", written_rows, None, real))
+    out = []
+    for title, test_rows, test_groups, always in plans:
+        if not test_rows:
+            continue
+        systems = {"evidence-v1": evidence_fit_predict(encoder, taxonomy, rows, vectors, bank, settings,
+                                                       none_texts=none_texts, none_vectors=none_vectors),
+                   "bm25": bm25_fit_predict(taxonomy)}
+        reports, predictions = {}, {}
+        for name, fit_predict in systems.items():
+            predictions[name] = sink = []
+
+            def recording(train: list[GoldPassage], test: list[GoldPassage], fit_predict=fit_predict, sink=sink):
+                out = fit_predict(train, test)
+                sink.extend(out)
+                return out
+
+            reports[name] = cross_validate(test_rows, recording, folds, themes=themes, groups=test_groups,
+                                           always_train=always)
+        out.append(CrossValidation(title, reports, predictions))
+    return out
+
+
+def reliability_table(probabilities: Sequence[float], gold: Sequence[bool], what: str, bins: int = 10) -> str:
+    """A reliability diagram as text: per probability bin, passages, mean probability and observed rate, with bars."""
+    p, y = np.asarray(probabilities, dtype=float), np.asarray(gold, dtype=bool)
+    lines = [f"Reliability of {what} ({len(p)} passages; bar: observed rate #, mean probability |)",
+             f"{'bin':<11}{'passages':>9}{'mean p':>8}{'observed':>10}  0 ......... 1"]
+    for b in range(bins):
+        low, high = b / bins, (b + 1) / bins
+        inside = (p >= low) & ((p < high) if b < bins - 1 else (p <= high))
+        if not inside.any():
+            lines.append(f"[{low:.1f}, {high:.1f}){0:>9}{'-':>8}{'-':>10}")
+            continue
+        mean, rate = float(p[inside].mean()), float(y[inside].mean())
+        bar = [" "] * 11
+        bar[round(rate * 10)] = "#"
+        bar[round(mean * 10)] = "|" if bar[round(mean * 10)] == " " else "+"
+        lines.append(f"[{low:.1f}, {high:.1f}){int(inside.sum()):>9}{mean:>8.3f}{rate:>10.3f}  {''.join(bar)}")
+    return "\n".join(lines)
 
 
 def cross_validation_report(encoder: Encoder, taxonomy: Taxonomy, rows: Sequence[LabelledRow], vectors: np.ndarray,
                             bank: EntryBank, settings: TrainSettings = DEFAULT_SETTINGS, folds: int = 5,
                             none_texts: Sequence[str] = (), none_vectors: np.ndarray | None = None) -> str:
-    """5-fold CV tables: this classifier (text only, and with ``doc_kind``) beside BM25, on all rows and on the
-    rows taken from real council papers (the dev set's ``source`` other than "written")."""
-    from pipeline.training.crossval import bm25_fit_predict
-    from pipeline.training.evaluate import cross_validate, format_report, load_gold, score
+    """The cross-validation tables of the model card, and the reliability of the flag probability on real text."""
+    from pipeline.training.evaluate import format_report
 
-    gold = load_gold(DEVSET)
-    if {g.id for g in gold} != {r.id for r in rows}:
-        raise ValueError("cross-validation runs on the development set rows")
-    themes = [t.id for t in taxonomy.themes]
-    systems = {
-        "evidence-v1": evidence_fit_predict(encoder, taxonomy, rows, vectors, bank, settings, none_texts=none_texts,
-                                            none_vectors=none_vectors),
-        "evidence-v1+doc_kind": evidence_fit_predict(encoder, taxonomy, rows, vectors, bank, settings,
-                                                     with_context=True, none_texts=none_texts,
-                                                     none_vectors=none_vectors),
-        "bm25": bm25_fit_predict(taxonomy),
-    }
-    reports, predictions = {}, {}
-    for name, fit_predict in systems.items():
-        predictions[name] = sink = []
-
-        def recording(train: list[GoldPassage], test: list[GoldPassage], fit_predict=fit_predict, sink=sink):
-            out = fit_predict(train, test)
-            sink.extend(out)
-            return out
-
-        reports[name] = cross_validate(gold, recording, folds, themes=themes)
-    sources = {}
-    for line in DEVSET.read_text(encoding="utf-8").splitlines():
-        if line.strip():
-            raw = json.loads(line)
-            sources[str(raw.get("gid", raw.get("id")))] = raw.get("source", "written")
-    real = [g for g in gold if sources.get(g.id, "written") != "written"]
-    subset = {name: score(real, predictions[name], themes) for name in systems}
-    return (f"All {len(gold)} development-set passages, 5-fold cross-validation\n\n{format_report(reports)}\n\n"
-            f"The {len(real)} passages taken from real council papers (source != written), same folds\n\n"
-            f"{format_report(subset)}")
+    parts = []
+    results = cross_validations(encoder, taxonomy, rows, vectors, bank, settings, folds, none_texts, none_vectors)
+    for cv in results:
+        parts.append(f"{cv.title}\n\n{format_report(cv.reports)}")
+    real = results[0] if results and results[0].title.startswith("real") else None
+    if real is not None:
+        gold = {r.id: r for r in rows}
+        predictions = real.predictions["evidence-v1"]
+        flagged = sum(bool(p["flagged"]) for p in predictions)
+        parts.append(f"real text: {flagged} of {len(predictions)} passages flagged "
+                     f"({sum(gold[p['id']].failure for p in predictions)} gold failures)")
+        parts.append(reliability_table([p["flag_probability"] for p in predictions],
+                                       [gold[p["id"]].failure for p in predictions],
+                                       "the flag probability on real text (out of fold)"))
+        parts.append(reliability_table([p["evidence_probability"] for p in predictions],
+                                       [gold[p["id"]].theme is not None for p in predictions],
+                                       "P(evidence) on real text (out of fold)"))
+    return "\n\n".join(parts)

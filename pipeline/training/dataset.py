@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,8 +16,9 @@ from pipeline.classify.entry_vectors import EntryBank, cached_vectors, texts_key
 from pipeline.classify.model import NONE_CLASS
 from pipeline.errors import TaxonomyError
 from pipeline.ids import short_hash
-from pipeline.paths import DEVSET, TAXONOMY_DIR
+from pipeline.paths import DEVSET, REAL_DEVSET, TAXONOMY_DIR
 from pipeline.taxonomy import Taxonomy
+from pipeline.training.realtext import RealLoad, load_real_rows
 
 if TYPE_CHECKING:
     from pipeline.embed import Encoder
@@ -30,6 +32,7 @@ class LabelledRow:
     failure: bool
     entries: tuple[str, ...]
     doc_kind: str | None = None
+    group: str | None = None  # the real document a real-text row comes from; None for a written passage
 
 
 def normalise(text: str) -> str:
@@ -49,15 +52,47 @@ def load_devset(path: Path = DEVSET) -> list[LabelledRow]:
             for g in load_gold(path)]
 
 
+def load_real_devset(path: Path = REAL_DEVSET) -> tuple[list[LabelledRow], RealLoad]:
+    """The real-text rows with their text rebuilt from the shared documents (see ``pipeline.training.realtext``)."""
+    loaded = load_real_rows(path)
+    rows = [LabelledRow(p.ref.gid, normalise(p.text), p.ref.theme, p.ref.polarity == "failure", p.ref.entries,
+                        None, p.ref.file) for p in loaded.passages]
+    return rows, loaded
+
+
+def load_training_rows(devset: Path = DEVSET, real: Path | None = REAL_DEVSET) -> list[LabelledRow]:
+    """The written development set, then the real-text rows that can be rebuilt here (say which cannot)."""
+    rows = load_devset(devset)
+    if real is not None:
+        real_rows, loaded = load_real_devset(real)
+        if loaded.skipped:
+            print(f"real-text rows: {loaded.summary()}", file=sys.stderr)
+        rows += real_rows
+    return rows
+
+
 def training_hash(rows: Sequence[LabelledRow]) -> str:
-    """Identity of the labels a model was trained on (texts, themes, polarity, entries, kinds), order-free."""
-    parts = sorted(f"{r.id}|{r.text}|{r.theme}|{r.failure}|{','.join(r.entries)}|{r.doc_kind}" for r in rows)
+    """Identity of the labels a model was trained on (texts, themes, polarity, entries, kinds, documents)."""
+    parts = sorted(f"{r.id}|{r.text}|{r.theme}|{r.failure}|{','.join(r.entries)}|{r.doc_kind}|{r.group}"
+                   for r in rows)
     return short_hash("training-rows", len(parts), *parts, length=16)
 
 
+ROW_VECTOR_FILES = (("devset-vectors", False), ("real-vectors", True))  # (file name, holds the real-text rows)
+
+
 def devset_vectors(encoder: Encoder, rows: Sequence[LabelledRow], directory: Path) -> np.ndarray:
-    texts = [r.text for r in rows]
-    return cached_vectors(encoder, texts, texts_key(encoder.model_id, texts), "devset-vectors", directory)
+    """Vectors of the rows in order: written ones cached as ``devset-vectors``, real ones as ``real-vectors``."""
+    parts: list[tuple[list[int], np.ndarray]] = []
+    for name, real in ROW_VECTOR_FILES:
+        index = [i for i, r in enumerate(rows) if (r.group is not None) == real]
+        if index:
+            texts = [rows[i].text for i in index]
+            parts.append((index, cached_vectors(encoder, texts, texts_key(encoder.model_id, texts), name, directory)))
+    out = np.zeros((len(rows), parts[0][1].shape[1]), dtype=np.float32)
+    for index, vectors in parts:
+        out[index] = vectors
+    return out
 
 
 def load_non_evidence(taxonomy_id: str, directory: Path = TAXONOMY_DIR) -> list[str]:

@@ -185,29 +185,44 @@ def report_to_dict(report: EvaluationReport) -> dict:
 
 
 def cross_validate(gold: Sequence[GoldPassage], fit_predict: FitPredict, folds: int = 5, seed: int = 0,
-                   themes: Sequence[str] = ()) -> EvaluationReport:
+                   themes: Sequence[str] = (), groups: Sequence[str | None] | None = None,
+                   always_train: Sequence[GoldPassage] = ()) -> EvaluationReport:
     """Score out-of-fold predictions, so a system with fitted parameters is never scored on its training rows.
 
     Folds are stratified by gold theme: each theme's rows are shuffled with ``seed`` and
     dealt round-robin, so every fold sees every frequent theme and the split is reproducible.
+    With ``groups`` (a row's document), a document's rows stay in one fold, so passages of a test
+    document never train the model that scores them. ``always_train`` rows (the written passages,
+    when the real-text rows are cross-validated) are training rows in every fold and never scored.
     """
     if not 2 <= folds <= len(gold):
         raise EvaluationError(f"cannot make {folds} folds from {len(gold)} gold passages; use 2 to {len(gold)}")
-    fold_of = fold_assignments(gold, folds, seed)
+    fold_of = fold_assignments(gold, folds, seed, groups)
     predictions: list[dict] = []
     for fold in range(folds):
-        train = [g for g, f in zip(gold, fold_of, strict=True) if f != fold]
+        train = list(always_train) + [g for g, f in zip(gold, fold_of, strict=True) if f != fold]
         test = [g for g, f in zip(gold, fold_of, strict=True) if f == fold]
         predictions.extend(fit_predict(train, test))
     return score(gold, predictions, themes)
 
 
-def fold_assignments(gold: Sequence[GoldPassage], folds: int, seed: int) -> list[int]:
-    """The fold (0 to folds - 1) of each gold row, stratified by theme."""
+def fold_assignments(gold: Sequence[GoldPassage], folds: int, seed: int,
+                     groups: Sequence[str | None] | None = None) -> list[int]:
+    """The fold (0 to folds - 1) of each gold row: stratified by theme, or whole groups per fold.
+
+    Rows whose group is not None (real documents) are dealt a document at a time, largest first
+    (ties in a seeded random order) to the fold with the fewest such rows; the other rows are
+    stratified by theme as before.
+    """
     rng = random.Random(seed)
+    groups = list(groups) if groups is not None else [None] * len(gold)
     by_theme: dict[str, list[int]] = {}
-    for index, row in enumerate(gold):
-        by_theme.setdefault(row.theme or NONE_LABEL, []).append(index)
+    by_group: dict[str, list[int]] = {}
+    for index, (row, group) in enumerate(zip(gold, groups, strict=True)):
+        if group is None:
+            by_theme.setdefault(row.theme or NONE_LABEL, []).append(index)
+        else:
+            by_group.setdefault(group, []).append(index)
     fold_of = [0] * len(gold)
     dealt = 0
     for theme in sorted(by_theme):
@@ -216,6 +231,14 @@ def fold_assignments(gold: Sequence[GoldPassage], folds: int, seed: int) -> list
         for index in indices:
             fold_of[index] = dealt % folds
             dealt += 1
+    names = sorted(by_group)
+    rng.shuffle(names)
+    sizes = [0] * folds
+    for name in sorted(names, key=lambda n: -len(by_group[n])):
+        fold = min(range(folds), key=lambda f: (sizes[f], f))
+        sizes[fold] += len(by_group[name])
+        for index in by_group[name]:
+            fold_of[index] = fold
     return fold_of
 
 

@@ -43,14 +43,15 @@ from pipeline.classify.rules.polarity import FEATURE_NAMES, cue_features
 from pipeline.classify.rules.priors import fit_doc_kind_priors, suppression_reason
 from pipeline.domain import GoldPassage
 from pipeline.ids import short_hash
-from pipeline.paths import DEVSET
+from pipeline.paths import DEVSET, REAL_DEVSET
 from pipeline.taxonomy import Taxonomy
 from pipeline.training.dataset import (
+    ROW_VECTOR_FILES,
     Exemplars,
     LabelledRow,
     devset_vectors,
-    load_devset,
     load_non_evidence,
+    load_training_rows,
     non_evidence_vectors,
     training_hash,
 )
@@ -74,12 +75,16 @@ class TrainSettings:
     seed: int = 0
     flag_shrink: float = 20.0  # per-theme flag thresholds: pseudo-positives pulling towards the global one
     link_shrink: float = 10.0  # per-entry link thresholds, likewise
+    # Evidence calibration and threshold on the real-text rows only (when there are any): written passages are
+    # three quarters evidence and real papers a fifth, so a threshold fitted on both over-calls real text.
+    evidence_on_real: bool = True
     weights: CombineWeights = field(default_factory=CombineWeights)
 
     def key(self) -> str:
         return (f"c_theme={self.c_theme};c_failure={self.c_failure};c_entry={self.c_entry};c_pol={self.c_polarity};"
                 f"exemplar_weight={self.exemplar_weight};inner_folds={self.inner_folds};seed={self.seed};"
-                f"flag_shrink={self.flag_shrink};link_shrink={self.link_shrink};{self.weights.key()}")
+                f"flag_shrink={self.flag_shrink};link_shrink={self.link_shrink};evidence_on_real={self.evidence_on_real};"
+                f"{self.weights.key()}")
 
 
 DEFAULT_SETTINGS = TrainSettings()
@@ -158,7 +163,7 @@ def fit_model(rows: Sequence[LabelledRow], vectors: np.ndarray, bank: EntryBank,
     # Out-of-fold outputs of heads fitted without each row.
     gold_like = [GoldPassage(r.id, r.text, r.theme, "failure" if r.failure else ("positive" if r.theme else None),
                              r.entries) for r in rows]
-    fold_of = np.array(fold_assignments(gold_like, settings.inner_folds, settings.seed))
+    fold_of = np.array(fold_assignments(gold_like, settings.inner_folds, settings.seed, [r.group for r in rows]))
     n_themes, n_entries = len(taxonomy.themes), len(taxonomy.entries)
     theme_score = np.zeros((len(rows), n_themes))
     entry_score = np.zeros((len(rows), n_entries))
@@ -177,14 +182,16 @@ def fit_model(rows: Sequence[LabelledRow], vectors: np.ndarray, bank: EntryBank,
     gold_evidence = np.array([r.theme is not None for r in rows])
     gold_failure = np.array([r.failure for r in rows])
     live = ~suppressed
+    real = np.array([r.group is not None for r in rows])
+    evidence_rows = live & real if settings.evidence_on_real and (live & real).any() else live
     calibration = Calibration(
-        evidence=fit_platt(evidence_raw[live], gold_evidence[live]),
+        evidence=fit_platt(evidence_raw[evidence_rows], gold_evidence[evidence_rows]),
         entry=_fit_entry_calibration(rows, entry_score, live, taxonomy),
     )
     polarity = fit_polarity_stage(failure_raw[live], cues[live], gold_failure[live], settings)
     p_failure = polarity.proba(polarity_features(failure_raw, cues))[:, 0]
     thresholds = _fit_thresholds(rows, calibration, evidence_raw, p_failure, theme_score, entry_score, live,
-                                 taxonomy, settings)
+                                 evidence_rows, taxonomy, settings)
     heads = fit_heads(rows, vectors, cues, sims, ex, ex_cues, taxonomy, settings)
     priors = fit_doc_kind_priors([r.doc_kind for r in rows], [r.theme for r in rows], [r.failure for r in rows],
                                  [t.id for t in taxonomy.themes])
@@ -234,14 +241,14 @@ def _fit_entry_calibration(rows: Sequence[LabelledRow], entry_score: np.ndarray,
 
 def _fit_thresholds(rows: Sequence[LabelledRow], calibration: Calibration, evidence_raw: np.ndarray,
                     p_failure_all: np.ndarray, theme_score: np.ndarray, entry_score: np.ndarray, live: np.ndarray,
-                    taxonomy: Taxonomy, settings: TrainSettings) -> ModelThresholds:
+                    evidence_rows: np.ndarray, taxonomy: Taxonomy, settings: TrainSettings) -> ModelThresholds:
     themes = [t.id for t in taxonomy.themes]
     gold_evidence = np.array([r.theme is not None for r in rows])
     gold_failure = np.array([r.failure for r in rows])
     p_evidence = np.where(live, calibration.evidence(evidence_raw), 0.0)
-    evidence = best_threshold(p_evidence, gold_evidence)
+    evidence = best_threshold(p_evidence[evidence_rows], gold_evidence[evidence_rows])
     predicted_evidence = p_evidence >= evidence
-    p_failure = np.where(predicted_evidence, p_failure_all, 0.0)
+    p_failure = np.where(predicted_evidence, p_evidence * p_failure_all, 0.0)  # the flag probability
     flag = best_threshold(p_failure, gold_failure)
     predicted_theme = np.argmax(theme_score, axis=1)
     flag_by_theme = {}
@@ -265,16 +272,20 @@ def _fit_thresholds(rows: Sequence[LabelledRow], calibration: Calibration, evide
 
 
 def build(encoder: Encoder, taxonomy: Taxonomy, output_dir: Path, devset: Path = DEVSET,
-          vectors_dir: Path | None = None, settings: TrainSettings = TrainSettings()) -> EvidenceModel:
-    """Fit on the whole development set and write every artefact into ``output_dir``."""
-    rows = load_devset(devset)
+          real: Path | None = REAL_DEVSET, vectors_dir: Path | None = None,
+          settings: TrainSettings = TrainSettings()) -> EvidenceModel:
+    """Fit on the written and real-text development rows and write every artefact into ``output_dir``."""
+    rows = load_training_rows(devset, real)
     source = vectors_dir or output_dir
     bank = load_entry_bank(encoder, taxonomy, shipped_dir=source)
     vectors = devset_vectors(encoder, rows, source)
     output_dir.mkdir(parents=True, exist_ok=True)
     write_vectors(output_dir / "entry-vectors.npz", bank.vectors, bank.key)
-    texts = [r.text for r in rows]
-    write_vectors(output_dir / "devset-vectors.npz", vectors, texts_key(encoder.model_id, texts))
+    for name, real_rows in ROW_VECTOR_FILES:
+        index = [i for i, r in enumerate(rows) if (r.group is not None) == real_rows]
+        if index:
+            texts = [rows[i].text for i in index]
+            write_vectors(output_dir / f"{name}.npz", vectors[index], texts_key(encoder.model_id, texts))
     none_texts = load_non_evidence(taxonomy.id)
     none_vectors = non_evidence_vectors(encoder, none_texts, source)
     write_vectors(output_dir / "non-evidence-vectors.npz", none_vectors, texts_key(encoder.model_id, none_texts))

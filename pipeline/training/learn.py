@@ -37,7 +37,13 @@ from pipeline.ids import sha256_bytes, vector_key
 from pipeline.paths import MODELS_DIR
 from pipeline.store import Store
 from pipeline.taxonomy import Taxonomy
-from pipeline.training.dataset import LabelledRow, load_devset, load_non_evidence, non_evidence_vectors, normalise
+from pipeline.training.dataset import (
+    LabelledRow,
+    load_non_evidence,
+    load_training_rows,
+    non_evidence_vectors,
+    normalise,
+)
 
 NOT_EVIDENCE_REASONS = ("boilerplate", "historical", "not_this_authority")
 HOLDOUT = 0.25
@@ -201,10 +207,10 @@ def learn(db: str | Path, encoder: Encoder, taxonomy: Taxonomy, *, holdout: floa
         report.verdict = "not refitted: no decision outside the held-back slice says what a passage evidences"
         return report
 
-    devset = load_devset()
+    devset = load_training_rows()  # written rows, and the real-text rows when the shared documents are here
     decided_texts = {row.text for _, row in training}
     base = [r for r in devset if r.text not in decided_texts]  # an analyst's decision overrides the dev-set label
-    shipped_dir = MODELS_DIR / taxonomy.id  # the development set's vectors ship there
+    shipped_dir = MODELS_DIR / taxonomy.id  # the development rows' vectors ship there
     base_vectors = devset_vectors(encoder, devset, shipped_dir)[[i for i, r in enumerate(devset)
                                                                   if r.text not in decided_texts]]
     none_texts = load_non_evidence(taxonomy.id)

@@ -16,7 +16,15 @@ verdict in a small second-stage logistic regression (see ``pipeline.classify.mod
 - hedging and risk-register language (risk that, likelihood 3, mitigation, owner:), which
   describes a possibility, and the few markers that a risk has materialised (rated red,
   has materialised, no further mitigation);
+- quoted guidance: a passage about authorities in general ("an authority", "local authorities",
+  "indicators of potential failure", "the Secretary of State may") and about no authority in
+  particular ("the Council", "we", "our") describes what failure looks like, not a failure;
+- questions and first-person statements (public questions, a member of the public's statement),
+  which ask or assert without the authority's own voice;
 - regular expressions only: microseconds a passage.
+
+A failure that is not asserted (every failure state negated, only a possibility, or quoted
+guidance) is capped as a denied indicator by ``pipeline.classify.model``.
 """
 
 from __future__ import annotations
@@ -34,7 +42,8 @@ _NEGATOR = re.compile(
     r"[a-z]+n't)\b(?:\s+(?:any|a|an|the|further|significant|material|major|new|evidence of|sign of|signs of|"
     r"instances? of|need(?:ed)? (?:for|to)|been needed to|requirement (?:for|to)|plans? to|"
     r"identif(?:y|ied)|find|found|report(?:ed)?|made|recourse to|call on|unplanned|planned|"
-    r"reliance on|further|for|of|to|be|been|have|has|was|were|is|are|its|our|their|[a-z]+ed)\b)*\s*$",
+    r"reliance on|further|for|of|to|be|been|have|has|was|were|is|are|its|our|their|[a-z]+ed|"
+    r"at (?:this|the|any) (?:stage|time|point)|at present|yet|so far|to date|under|report|notice)\b)*\s*$",
     re.IGNORECASE,
 )
 # After a cue: "the complaint was not upheld", "fault was not found".
@@ -48,6 +57,11 @@ _HEDGE = re.compile(
     r"if|unless|likelihood|avoid|prevent|whether|in case)\b",
     re.IGNORECASE,
 )
+# A statement of law says what must happen if something occurs, not that it has: "Section 114 of the Local
+# Government Finance Act 1988 requires the chief finance officer to make a report if ...".
+_STATEMENT_OF_LAW = re.compile(r"\b(?:section|s\.)\s?\d+\w*(?:\(\d+\))? of the [\w ]{3,60}? act(?: \d{4})? "
+                               r"(?:requires|provides|states|says|allows|empowers|places|sets out)\b", re.IGNORECASE)
+_SENTENCE_END = re.compile(r"[.!?](?:\s|$)")
 _CLAUSE_BREAK = re.compile(r"[.;:!?,()]|\b(?:but|however|although|whereas|while|which|and)\b", re.IGNORECASE)
 _WINDOW = 80  # characters before a cue searched for its negator or hedge
 _BALANCED_BY_RESERVES = re.compile(r"\breserves?\b.*\b(?:used|needed|required|drawn|applied|necessary) to\s*$",
@@ -129,10 +143,23 @@ PROCEDURAL = _compile([
     r"annex\b", r"this report (?:sets out|provides|presents)",
 ])
 
+# Authorities in general: the voice of guidance, not of a paper about one authority.
+GENERIC_SUBJECT = _compile([
+    r"(?:an|any|each|every|a) (?:local )?(?:authority|council)(?:'s)?\b(?! (?:tax|house|meeting|officer))",
+    r"(?<!comparable )(?<!similar )(?<!other )(?<!neighbouring )(?<!statistical )(?:local )?authorities\b",
+    r"indicators? of (?:potential )?failure", r"characteristics of (?:a )?well",
+    r"the secretary of state (?:may|will|can)",
+    r"statutory guidance", r"this (?:guidance|protocol)\b", r"councils? should",
+])
+# One authority in particular: a paper's own voice.
+SPECIFIC_SUBJECT = _compile([r"(?:the|this|our) (?:city |county |borough |district )?(?:council|authority)\b",
+                             r"we\b", r"our\b", r"[A-Z][a-z]+ (?:City|County|Borough|District) Council"])
+QUESTION = re.compile(r"\?|\bI\b|\b(?:me|my)\b")
+
 FEATURE_NAMES: tuple[str, ...] = (
     "failure_states", "failure_states_negated", "failure_states_hedged", "failure_constructions",
     "positive_states", "positive_states_negated", "hedges", "risk_register", "materialised", "procedural",
-    "healthy_by_negation", "possibility_only", "digits_share",
+    "healthy_by_negation", "possibility_only", "digits_share", "quoted_guidance", "question_or_first_person",
 )
 
 
@@ -148,6 +175,19 @@ class CueCounts:
     risk_register: int
     materialised: int
     procedural: int
+    generic_subject: int = 0  # "an authority", "local authorities", "indicators of potential failure"
+    specific_subject: int = 0  # "the Council", "we", "our"
+    questions: int = 0  # question marks and first-person singular
+
+    @property
+    def quoted_guidance(self) -> bool:
+        """Authorities in general and none in particular: guidance describing failure, not a failure."""
+        return self.generic_subject > 0 and self.specific_subject == 0
+
+    @property
+    def not_asserted(self) -> bool:
+        """A denied indicator: every failure negated, only a possibility, or quoted guidance."""
+        return self.healthy_by_negation or self.possibility_only or self.quoted_guidance
 
     @property
     def healthy_by_negation(self) -> bool:
@@ -176,8 +216,14 @@ def is_negated(text: str, start: int, end: int) -> bool:
 
 
 def is_hedged(text: str, start: int) -> bool:
-    """True when a hedge (risk that, could, if, likelihood) precedes ``text[start:]`` in its clause."""
-    return bool(_HEDGE.search(_clause_before(text, start)))
+    """True when a hedge (risk that, could, if, likelihood) precedes ``text[start:]`` in its clause, or its
+    sentence is a statement of law."""
+    if _HEDGE.search(_clause_before(text, start)):
+        return True
+    ends = [m.end() for m in _SENTENCE_END.finditer(text, 0, start)]
+    sentence_start = ends[-1] if ends else 0
+    following = _SENTENCE_END.search(text, start)
+    return bool(_STATEMENT_OF_LAW.search(text[sentence_start:following.end() if following else len(text)]))
 
 
 def _spans(pattern: re.Pattern[str], text: str) -> list[tuple[int, int]]:
@@ -216,7 +262,8 @@ def cue_counts(text: str) -> CueCounts:
         failure=failure, failure_negated=negated, failure_hedged=hedged, failure_constructions=len(constructions),
         positive=positive, positive_negated=positive_negated, hedges=len(_HEDGE.findall(text)),
         risk_register=len(RISK_REGISTER.findall(text)), materialised=len(MATERIALISED.findall(text)),
-        procedural=len(PROCEDURAL.findall(text)),
+        procedural=len(PROCEDURAL.findall(text)), generic_subject=len(GENERIC_SUBJECT.findall(text)),
+        specific_subject=len(SPECIFIC_SUBJECT.findall(text)), questions=len(QUESTION.findall(text)),
     )
 
 
@@ -236,5 +283,6 @@ def cue_features(texts: Sequence[str]) -> np.ndarray:
             math.log1p(c.failure_constructions), math.log1p(c.positive), math.log1p(c.positive_negated),
             math.log1p(c.hedges), math.log1p(c.risk_register), math.log1p(c.materialised), math.log1p(c.procedural),
             float(c.healthy_by_negation), float(c.possibility_only), sum(ch.isdigit() for ch in text) / letters,
+            float(c.quoted_guidance), math.log1p(c.questions),
         ])
     return np.asarray(rows, dtype=np.float32).reshape(len(texts), len(FEATURE_NAMES))
