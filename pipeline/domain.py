@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 
+from pipeline.errors import FailureReason
 from pipeline.taxonomy import Entry
 
 
@@ -46,6 +47,16 @@ class Block:
     level: int = 0  # heading depth (1 = top); 0 for non-headings
 
 
+@dataclass(frozen=True)
+class SkippedPage:
+    """A page left out of a document that was otherwise read: ``reason`` is ``corrupt`` (it will not
+    load) or ``too_large`` (more objects, glyphs or content than any real page)."""
+
+    page: int
+    reason: FailureReason
+    detail: str
+
+
 @dataclass
 class ExtractedDocument:
     """The blocks of one document in reading order and the text they index into."""
@@ -57,6 +68,7 @@ class ExtractedDocument:
     title: str | None = None
     ocr_pages: list[int] = field(default_factory=list)  # pages read by OCR
     unread_pages: list[int] = field(default_factory=list)  # scanned pages left unread: no OCR available
+    skipped_pages: list[SkippedPage] = field(default_factory=list)  # pages that would not load or cost too much
 
     @property
     def text(self) -> str:

@@ -7,6 +7,33 @@ as the document's failure reason.
 
 from __future__ import annotations
 
+from enum import StrEnum
+
+
+class FailureReason(StrEnum):
+    """Why a document was not stored: one code per cause, each documented in the README's "Bad
+    input" section. ``RETRIED`` ones are tried again on every run; the others only when the
+    document's bytes (or the extractor) change."""
+
+    EMPTY = "empty"  # no text at all
+    CORRUPT = "corrupt"  # damaged: the format's parser cannot read it
+    ENCRYPTED = "encrypted"  # needs a password
+    NEEDS_OCR = "needs_ocr"  # scanned, and OCR is off or not installed
+    OCR_FAILED = "ocr_failed"  # tesseract failed or timed out on a page
+    TOO_LARGE = "too_large"  # past a size limit, or past the memory budget while being prepared
+    UNSUPPORTED_FORMAT = "unsupported_format"  # not PDF, DOCX, HTML or text
+    MISLABELLED = "mislabelled"  # its name says one format, its bytes another
+    UNREADABLE = "unreadable"  # the file system would not give its bytes
+    SYMLINK = "symlink"  # a symbolic link inside a folder given to a run: not followed
+    OUTSIDE_FOLDER = "outside_folder"  # its real path lies outside the folder given to a run
+    TIMEOUT = "timeout"  # preparing it took longer than its time budget
+    CRASHED = "crashed"  # the process preparing it died (a crash in a parser)
+    INTERNAL_ERROR = "internal_error"  # a bug in bv-triage: the message names the exception
+
+
+RETRIED = frozenset({FailureReason.UNREADABLE, FailureReason.TIMEOUT, FailureReason.CRASHED,
+                     FailureReason.INTERNAL_ERROR})
+
 
 class TriageError(Exception):
     """Base class for errors a user can act on."""
@@ -21,38 +48,38 @@ class UnknownEntryError(TaxonomyError):
 
 
 class DocumentError(TriageError):
-    """A document cannot be read. ``reason`` is a short machine-friendly code."""
+    """A document cannot be read. ``reason`` says why, as a ``FailureReason`` code."""
 
-    reason = "unreadable"
+    reason: FailureReason = FailureReason.UNREADABLE
 
-    def __init__(self, message: str, *, reason: str | None = None) -> None:
+    def __init__(self, message: str, *, reason: FailureReason | None = None) -> None:
         super().__init__(message)
         if reason:
             self.reason = reason
 
 
 class UnsupportedFormatError(DocumentError):
-    reason = "unsupported_format"
+    reason = FailureReason.UNSUPPORTED_FORMAT
 
 
 class EmptyDocumentError(DocumentError):
-    reason = "empty"
+    reason = FailureReason.EMPTY
 
 
 class CorruptDocumentError(DocumentError):
-    reason = "corrupt"
+    reason = FailureReason.CORRUPT
 
 
 class EncryptedDocumentError(DocumentError):
-    reason = "encrypted"
+    reason = FailureReason.ENCRYPTED
 
 
 class NeedsOCRError(DocumentError):
-    reason = "needs_ocr"
+    reason = FailureReason.NEEDS_OCR
 
 
 class TooLargeError(DocumentError):
-    reason = "too_large"
+    reason = FailureReason.TOO_LARGE
 
 
 class CorpusError(TriageError):

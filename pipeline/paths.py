@@ -66,3 +66,9 @@ DEFAULT_REGISTER = CORPUS_DIR / "sources.yaml" if CHECKOUT else DATA_DIR / "sour
 DEFAULT_DB = DATA_DIR / "triage.db"
 DEFAULT_HEATMAP = DATA_DIR / "summary.html"
 DEFAULT_OUTBOX = DATA_DIR / "outbox"
+
+
+def path_text(path: Path | str) -> str:
+    """A path as text that SQLite, JSON and terminals accept: bytes that are not UTF-8 (kept by
+    ``os.fsdecode`` as lone surrogates) become ``\\xNN`` escapes."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")

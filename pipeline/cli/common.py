@@ -7,6 +7,9 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
+
+from pipeline.terminal import printable
 
 UNBOUNDED_WIDTH = 1000
 
@@ -30,5 +33,11 @@ AuthorityOpt = Annotated[str | None, typer.Option("--authority", help="Authority
 
 
 def fail(message: str, code: int = 1) -> typer.Exit:
-    err.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
+    """Print one line on stderr (names in it escaped: they may carry terminal escape codes) and exit."""
+    err.print(f"[red]error:[/red] {escape(printable(message))}", highlight=False, soft_wrap=True)
     return typer.Exit(code)
+
+
+def note(message: str) -> None:
+    """A line on stderr that is not an error, escaped like one."""
+    err.print(escape(printable(message)), highlight=False, soft_wrap=True)

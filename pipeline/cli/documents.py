@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from pipeline.cli.common import TaxonomyId, fail
+from pipeline.cli.common import TaxonomyId, fail, note
 from pipeline.errors import DocumentError, TriageError
 from pipeline.taxonomy import DEFAULT_TAXONOMY
 
@@ -29,6 +29,8 @@ def extract(
         document = extract_document(file)
     except DocumentError as e:
         raise fail(f"{file.name}: {e.reason}: {e}", code=2) from e
+    for skipped in document.skipped_pages:
+        note(f"note: {file.name}: page {skipped.page} skipped: {skipped.reason}: {skipped.detail}")
     if fmt == "blocks":
         for block in document.blocks:
             record = {"type": str(block.type), "page": block.page, "heading": " > ".join(block.heading_path),

@@ -1,115 +1,195 @@
-"""HTML extraction: committee report pages and other council web pages."""
+"""HTML extraction: committee report pages and other council web pages.
+
+The page is walked with an explicit stack, never by recursion, so thousands of nested
+elements cost memory in proportion to the page and nothing more; each element's text is
+read once.
+"""
 
 from __future__ import annotations
 
-from bs4 import BeautifulSoup, NavigableString, Tag
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from bs4 import BeautifulSoup, NavigableString, PageElement, ParserRejectedMarkup, Tag
 
 from pipeline.domain import Block, BlockType
+from pipeline.errors import CorruptDocumentError
 from pipeline.extract import layout
+from pipeline.extract.limits import Limits
 
 _SKIP = {"script", "style", "noscript", "template", "head", "svg", "form", "button", "iframe", "object"}
 _FURNITURE = {"nav": BlockType.HEADER, "header": BlockType.HEADER, "footer": BlockType.FOOTER}
 _HEADINGS = {f"h{n}": n for n in range(1, 7)}
 _BLOCKS = {"p", "li", "table", "pre", "blockquote", "dt", "dd", "ul", "ol", "dl", "div", "section", "article",
            "main", "aside", "figure", "figcaption", "address", "tr", "td", "th", "body", *_HEADINGS, *_FURNITURE}
+_NOT_TEXT = ("Comment", "Doctype", "Declaration", "ProcessingInstruction", "CData")
 
 
-def extract_html(data: bytes) -> tuple[list[Block], str | None]:
+def extract_html(data: bytes, limits: Limits) -> tuple[list[Block], str | None]:
     """Return blocks in document order and the page title."""
-    soup = BeautifulSoup(data, "lxml")
+    try:
+        soup = BeautifulSoup(data, "lxml")
+    except (ParserRejectedMarkup, ValueError) as e:
+        raise CorruptDocumentError(f"HTML cannot be parsed ({e})") from e
     title = layout.normalise_space(soup.title.get_text()) if soup.title else None
     root = soup.body or soup
-    blocks: list[Block] = []
-    _walk(root, blocks, BlockType.PARAGRAPH)
+    blocks = _Walker(limits, _block_holders(root)).walk(root)
     return blocks, title or None
 
 
-def _has_block_child(tag: Tag) -> bool:
-    return any(isinstance(c, Tag) and c.name in _BLOCKS for c in tag.descendants)
+def _block_holders(root: Tag) -> set[int]:
+    """The ids of the elements with a block element somewhere inside, found in one pass."""
+    holders: set[int] = set()
+    for element in root.descendants:
+        if isinstance(element, Tag) and element.name in _BLOCKS:
+            parent = element.parent
+            while parent is not None and id(parent) not in holders:
+                holders.add(id(parent))
+                parent = parent.parent
+    return holders
 
 
-def _emit(blocks: list[Block], text: str, kind: BlockType, level: int = 0) -> None:
+@dataclass
+class _Descend:
+    """Walk this element's children as blocks of ``default`` type."""
+
+    tag: Tag
+    default: BlockType
+
+
+_Item = PageElement | Block | _Descend
+
+
+@dataclass
+class _Frame:
+    items: Iterator[_Item]
+    default: BlockType
+    buffer: list[str] = field(default_factory=list)  # inline text waiting to become one block
+
+
+@dataclass
+class _Walker:
+    limits: Limits
+    holders: set[int]
+    blocks: list[Block] = field(default_factory=list)
+
+    def walk(self, root: Tag) -> list[Block]:
+        stack = [_Frame(iter(root.children), BlockType.PARAGRAPH)]
+        while stack:
+            frame = stack[-1]
+            item = next(frame.items, None)
+            if item is None:
+                self._flush(frame)
+                stack.pop()
+            elif isinstance(item, Block):
+                self._flush(frame)
+                self._add(item)
+            elif isinstance(item, _Descend):
+                self._flush(frame)
+                stack.append(_Frame(iter(item.tag.children), item.default))
+            elif isinstance(item, NavigableString):
+                if item.__class__.__name__ not in _NOT_TEXT:
+                    frame.buffer.append(str(item))
+            elif isinstance(item, Tag) and item.name not in _SKIP:
+                pushed = self._element(item, frame)
+                if pushed is not None:
+                    stack.append(pushed)
+        return self.blocks
+
+    def _element(self, tag: Tag, frame: _Frame) -> _Frame | None:
+        """Handle one element; return a frame when its content is to be walked next."""
+        name, default = tag.name, frame.default
+        if name == "br":
+            frame.buffer.append(" ")
+            return None
+        if name not in _BLOCKS and name != "li":
+            frame.buffer.append(tag.get_text(" "))
+            return None
+        self._flush(frame)
+        if name in _HEADINGS:
+            kind = BlockType.HEADING if default is BlockType.PARAGRAPH else default
+            self._add(_block(tag.get_text(" "), kind, _HEADINGS[name]))
+        elif name in _FURNITURE:
+            return _Frame(iter(tag.children), _FURNITURE[name])
+        elif name == "table":
+            return _Frame(_table(tag, default), default)
+        elif name == "li":
+            return _Frame(_list_item(tag, default), default)
+        elif id(tag) in self.holders:
+            return _Frame(iter(tag.children), default)
+        else:
+            self._add(_block(tag.get_text(" "), default))
+        return None
+
+    def _flush(self, frame: _Frame) -> None:
+        if frame.buffer:
+            self._add(_block(" ".join(frame.buffer), frame.default))
+            frame.buffer.clear()
+
+    def _add(self, block: Block | None) -> None:
+        if block is not None:
+            self.blocks.append(block)
+            self.limits.check_size(len(self.blocks), 0)
+
+
+def _block(text: str, kind: BlockType, level: int = 0) -> Block | None:
     text = layout.normalise_space(text)
     if not text:
-        return
+        return None
     if kind is BlockType.PARAGRAPH and layout.looks_like_list_item(text):
         kind = BlockType.LIST_ITEM
-    blocks.append(Block(kind, text, None, level=level))
+    return Block(kind, text, None, level=level)
 
 
-def _walk(tag: Tag, blocks: list[Block], default: BlockType) -> None:
-    buffer: list[str] = []
-
-    def flush() -> None:
-        _emit(blocks, " ".join(buffer), default)
-        buffer.clear()
-
-    for child in tag.children:
-        if isinstance(child, NavigableString):
-            if child.__class__.__name__ in ("Comment", "Doctype", "Declaration", "ProcessingInstruction", "CData"):
-                continue
-            buffer.append(str(child))
-            continue
-        if not isinstance(child, Tag) or child.name in _SKIP:
-            continue
-        name = child.name
-        if name in _HEADINGS:
-            flush()
-            _emit(blocks, child.get_text(" "), BlockType.HEADING if default is BlockType.PARAGRAPH else default,
-                  _HEADINGS[name])
-        elif name in _FURNITURE:
-            flush()
-            _walk(child, blocks, _FURNITURE[name])
-        elif name == "table":
-            flush()
-            _table(child, blocks, default)
-        elif name == "li":
-            flush()
-            _list_item(child, blocks, default)
-        elif name in _BLOCKS and _has_block_child(child):
-            flush()
-            _walk(child, blocks, default)
-        elif name in _BLOCKS:
-            flush()
-            _emit(blocks, child.get_text(" "), default)
-        elif name == "br":
-            buffer.append(" ")
-        else:
-            buffer.append(child.get_text(" "))
-    flush()
-
-
-def _list_item(item: Tag, blocks: list[Block], default: BlockType) -> None:
+def _list_item(item: Tag, default: BlockType) -> Iterator[_Item]:
+    """The item's own text as one block, then its nested lists and tables."""
     own = [c.get_text(" ") if isinstance(c, Tag) else str(c)
            for c in item.children if not (isinstance(c, Tag) and c.name in ("ul", "ol", "table"))]
     kind = BlockType.LIST_ITEM if default is BlockType.PARAGRAPH else default
-    _emit(blocks, " ".join(own), kind)
+    if block := _block(" ".join(own), kind):
+        yield block
     for nested in item.find_all(["ul", "ol", "table"], recursive=False):
-        _walk(nested, blocks, default) if nested.name != "table" else _table(nested, blocks, default)
+        if nested.name == "table":
+            yield from _table(nested, default)
+        else:
+            yield _Descend(nested, default)
 
 
-def _table(table: Tag, blocks: list[Block], default: BlockType) -> None:
-    """Label/value tables become one paragraph per row; other tables one table block."""
+def _own_rows(table: Tag) -> list[list[Tag]]:
+    """The table's rows and their cells, without the rows of tables nested in it."""
     rows: list[list[Tag]] = []
-    for tr in table.find_all("tr"):
-        if tr.find_parent("table") is table:
-            rows.append(tr.find_all(["td", "th"], recursive=False))
+    stack = [iter(table.children)]
+    while stack:
+        child = next(stack[-1], None)
+        if child is None:
+            stack.pop()
+        elif isinstance(child, Tag) and child.name != "table":
+            if child.name == "tr":
+                rows.append([c for c in child.children if isinstance(c, Tag) and c.name in ("td", "th")])
+            stack.append(iter(child.children))
+    return rows
+
+
+def _table(table: Tag, default: BlockType) -> Iterator[_Item]:
+    """Label/value tables become one paragraph per row; other tables one table block."""
+    rows = _own_rows(table)
     if not rows:
         return
     if default is not BlockType.PARAGRAPH:
-        _emit(blocks, table.get_text(" "), default)
+        if block := _block(table.get_text(" "), default):
+            yield block
         return
     if all(len(r) <= 2 for r in rows) and any(len(r) == 2 for r in rows) and _is_label_value(rows):
         for row in rows:
-            cells = [layout.normalise_space(c.get_text(" ")) for c in row]
-            if len(cells) == 1:
-                _walk(row[0], blocks, default)
+            if len(row) == 1:
+                yield _Descend(row[0], default)
                 continue
+            cells = [layout.normalise_space(c.get_text(" ")) for c in row]
             label, value = cells[0].rstrip(":"), " ".join(c for c in cells[1:] if c)
-            if value:
-                _emit(blocks, f"{label}: {value}" if label else value, BlockType.PARAGRAPH)
-            elif label:
-                _emit(blocks, label, BlockType.HEADING, 3)
+            block = (_block(f"{label}: {value}" if label else value, BlockType.PARAGRAPH) if value
+                     else _block(label, BlockType.HEADING, 3) if label else None)
+            if block:
+                yield block
         return
     lines = []
     for row in rows:
@@ -117,7 +197,7 @@ def _table(table: Tag, blocks: list[Block], default: BlockType) -> None:
         if any(cells):
             lines.append(" | ".join(cells))
     if lines:
-        blocks.append(Block(BlockType.TABLE, "\n".join(lines)))
+        yield Block(BlockType.TABLE, "\n".join(lines))
 
 
 def _is_label_value(rows: list[list[Tag]]) -> bool:

@@ -14,7 +14,7 @@ import subprocess
 import pypdfium2 as pdfium
 
 from pipeline.domain import Block, BlockType
-from pipeline.errors import DocumentError
+from pipeline.errors import DocumentError, FailureReason
 from pipeline.extract import layout
 
 OCR_DPI = 300
@@ -41,10 +41,11 @@ def ocr_page(page: pdfium.PdfPage, number: int) -> list[Block]:
             input=buffer.getvalue(), capture_output=True, timeout=OCR_TIMEOUT_SECONDS, check=True,
         )
     except subprocess.TimeoutExpired as e:
-        raise DocumentError(f"OCR of page {number} took over {OCR_TIMEOUT_SECONDS} s", reason="ocr_failed") from e
+        raise DocumentError(f"OCR of page {number} took over {OCR_TIMEOUT_SECONDS} s",
+                            reason=FailureReason.OCR_FAILED) from e
     except subprocess.CalledProcessError as e:
         message = e.stderr.decode(errors="replace").strip().splitlines()[-1:] or ["no message"]
-        raise DocumentError(f"OCR of page {number} failed: {message[0]}", reason="ocr_failed") from e
+        raise DocumentError(f"OCR of page {number} failed: {message[0]}", reason=FailureReason.OCR_FAILED) from e
     paragraphs: dict[tuple[str, str], list[list[str]]] = {}
     for row in csv.DictReader(io.StringIO(result.stdout.decode("utf-8", "replace")), delimiter="\t",
                               quoting=csv.QUOTE_NONE):

@@ -4,6 +4,7 @@ pdfplumber's layout analysis, and only on pages that have ruling lines."""
 from __future__ import annotations
 
 import ctypes
+import logging
 import re
 import statistics
 import threading
@@ -14,11 +15,18 @@ from pathlib import Path
 import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 
-from pipeline.domain import Block, BlockType
-from pipeline.errors import CorruptDocumentError, EncryptedDocumentError, NeedsOCRError, TooLargeError
+from pipeline.domain import Block, BlockType, SkippedPage
+from pipeline.errors import (
+    CorruptDocumentError,
+    EncryptedDocumentError,
+    FailureReason,
+    NeedsOCRError,
+    TooLargeError,
+)
 from pipeline.extract import layout
 from pipeline.extract.limits import Limits
 from pipeline.extract.ocr import ocr_available, ocr_page
+from pipeline.extract.pdf_scan import absurd_pages
 from pipeline.extract.pdf_tables import TooManyRules, find_tables
 
 _LIGATURES = str.maketrans({"\ufb01": "fi", "\ufb02": "fl", "\ufb00": "ff", "\ufb03": "ffi", "\ufb04": "ffl",
@@ -26,6 +34,7 @@ _LIGATURES = str.maketrans({"\ufb01": "fi", "\ufb02": "fl", "\ufb00": "ff", "\uf
 _MARKER = re.compile(r"^(?:[•●▪■◦○►▶✓\u2022\uf0b7\uf0a7o\-–*]|\(?[a-z]{1,3}\)|\(?\d{1,2}(?:\.\d{1,2}){0,3}[.)]?)$")
 _ZONE = 0.1  # top and bottom tenth of a page may hold running headers and footers
 PDFIUM_LOCK = threading.Lock()  # pdfium is not thread-safe
+logging.getLogger("pdfminer").setLevel(logging.CRITICAL)  # its notes on damaged files are not the user's concern
 
 
 @dataclass
@@ -54,15 +63,26 @@ class _PageLayout:
     ocr_blocks: list[Block] = field(default_factory=list)
 
 
-def extract_pdf(path: Path, limits: Limits) -> tuple[list[Block], int, list[int], list[int]]:
-    """Return the blocks in reading order, the page count, the pages read by OCR and the
-    scanned pages left unread (OCR unavailable). pdfium is not thread-safe: one PDF at a time
-    per process (parallel extraction uses processes)."""
+@dataclass
+class PdfText:
+    """What a PDF gave: blocks in reading order, and which pages were read how."""
+
+    blocks: list[Block]
+    pages: int
+    ocr_pages: list[int]
+    unread_pages: list[int]
+    skipped_pages: list[SkippedPage]
+
+
+def extract_pdf(path: Path, limits: Limits) -> PdfText:
+    """The blocks in reading order, the page count, the pages read by OCR, the scanned pages left
+    unread (OCR unavailable) and the pages skipped (will not load, or absurdly costly). pdfium is not
+    thread-safe: one PDF at a time per process (parallel extraction uses processes)."""
     with PDFIUM_LOCK:
         return _extract_pdf(path, limits)
 
 
-def _extract_pdf(path: Path, limits: Limits) -> tuple[list[Block], int, list[int], list[int]]:
+def _extract_pdf(path: Path, limits: Limits) -> PdfText:
     try:
         pdf = pdfium.PdfDocument(str(path))
     except pdfium.PdfiumError as e:
@@ -71,11 +91,26 @@ def _extract_pdf(path: Path, limits: Limits) -> tuple[list[Block], int, list[int
             raise EncryptedDocumentError("PDF is encrypted and needs a password") from e
         raise CorruptDocumentError(f"PDF cannot be parsed ({message.strip().rstrip('.')})") from e
     try:
-        if len(pdf) == 0:
+        page_count = len(pdf)
+        if page_count == 0:
             raise CorruptDocumentError("PDF has no pages")
-        if len(pdf) > limits.max_pages:
-            raise TooLargeError(f"PDF has {len(pdf)} pages; the limit is {limits.max_pages}")
-        pages = [_read_page(pdf, i) for i in range(len(pdf))]
+        if page_count > limits.max_pages:
+            raise TooLargeError(f"PDF has {page_count} pages; the limit is {limits.max_pages}")
+        skipped = [SkippedPage(number, FailureReason.TOO_LARGE, detail)
+                   for number, detail in sorted(absurd_pages(path, limits, page_count).items())]
+        pages: list[_PageLayout] = []
+        chars = 0
+        for index in range(page_count):
+            if any(s.page == index + 1 for s in skipped):
+                continue
+            page_layout = _read_page(pdf, index, limits)
+            if isinstance(page_layout, SkippedPage):
+                skipped.append(page_layout)
+                continue
+            pages.append(page_layout)
+            chars += sum(len(line.text) for line in page_layout.lines)
+            if chars > limits.max_text_chars:
+                raise TooLargeError(f"PDF text runs past {limits.max_text_chars:,} characters by page {index + 1}")
         scanned = [p for p in pages if p.scanned]
         use_ocr = bool(scanned) and ocr_available()
         if scanned and not use_ocr and len(scanned) == len(pages):
@@ -86,27 +121,43 @@ def _extract_pdf(path: Path, limits: Limits) -> tuple[list[Block], int, list[int
                 page_layout.ocr_blocks = ocr_page(page, page_layout.number)
             finally:
                 page.close()
-        page_count = len(pdf)
     finally:
         pdf.close()
     _add_tables(path, pages)
-    blocks = _blocks(pages)
-    ocr_read = [p.number for p in scanned if use_ocr]
-    return blocks, page_count, ocr_read, [p.number for p in scanned if not use_ocr]
+    return PdfText(_blocks(pages), page_count, [p.number for p in scanned if use_ocr],
+                   [p.number for p in scanned if not use_ocr], sorted(skipped, key=lambda s: s.page))
 
 
-def _read_page(pdf: pdfium.PdfDocument, index: int) -> _PageLayout:
-    page = pdf[index]
+def _read_page(pdf: pdfium.PdfDocument, index: int, limits: Limits) -> _PageLayout | SkippedPage:
+    """One page's lines and tables, or why it was skipped: pdfium cannot load it (``corrupt``) or it
+    holds more objects or glyphs than any real page (``too_large``)."""
+    number = index + 1
     try:
+        page = pdf[index]
+    except pdfium.PdfiumError as e:
+        return SkippedPage(number, FailureReason.CORRUPT, f"pdfium cannot load it ({str(e).strip().rstrip('.')})")
+    try:
+        count = pdfium_c.FPDFPage_CountObjects(page.raw)
+        if count > limits.max_page_objects:
+            return SkippedPage(number, FailureReason.TOO_LARGE, f"it holds {count:,} objects; the limit is "
+                                                    f"{limits.max_page_objects:,}")
         height = page.get_height()
         objects = list(page.get_objects(max_depth=2))
         kinds = Counter(obj.type for obj in objects)
         paths = [obj for obj in objects if obj.type == pdfium_c.FPDF_PAGEOBJ_PATH]
-        textpage = page.get_textpage()
         try:
+            textpage = page.get_textpage()
+        except pdfium.PdfiumError as e:
+            return SkippedPage(number, FailureReason.CORRUPT,
+                               f"pdfium cannot read its text ({str(e).strip().rstrip('.')})")
+        try:
+            glyphs = textpage.count_chars()
+            if glyphs > limits.max_page_chars:
+                return SkippedPage(number, FailureReason.TOO_LARGE, f"it holds {glyphs:,} glyphs; the limit is "
+                                                        f"{limits.max_page_chars:,}")
             lines = _lines(textpage, height)
             layout_page = _PageLayout(
-                index + 1, height, lines, ruled=False,
+                number, height, lines, ruled=False,
                 scanned=not lines and kinds[pdfium_c.FPDF_PAGEOBJ_IMAGE] + kinds[pdfium_c.FPDF_PAGEOBJ_FORM] > 0,
             )
             if lines and len(paths) >= 6:
@@ -138,6 +189,8 @@ def _lines(textpage: pdfium.PdfTextPage, page_height: float) -> list[Line]:
     if count <= 0:
         return []
     text = textpage.get_text_range(0, count)
+    if len(text) != count:  # pdfium left out or added characters: read them one by one, aligned with the boxes
+        text = "".join(chr(pdfium_c.FPDFText_GetUnicode(textpage.raw, i)) for i in range(count))
     lines: list[Line] = []
     start = 0
     for end in range(count + 1):
@@ -198,14 +251,18 @@ def _add_tables(path: Path, pages: list[_PageLayout]) -> None:
         return
     import pdfplumber
 
-    with pdfplumber.open(str(path)) as pdf:
+    try:
+        with pdfplumber.open(str(path)) as pdf:
+            for page_layout in wanted:
+                page = pdf.pages[page_layout.number - 1]
+                for table in page.find_tables():
+                    rows = table.extract()
+                    if len(rows) >= 2 and max(len(r) for r in rows) >= 2:
+                        page_layout.tables.append((table.bbox, rows))
+                page.close()
+    except Exception:  # pdfminer fails in many ways on damaged files that pdfium read: keep its text as lines
         for page_layout in wanted:
-            page = pdf.pages[page_layout.number - 1]
-            for table in page.find_tables():
-                rows = table.extract()
-                if len(rows) >= 2 and max(len(r) for r in rows) >= 2:
-                    page_layout.tables.append((table.bbox, rows))
-            page.close()
+            page_layout.tables.clear()
 
 
 def _inside(line: Line, bbox: tuple[float, float, float, float]) -> bool:

@@ -6,6 +6,7 @@ import re
 
 from pipeline.domain import Block, BlockType
 from pipeline.extract import layout
+from pipeline.extract.limits import Limits
 
 _MARKDOWN_HEADING = re.compile(r"^(#{1,6})\s+(.*)$")
 
@@ -19,9 +20,12 @@ def decode_text(data: bytes) -> str:
     return data.decode("latin-1")
 
 
-def extract_text(data: bytes) -> list[Block]:
+def extract_text(data: bytes, limits: Limits) -> list[Block]:
+    text = decode_text(data).replace("\r\n", "\n")
+    limits.check_size(0, len(text))
     blocks: list[Block] = []
-    for chunk in re.split(r"\n\s*\n", decode_text(data).replace("\r\n", "\n")):
+    for chunk in re.split(r"\n\s*\n", text):
+        limits.check_size(len(blocks), 0)
         lines = [ln.strip() for ln in chunk.split("\n") if ln.strip()]
         current: list[str] = []
         for line in lines:
