@@ -1,0 +1,386 @@
+"""The processes of a run: a pool of document workers, a lifeline that outlives nothing, a run lock.
+
+No document can take a run down with it. Each document is prepared (read, extracted,
+segmented and, for a local run, embedded) in a worker process, a fresh ``python -m
+pipeline.runtime`` that imports neither Prefect nor the store and sends back plain data: a
+``Prepared``, carrying a reason code and a message when the document failed, never an
+exception object. The pool watches every worker from outside: a document that runs past its
+time budget or its memory budget has its worker killed and fails as ``timeout`` or
+``too_large``; a worker that dies fails its document as ``crashed``; either way a fresh worker
+takes its place and the run goes on.
+
+Nothing a run starts outlives it. Workers ask the kernel to kill them when their parent dies
+(``PR_SET_PDEATHSIG``). Processes started by libraries (Prefect's ephemeral server, Dask,
+tesseract) cannot be asked, so a lifeline process watches the run: it keeps the list of the
+run's descendants and, if the run dies without saying goodbye (SIGKILL included), kills them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import fcntl
+import os
+import pickle
+import select
+import signal
+import subprocess
+import sys
+import time
+import traceback
+from collections import deque
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection, wait
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from pipeline.errors import FailureReason, TriageError
+from pipeline.extract.limits import DEFAULT_LIMITS, Limits
+from pipeline.ids import sha256_bytes
+from pipeline.paths import path_text
+
+if TYPE_CHECKING:
+    from pipeline.domain import DocumentSource
+    from pipeline.ingest import Prepared
+
+POLL_SECONDS = 0.05  # how often the pool looks at its workers' clocks and memory
+PR_SET_PDEATHSIG = 1
+_PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+
+
+def die_with_parent(parent: int) -> None:
+    """Ask the kernel for SIGKILL when the parent dies (Linux), and exit now if it already has."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:
+        os._exit(0)
+
+
+def resident_bytes(pid: int) -> int:
+    """A process's resident memory, from /proc (0 where there is none)."""
+    try:
+        with open(f"/proc/{pid}/statm", "rb") as handle:
+            return int(handle.read().split()[1]) * _PAGE
+    except (OSError, IndexError, ValueError):
+        return 0
+
+
+# -- the worker ------------------------------------------------------------------------------------------
+
+def _worker_main(parent: int, jobs_fd: int, results_fd: int, embed: bool) -> None:
+    """A worker's life: load the segmenter (and encoder) before any document's clock starts, then
+    prepare one document after another until told to stop or its parent dies."""
+    die_with_parent(parent)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the run's to handle; it stops the workers
+    from pipeline.ingest import process_encoder, process_segmenter
+
+    segmenter = process_segmenter()
+    segmenter.count_tokens("warm")  # spaCy and the tokenizer load now, not inside a document's budget
+    encoder = process_encoder() if embed else None
+    if encoder is not None:
+        encoder.encode(["warm"])
+    jobs, results = Connection(jobs_fd, writable=False), Connection(results_fd, readable=False)
+    while True:
+        try:
+            job = jobs.recv()
+        except EOFError:
+            return
+        if job is None:
+            return
+        index, source, limits = job
+        results.send(("start", index))
+        results.send(("done", index, _prepare_safely(source, limits, encoder)))
+
+
+def _prepare_safely(source: DocumentSource, limits: Limits, encoder: object) -> Prepared:
+    """Prepare one document; whatever goes wrong comes back as plain data with a reason code."""
+    from pipeline.ingest import Prepared, prepare
+
+    try:
+        return prepare(source, limits, encoder=encoder)  # type: ignore[arg-type]
+    except MemoryError:
+        return _failed(source, FailureReason.TOO_LARGE, "ran out of memory while preparing it")
+    except RecursionError:
+        return _failed(source, FailureReason.TOO_LARGE, "nested too deeply to prepare")
+    except Exception as e:  # a bug in bv-triage: name it and where, and let the run go on
+        where = traceback.extract_tb(e.__traceback__)[-1]
+        return Prepared(source, source_key(source), error_reason=FailureReason.INTERNAL_ERROR,
+                        error=f"{type(e).__name__}: {e} (at {Path(where.filename).name}:{where.lineno})")
+
+
+def source_key(source: DocumentSource) -> str:
+    """A document's id: the sha256 of its bytes, or of its path when they cannot be read."""
+    try:
+        return sha256_bytes(source.path.read_bytes())
+    except OSError:
+        return sha256_bytes(path_text(source.path).encode())
+
+
+def _failed(source: DocumentSource, reason: FailureReason, message: str) -> Prepared:
+    from pipeline.ingest import Prepared
+
+    return Prepared(source, source_key(source), error_reason=reason, error=message)
+
+
+# -- the pool --------------------------------------------------------------------------------------------
+
+@dataclass
+class _Worker:
+    process: subprocess.Popen[bytes]
+    jobs: Connection
+    results: Connection
+    queued: deque[int] = field(default_factory=deque)  # job indexes sent, oldest first
+    running: int | None = None  # the job it is working on
+    started: float = 0.0
+    began_any: bool = False  # it has started a job: it imports and runs
+
+    def kill(self) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            self.process.kill()
+        self.process.wait()
+        self.jobs.close()
+        self.results.close()
+
+
+class WorkerPool:
+    """Worker processes that prepare documents in parallel, each within the limits' budgets.
+
+    ``prepare`` yields the documents back in the order given, so runs store the same rows
+    whatever the timing. Use it as a context manager: leaving it stops every worker.
+    """
+
+    def __init__(self, workers: int = 2, limits: Limits = DEFAULT_LIMITS, embed: bool = True) -> None:
+        self.size = max(1, workers)
+        self.limits = limits
+        self.embed = embed
+        self.workers: list[_Worker] = []
+        self.replaced = 0  # workers killed or dead and started again
+        self._stillborn = 0  # workers in a row that died before starting any job
+
+    def __enter__(self) -> WorkerPool:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def start(self) -> None:
+        """Start the workers now (they import while the caller does other things)."""
+        while len(self.workers) < self.size:
+            self.workers.append(self._spawn())
+
+    def close(self) -> None:
+        for worker in self.workers:
+            with contextlib.suppress(OSError):
+                worker.jobs.send(None)
+        deadline = time.monotonic() + 5
+        for worker in self.workers:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                worker.process.wait(max(0.0, deadline - time.monotonic()))
+            worker.kill()
+        self.workers = []
+
+    def prepare(self, sources: list[DocumentSource]) -> Iterator[Prepared]:
+        """Prepare every source; yield each result in the order given, as soon as it and all before it are in."""
+        self.start()
+        waiting = deque(range(len(sources)))
+        done: dict[int, Prepared] = {}
+        next_out = 0
+        while next_out < len(sources):
+            self._dispatch(sources, waiting)
+            self._collect(sources, waiting, done)
+            while next_out in done:
+                yield done.pop(next_out)
+                next_out += 1
+
+    def _dispatch(self, sources: list[DocumentSource], waiting: deque[int]) -> None:
+        """Keep two jobs with each worker: one running, one ready, so none waits for this process."""
+        for worker in self.workers:
+            while waiting and len(worker.queued) < 2:
+                index = waiting.popleft()
+                worker.queued.append(index)
+                try:
+                    worker.jobs.send((index, sources[index], self.limits))
+                except OSError:  # it died idle: its results pipe will say so
+                    break
+
+    def _collect(self, sources: list[DocumentSource], waiting: deque[int], done: dict[int, Prepared]) -> None:
+        ready = wait([w.results for w in self.workers if w.queued], timeout=POLL_SECONDS)
+        for worker in list(self.workers):
+            if worker.results in ready:
+                self._receive(worker, sources, waiting, done)
+        now = time.monotonic()
+        for worker in list(self.workers):
+            if worker.running is None:
+                continue
+            if now - worker.started > self.limits.seconds:
+                self._replace(worker, sources, waiting, done, FailureReason.TIMEOUT,
+                              f"preparing it took longer than its budget of {self.limits.seconds:g} s")
+                continue
+            if resident_bytes(worker.process.pid) > self.limits.memory_bytes:
+                self._replace(worker, sources, waiting, done, FailureReason.TOO_LARGE,
+                              f"preparing it took more than its memory budget of "
+                              f"{self.limits.memory_bytes // 2**20:,} MB")
+
+    def _receive(self, worker: _Worker, sources: list[DocumentSource], waiting: deque[int],
+                 done: dict[int, Prepared]) -> None:
+        try:
+            message = worker.results.recv()
+        except (EOFError, OSError, pickle.UnpicklingError):
+            try:
+                code = worker.process.wait(2)
+            except subprocess.TimeoutExpired:  # alive but talking nonsense: it is killed below
+                code = None
+            how = f"signal {signal.Signals(-code).name}" if code and code < 0 else f"exit status {code}"
+            self._replace(worker, sources, waiting, done, FailureReason.CRASHED,
+                          f"the process preparing it died ({how})")
+            return
+        if message[0] == "start":
+            worker.running, worker.started, worker.began_any = message[1], time.monotonic(), True
+            self._stillborn = 0
+        else:
+            _, index, prepared = message
+            worker.queued.remove(index)
+            worker.running = None
+            done[index] = prepared
+
+    def _replace(self, worker: _Worker, sources: list[DocumentSource], waiting: deque[int],
+                 done: dict[int, Prepared], reason: FailureReason, message: str) -> None:
+        """Kill a worker, fail the document it was on, give its other job back, start another worker."""
+        worker.kill()
+        if not worker.began_any:
+            self._stillborn += 1
+            if self._stillborn >= 3:
+                raise TriageError(f"document workers die before starting any work ({message}); check the "
+                                  "installation with `make setup`")
+        failed = worker.running
+        if failed is not None:
+            done[failed] = _failed(sources[failed], reason, message)
+        waiting.extendleft(reversed([i for i in worker.queued if i != failed]))
+        self.workers[self.workers.index(worker)] = self._spawn()
+        self.replaced += 1
+
+    def _spawn(self) -> _Worker:
+        jobs_read, jobs_write = os.pipe()
+        results_read, results_write = os.pipe()
+        process = subprocess.Popen(
+            [sys.executable, "-m", "pipeline.runtime", "worker", str(os.getpid()), str(jobs_read),
+             str(results_write), "embed" if self.embed else "no-embed"],
+            pass_fds=(jobs_read, results_write), stdin=subprocess.DEVNULL,
+        )
+        os.close(jobs_read)
+        os.close(results_write)
+        return _Worker(process, Connection(jobs_write, readable=False), Connection(results_read, writable=False))
+
+
+# -- the lifeline ----------------------------------------------------------------------------------------
+
+def _processes() -> dict[int, tuple[int, int]]:
+    """Every process: pid -> (parent pid, start time in clock ticks), from /proc."""
+    found: dict[int, tuple[int, int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat", "rb") as handle:
+                    fields = handle.read().rsplit(b")", 1)[1].split()
+            except (OSError, IndexError):
+                continue
+            found[int(entry)] = (int(fields[1]), int(fields[19]))
+    return found
+
+
+def descendants(pid: int, processes: dict[int, tuple[int, int]] | None = None) -> dict[int, int]:
+    """Every living descendant of a process: pid -> start time (so a reused pid is never mistaken for it)."""
+    processes = _processes() if processes is None else processes
+    children: dict[int, list[int]] = {}
+    for child, (parent, _) in processes.items():
+        children.setdefault(parent, []).append(child)
+    found: dict[int, int] = {}
+    stack = [pid]
+    while stack:
+        for child in children.get(stack.pop(), []):
+            if child not in found:
+                found[child] = processes[child][1]
+                stack.append(child)
+    return found
+
+
+def _lifeline_main(parent: int, signal_fd: int) -> None:
+    """Watch the run: remember its descendants; if it dies without saying goodbye, kill them."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    me = os.getpid()
+    known: dict[int, int] = {}
+    while True:
+        readable, _, _ = select.select([signal_fd], [], [], 0.25)
+        if readable:
+            if os.read(signal_fd, 1) == b"":  # the run's end of the pipe closed without goodbye: it died
+                break
+            return  # goodbye: the run ends normally and stops its own processes
+        if os.getppid() != parent:
+            break
+        known.update(descendants(parent))
+        known.pop(me, None)
+    processes = _processes()
+    for pid in list(known):  # what they started since the last look, now orphaned
+        known.update(descendants(pid, processes))
+    for pid, started in known.items():
+        if pid != me and processes.get(pid, (0, -1))[1] == started:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGKILL)
+
+
+class Lifeline:
+    """Start one per run, in the run's process: if the run dies, what it started dies too."""
+
+    def __init__(self) -> None:
+        read, self._write = os.pipe()
+        self.process = subprocess.Popen([sys.executable, "-m", "pipeline.runtime", "lifeline", str(os.getpid()),
+                                         str(read)], pass_fds=(read,), stdin=subprocess.DEVNULL)
+        os.close(read)
+
+    def __enter__(self) -> Lifeline:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            os.write(self._write, b"g")
+            os.close(self._write)
+        self.process.wait()
+
+
+# -- the run lock ----------------------------------------------------------------------------------------
+
+@contextlib.contextmanager
+def run_lock(db: Path, say: Callable[[str], object] = print) -> Iterator[None]:
+    """One run at a time per database: a second says which process holds it and waits for it."""
+    path = Path(f"{db}.lock")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            say(f"another run is writing to {path_text(db)} ({holder}); waiting for it to finish")
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()}")
+        handle.flush()
+        try:
+            yield
+        finally:
+            handle.seek(0)
+            handle.truncate()
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+if __name__ == "__main__":
+    if sys.argv[1] == "worker":
+        _worker_main(int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), sys.argv[5] == "embed")
+    elif sys.argv[1] == "lifeline":
+        _lifeline_main(int(sys.argv[2]), int(sys.argv[3]))
