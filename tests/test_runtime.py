@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from hostile import docx_truncated_xml, html_nested_divs, pdf_flate_bomb, pdf_many_glyphs, pdf_recursive_forms
 
-from pipeline.corpus import DocumentSource
+from pipeline.domain import DocumentSource
 from pipeline.errors import FailureReason
 from pipeline.extract.limits import MIB, Limits
 from pipeline.paths import DEMO_CORPUS
