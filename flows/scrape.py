@@ -23,7 +23,7 @@ from prefect import flow, task, unmapped  # noqa: E402
 from prefect.cache_policies import NO_CACHE  # noqa: E402
 from prefect.task_runners import ThreadPoolTaskRunner  # noqa: E402
 
-from flows.ingest import default_task_runner, ingest_documents  # noqa: E402
+from flows.ingest import ingest_documents  # noqa: E402
 from pipeline import __version__  # noqa: E402
 from pipeline.collect.blobs import BlobStore  # noqa: E402
 from pipeline.collect.collector import CollectResult, collect, contact_warning, make_client  # noqa: E402
@@ -87,7 +87,7 @@ def collect_sources(sources: list[Source], authorities: dict[str, Authority], db
     return results
 
 
-@flow(name="scrape", validate_parameters=False, task_runner=default_task_runner())
+@flow(name="scrape", validate_parameters=False)
 def scrape_flow(sources: list[str], db: str, register: str = str(DEFAULT_REGISTER), since: str | None = None,
                 until: str | None = None, adhoc: dict | None = None, allow_private_hosts: bool = False,
                 taxonomy: str = DEFAULT_TAXONOMY, progress: bool = False, workers: int = DEFAULT_WORKERS,

@@ -147,6 +147,7 @@ class DocumentSource:
     date: str | None = None
     title: str | None = None
     url: str | None = None
+    folder: Path | None = None  # the folder given to the run that it was found in: its bytes must lie inside
 
     @property
     def size(self) -> int:

@@ -26,7 +26,7 @@ from pipeline.collect.blobs import BlobStore
 from pipeline.domain import Authority, DocumentMetadata, DocumentSource, ExtractedDocument, Passage
 from pipeline.domain import passage_context as priors_context
 from pipeline.embed import Encoder, load_encoder
-from pipeline.errors import DocumentError
+from pipeline.errors import RETRIED, DocumentError, FailureReason
 from pipeline.extract import EXTRACTOR_VERSION, extract_bytes
 from pipeline.extract.limits import DEFAULT_LIMITS, Limits
 from pipeline.extract.metadata import guess_metadata
@@ -34,14 +34,16 @@ from pipeline.extract.ocr import ocr_available
 from pipeline.feed.events import sync_events
 from pipeline.ids import sha256_bytes, text_key, vector_key
 from pipeline.passages.segment import Segmenter
+from pipeline.paths import path_text
 from pipeline.progress import Progress
+from pipeline.runtime import run_lock
 from pipeline.store import Store
 from pipeline.taxonomy import Crosswalk, load_crosswalk, load_taxonomy
+from pipeline.terminal import printable
 
 Classifier = EvidenceClassifier | SimilarityClassifier
 BATCH_PASSAGES = 256  # embed this many passages across documents in one call
 SETTLED = ("done", "failed")
-TRANSIENT_REASONS = ("unreadable", "error")  # tried again on every run; other failures only with new bytes
 REPEATED_MIN_DOCUMENTS = 4  # a short passage in this many documents of one authority is template text
 REPEATED_MAX_WORDS = 60
 
@@ -83,19 +85,34 @@ class Prepared:
 
 
 def read_source(source: DocumentSource, limits: Limits = DEFAULT_LIMITS) -> bytes:
+    """A document's bytes, within the size limit and, for a document found in a folder, from inside it:
+    a symbolic link is not followed and a path that resolves outside the folder is refused."""
+    name = path_text(source.path.name)
     try:
+        if source.folder is not None:
+            if source.path.is_symlink():
+                raise DocumentError(f"{name} is a symbolic link; links inside a folder are not followed",
+                                    reason=FailureReason.SYMLINK)
+            if not source.path.resolve().is_relative_to(source.folder.resolve()):
+                raise DocumentError(f"{name} resolves outside the folder given", reason=FailureReason.OUTSIDE_FOLDER)
         size = source.path.stat().st_size
         if size > limits.max_bytes:
-            raise DocumentError(f"file is {size:,} bytes; the limit is {limits.max_bytes:,}", reason="too_large")
+            raise DocumentError(f"file is {size:,} bytes; the limit is {limits.max_bytes:,}",
+                                reason=FailureReason.TOO_LARGE)
         return source.path.read_bytes()
     except OSError as e:
-        raise DocumentError(f"cannot read {source.path.name}: {e.strerror}", reason="unreadable") from e
+        raise DocumentError(f"cannot read {name}: {e.strerror}", reason=FailureReason.UNREADABLE) from e
+
+
+def path_key(source: DocumentSource) -> str:
+    """The id of a document whose bytes cannot be read: the sha256 of its path."""
+    return sha256_bytes(path_text(source.path).encode())
 
 
 def _worth_retrying(reason: str | None) -> bool:
     """A failure that may not happen again with the same bytes: a transient one, or a scanned document
     now that OCR is available."""
-    return reason in TRANSIENT_REASONS or (reason == "needs_ocr" and ocr_available())
+    return reason in RETRIED or (reason == FailureReason.NEEDS_OCR and ocr_available())
 
 
 @cache
@@ -121,13 +138,16 @@ def prepare(source: DocumentSource, limits: Limits = DEFAULT_LIMITS, segmenter: 
     try:
         data = read_source(source, limits)
     except DocumentError as e:
-        return Prepared(source, sha256_bytes(str(source.path).encode()), error_reason=e.reason, error=str(e))
+        return Prepared(source, path_key(source), error_reason=e.reason, error=str(e))
     sha = sha256_bytes(data)
     try:
         document = extract_bytes(data, source.path.name, limits)
     except DocumentError as e:
         return Prepared(source, sha, error_reason=e.reason, error=str(e))
     passages = (segmenter or process_segmenter()).passages(document)
+    if len(passages) > limits.max_passages:
+        return Prepared(source, sha, error_reason=FailureReason.TOO_LARGE,
+                        error=f"document has {len(passages):,} passages; the limit is {limits.max_passages:,}")
     prepared = Prepared(source, sha, document, passages, guess_metadata(document, source.path.name))
     if encoder is not None:
         texts = list(dict.fromkeys(x.text for x in passages if not x.boilerplate))
@@ -170,7 +190,7 @@ class Ingestor:
         try:
             sha = sha256_bytes(read_source(source, self.limits))
         except DocumentError as e:
-            return "unreadable", sha256_bytes(str(source.path).encode()), e  # no bytes: key by path
+            return "unreadable", path_key(source), e  # no bytes: key by path
         state = self.store.document_state(sha, EXTRACTOR_VERSION, self.classifier_id)
         if state == "failed" and _worth_retrying(self.store.failure(sha)[0]):
             state = "new"
@@ -192,9 +212,9 @@ class Ingestor:
         self.store.touch(sha)
         if state == "failed":
             reason, message = self.store.failure(sha)
-            return DocumentResult(str(source.path), source.authority, Outcome.FAILED, sha, reason=reason,
+            return DocumentResult(path_text(source.path), source.authority, Outcome.FAILED, sha, reason=reason,
                                   message=message)
-        return DocumentResult(str(source.path), source.authority, Outcome.SKIPPED, sha)
+        return DocumentResult(path_text(source.path), source.authority, Outcome.SKIPPED, sha)
 
     def process(self, source: DocumentSource) -> DocumentResult:
         """One document end to end, in this process."""
@@ -248,7 +268,7 @@ class Ingestor:
                     prepared.sha, self.classifier_id, self.taxonomy_id,
                     dict(zip([x.id for x in mine], own, strict=True)), self.model_id, {}, self.crosswalk)
             embedded = len(keys & new_vectors.keys())
-            results.append(DocumentResult(str(prepared.source.path), prepared.source.authority, Outcome.STORED,
+            results.append(DocumentResult(path_text(prepared.source.path), prepared.source.authority, Outcome.STORED,
                                           prepared.sha, len(prepared.passages), counts.evidence, counts.flagged,
                                           embedded))
             new_vectors = {k: v for k, v in new_vectors.items() if k not in keys}  # count each once
@@ -265,7 +285,7 @@ class Ingestor:
             dict(zip([p.id for p in stored], predictions, strict=True)), self.model_id, new_vectors,
             self.crosswalk)
         self.store.touch(sha)
-        return DocumentResult(str(source.path), source.authority, Outcome.RECLASSIFIED, sha, len(stored),
+        return DocumentResult(path_text(source.path), source.authority, Outcome.RECLASSIFIED, sha, len(stored),
                               counts.evidence, counts.flagged, len(new_vectors))
 
     def _vectors(self, texts: list[str], provided: dict[str, np.ndarray] | None = None
@@ -296,8 +316,8 @@ class Ingestor:
 
     def _fail(self, source: DocumentSource, sha: str, error: DocumentError) -> DocumentResult:
         self.store.record_failure(source, sha, error.reason, str(error),
-                                  EXTRACTOR_VERSION if error.reason not in TRANSIENT_REASONS else None)
-        return DocumentResult(str(source.path), source.authority, Outcome.FAILED, sha, reason=error.reason,
+                                  EXTRACTOR_VERSION if error.reason not in RETRIED else None)
+        return DocumentResult(path_text(source.path), source.authority, Outcome.FAILED, sha, reason=error.reason,
                               message=str(error))
 
 
@@ -354,7 +374,7 @@ def settled_run(sources: list[DocumentSource], authorities: list[Authority], db:
 
     if not db.exists():
         return None
-    with Store(db) as store:
+    with run_lock(db), Store(db) as store:
         ingestor = Ingestor(store, None, load_classifier(load_encoder(), taxonomy_id, registry=registry_for(db)))
         states = [ingestor.settle(source) for source in sources]
         if any(state not in SETTLED for state, _, _ in states):
@@ -394,7 +414,7 @@ def ingest_sources(sources: list[DocumentSource], authorities: list[Authority], 
     from pipeline import __version__
 
     tax = load_taxonomy(taxonomy)
-    with Store(db) as store:
+    with run_lock(Path(db)), Store(db) as store:
         store.upsert_authorities(authorities)
         store.sync_taxonomy(tax)
         classifier = load_classifier(load_encoder(), tax.id, registry=registry_for(db))  # weights load on first use
@@ -411,14 +431,14 @@ def ingest_sources(sources: list[DocumentSource], authorities: list[Authority], 
                         new.append(source)
                     else:
                         results.append(result)
-                        bar.advance(source.path.name)
+                        bar.advance(printable(source.path.name))
                 batch: list[Prepared] = []
                 for number, prepared in enumerate(prepare_many(new)):
                     batch.append(prepared)
                     if sum(len(p.passages) for p in batch) >= BATCH_PASSAGES or number == len(new) - 1:
                         results += store_batch(ingestor, batch, number)
                         for done in batch:
-                            bar.advance(done.source.path.name)
+                            bar.advance(printable(done.source.path.name))
                         batch = []
             outcome = "completed"
         finally:

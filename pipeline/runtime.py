@@ -35,6 +35,7 @@ from multiprocessing.connection import Connection, wait
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from pipeline.embed.onnx import THREADS_VARIABLE
 from pipeline.errors import FailureReason, TriageError
 from pipeline.extract.limits import DEFAULT_LIMITS, Limits
 from pipeline.ids import sha256_bytes
@@ -90,11 +91,12 @@ def _worker_main(parent: int, jobs_fd: int, results_fd: int, embed: bool) -> Non
             return
         index, source, limits = job
         results.send(("start", index))
-        results.send(("done", index, _prepare_safely(source, limits, encoder)))
+        results.send(("done", index, prepare_safely(source, limits, encoder)))
 
 
-def _prepare_safely(source: DocumentSource, limits: Limits, encoder: object) -> Prepared:
-    """Prepare one document; whatever goes wrong comes back as plain data with a reason code."""
+def prepare_safely(source: DocumentSource, limits: Limits, encoder: object) -> Prepared:
+    """Prepare one document; whatever goes wrong comes back as plain data with a reason code (a
+    worker's or a cluster's result must never be an exception object: lxml's cannot be pickled)."""
     from pipeline.ingest import Prepared, prepare
 
     try:
@@ -159,14 +161,13 @@ class WorkerPool:
         self._stillborn = 0  # workers in a row that died before starting any job
 
     def __enter__(self) -> WorkerPool:
-        self.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
 
     def start(self) -> None:
-        """Start the workers now (they import while the caller does other things)."""
+        """Start the workers (``prepare`` does when it has work; earlier, they import while the caller works)."""
         while len(self.workers) < self.size:
             self.workers.append(self._spawn())
 
@@ -183,6 +184,8 @@ class WorkerPool:
 
     def prepare(self, sources: list[DocumentSource]) -> Iterator[Prepared]:
         """Prepare every source; yield each result in the order given, as soon as it and all before it are in."""
+        if not sources:
+            return
         self.start()
         waiting = deque(range(len(sources)))
         done: dict[int, Prepared] = {}
@@ -268,6 +271,7 @@ class WorkerPool:
             [sys.executable, "-m", "pipeline.runtime", "worker", str(os.getpid()), str(jobs_read),
              str(results_write), "embed" if self.embed else "no-embed"],
             pass_fds=(jobs_read, results_write), stdin=subprocess.DEVNULL,
+            env={**os.environ, THREADS_VARIABLE: "1"},  # one core per worker: the workers fill the machine
         )
         os.close(jobs_read)
         os.close(results_write)
@@ -290,6 +294,13 @@ def _processes() -> dict[int, tuple[int, int]]:
     return found
 
 
+def _group(pid: int) -> int:
+    try:
+        return os.getpgid(pid)
+    except OSError:
+        return -1
+
+
 def descendants(pid: int, processes: dict[int, tuple[int, int]] | None = None) -> dict[int, int]:
     """Every living descendant of a process: pid -> start time (so a reused pid is never mistaken for it)."""
     processes = _processes() if processes is None else processes
@@ -310,6 +321,7 @@ def _lifeline_main(parent: int, signal_fd: int) -> None:
     """Watch the run: remember its descendants; if it dies without saying goodbye, kill them."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     me = os.getpid()
+    own_group = os.getpgid(parent) == parent  # the run leads its process group (a shell job): all of it is the run's
     known: dict[int, int] = {}
     while True:
         readable, _, _ = select.select([signal_fd], [], [], 0.25)
@@ -324,6 +336,8 @@ def _lifeline_main(parent: int, signal_fd: int) -> None:
     processes = _processes()
     for pid in list(known):  # what they started since the last look, now orphaned
         known.update(descendants(pid, processes))
+    if own_group:  # and what the run started in its last quarter second
+        known.update({pid: started for pid, (_, started) in processes.items() if _group(pid) == parent})
     for pid, started in known.items():
         if pid != me and processes.get(pid, (0, -1))[1] == started:
             with contextlib.suppress(ProcessLookupError, PermissionError):
@@ -355,7 +369,7 @@ class Lifeline:
 # -- the run lock ----------------------------------------------------------------------------------------
 
 @contextlib.contextmanager
-def run_lock(db: Path, say: Callable[[str], object] = print) -> Iterator[None]:
+def run_lock(db: Path, say: Callable[[str], object] = lambda m: print(m, file=sys.stderr)) -> Iterator[None]:
     """One run at a time per database: a second says which process holds it and waits for it."""
     path = Path(f"{db}.lock")
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -46,7 +46,7 @@ def test_dask_local_cluster_gives_the_rows_of_the_default_run(small_corpus, tmp_
 
 
 def test_vectors_made_during_preparation_are_stored_as_if_made_by_the_writer(small_corpus, tmp_path, encoder):
-    """What a Dask worker sends back with ``embed_in_workers``: the writer embeds nothing and stores the same rows."""
+    """What a Dask worker sends back (``on_cluster``): the writer embeds nothing and stores the same rows."""
     authorities, sources = discover([small_corpus])
     for name, embed_here in (("writer.db", False), ("workers.db", True)):
         classifier = load_classifier(load_encoder())  # fresh and unloaded

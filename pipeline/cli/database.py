@@ -9,10 +9,11 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
-from pipeline.cli.common import AuthorityOpt, DbPath, TaxonomyId, err, fail, out
+from pipeline.cli.common import AuthorityOpt, DbPath, TaxonomyId, err, fail, note, out
 from pipeline.errors import TriageError
 from pipeline.paths import DATA_DIR, DEFAULT_DB, DEFAULT_HEATMAP, DEMO_CORPUS
 from pipeline.taxonomy import DEFAULT_TAXONOMY, load_taxonomy
+from pipeline.terminal import printable
 
 if TYPE_CHECKING:
     from pipeline.report.summary import AuthoritySummary
@@ -51,13 +52,15 @@ def run(
                   "(Prefect not started)", highlight=False)
     else:
         from flows.ingest import dask_task_runner, ingest_flow
+        from pipeline.runtime import Lifeline
 
         if dask_workers or dask_address:
             ingest_flow = ingest_flow.with_options(task_runner=dask_task_runner(dask_address, dask_workers or 2))
-        err.print(f"Ingesting {', '.join(str(p) for p in targets)} into {db} (Prefect, local ephemeral mode unless "
-                  "PREFECT_API_URL is set)", highlight=False)
-        summary = ingest_flow(parameters["paths"], str(db), authority, taxonomy, progress=True,
-                              embed_in_workers=bool(dask_workers or dask_address))
+        note(f"Ingesting {', '.join(str(p) for p in targets)} into {db} (Prefect, local ephemeral mode unless "
+             "PREFECT_API_URL is set)")
+        with Lifeline():  # if this process is killed, what it started (Prefect's server, workers) dies too
+            summary = ingest_flow(parameters["paths"], str(db), authority, taxonomy, progress=True,
+                                  on_cluster=bool(dask_workers or dask_address))
     with Store(db) as store:
         print_summary(authority_summaries(store, authority if paths else None))
     outcomes = ", ".join(f"{n} {k}" for k, n in sorted(summary.outcomes.items()))
@@ -143,4 +146,4 @@ def print_summary(summaries: list[AuthoritySummary]) -> None:
     out.print(table)
     for s in summaries:
         for path, reason in s.failures:
-            out.print(f"failed: {s.slug} {Path(path).name}: {reason}", highlight=False)
+            out.print(printable(f"failed: {s.slug} {Path(path).name}: {reason}"), highlight=False, markup=False)

@@ -8,6 +8,7 @@ authority from the nearest manifest above it, else from ``--authority``.
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from functools import cache
 from pathlib import Path
 
@@ -96,10 +97,12 @@ def discover(paths: list[Path], authority: str | None = None) -> tuple[list[Auth
             if _METADATA_FILE.match(file.name) or any(part.startswith(".") for part in file.relative_to(root).parts):
                 continue
             resolved = file.resolve()
-            if resolved in seen:
+            key = file.absolute() if file.is_symlink() else resolved  # a link never hides the file it names
+            if key in seen:
                 continue
-            seen.add(resolved)
-            sources.append(_source(file, resolved, root, authority, authorities))
+            seen.add(key)
+            source = _source(file, resolved, root, authority, authorities)
+            sources.append(replace(source, folder=root) if given.is_dir() else source)
     if authority and authority not in authorities:
         authorities[authority] = Authority(authority, authority.replace("-", " ").title())
     return list(authorities.values()), sources

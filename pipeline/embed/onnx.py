@@ -30,6 +30,7 @@ from pipeline.errors import ModelError
 from pipeline.paths import DATA_DIR
 
 ONNX_CACHE = DATA_DIR / "models" / "onnx"
+THREADS_VARIABLE = "TRIAGE_ENCODER_THREADS"
 MAX_TOKENS = 256
 DIMENSION = 384
 
@@ -77,7 +78,9 @@ class OnnxEncoder:
             if not file.is_file():
                 build_onnx(self.model_path, file)
             options = onnxruntime.SessionOptions()
-            options.intra_op_num_threads = os.cpu_count() or 1
+            # A run's document workers each encode on one thread (TRIAGE_ENCODER_THREADS=1), so the
+            # cores run one session each instead of two sessions fighting over both.
+            options.intra_op_num_threads = int(os.environ.get(THREADS_VARIABLE) or 0) or os.cpu_count() or 1
             self._session = onnxruntime.InferenceSession(str(file), options, providers=["CPUExecutionProvider"])
             tokenizer = Tokenizer.from_file(str(self.model_path / "tokenizer.json"))
             tokenizer.enable_truncation(MAX_TOKENS)

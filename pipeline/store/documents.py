@@ -10,6 +10,7 @@ import numpy as np
 
 from pipeline.domain import Authority, DocumentMetadata, DocumentSource, ExtractedDocument, Passage, passage_context
 from pipeline.ids import text_key
+from pipeline.paths import path_text
 from pipeline.store.base import now
 from pipeline.store.cache import CacheMixin
 from pipeline.taxonomy import Taxonomy
@@ -136,7 +137,7 @@ class DocumentsMixin(CacheMixin):
 
     def _previous_version(self, source: DocumentSource, sha256: str) -> str | None:
         """The current version of the same path or URL with other bytes, if any."""
-        where, value = ("url = ?", source.url) if source.url else ("path = ?", str(source.path))
+        where, value = ("url = ?", source.url) if source.url else ("path = ?", path_text(source.path))
         row = self.db.execute(
             f"select id from documents where {where} and id != ? and status = 'ok' and superseded_by is null "
             "order by updated_at desc limit 1", [value, sha256]).fetchone()
@@ -147,7 +148,7 @@ class DocumentsMixin(CacheMixin):
         existing = self.db["documents"].count_where("id = ?", [sha256])
         stamp = now()
         row: dict[str, object] = {
-            "id": sha256, "authority": source.authority, "path": str(source.path), "url": source.url,
+            "id": sha256, "authority": source.authority, "path": path_text(source.path), "url": source.url,
             "size": source.size, "updated_at": stamp, "last_seen": stamp,
             "title": source.title, "kind": source.kind, "date": source.date,
             "title_confidence": 1.0 if source.title else None, "kind_confidence": 1.0 if source.kind else None,
