@@ -36,8 +36,8 @@ from pipeline.ids import sha256_bytes, text_key, vector_key
 from pipeline.passages.segment import Segmenter
 from pipeline.paths import path_text
 from pipeline.progress import Progress
-from pipeline.runtime import run_lock
 from pipeline.store import Store
+from pipeline.store.lock import run_lock
 from pipeline.taxonomy import Crosswalk, load_crosswalk, load_taxonomy
 from pipeline.terminal import printable
 

@@ -1,4 +1,4 @@
-"""The processes of a run: a pool of document workers, a lifeline that outlives nothing, a run lock.
+"""The processes of a run: a pool of document workers, and a lifeline that outlives nothing.
 
 No document can take a run down with it. Each document is prepared (read, extracted,
 segmented and, for a local run, embedded) in a worker process, a fresh ``python -m
@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
-import fcntl
 import os
 import pickle
 import select
@@ -29,7 +28,7 @@ import sys
 import time
 import traceback
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
@@ -364,33 +363,6 @@ class Lifeline:
             os.write(self._write, b"g")
             os.close(self._write)
         self.process.wait()
-
-
-# -- the run lock ----------------------------------------------------------------------------------------
-
-@contextlib.contextmanager
-def run_lock(db: Path, say: Callable[[str], object] = lambda m: print(m, file=sys.stderr)) -> Iterator[None]:
-    """One run at a time per database: a second says which process holds it and waits for it."""
-    path = Path(f"{db}.lock")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("a+") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            handle.seek(0)
-            holder = handle.read().strip() or "another process"
-            say(f"another run is writing to {path_text(db)} ({holder}); waiting for it to finish")
-            fcntl.flock(handle, fcntl.LOCK_EX)
-        handle.seek(0)
-        handle.truncate()
-        handle.write(f"pid {os.getpid()}")
-        handle.flush()
-        try:
-            yield
-        finally:
-            handle.seek(0)
-            handle.truncate()
-            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 if __name__ == "__main__":

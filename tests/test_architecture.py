@@ -14,12 +14,13 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent  # the checkout
 
 
 LAYERS: list[tuple[str, list[str]]] = [
-    ("foundation", ["pipeline", "pipeline.errors", "pipeline.ids", "pipeline.text", "pipeline.paths",
-                    "pipeline.settings", "pipeline.progress", "pipeline.taxonomy", "pipeline.domain"]),
+    ("foundation", ["pipeline", "pipeline.errors", "pipeline.ids", "pipeline.text", "pipeline.terminal",
+                    "pipeline.paths", "pipeline.settings", "pipeline.progress", "pipeline.taxonomy",
+                    "pipeline.domain"]),
     ("stages", ["pipeline.extract", "pipeline.embed", "pipeline.passages", "pipeline.classify", "pipeline.store",
                 "pipeline.collect"]),
     ("workflows", ["pipeline.feed", "pipeline.report", "pipeline.predict", "pipeline.training", "pipeline.ingest",
-                   "pipeline.review", "pipeline.environment"]),
+                   "pipeline.runtime", "pipeline.review", "pipeline.environment"]),
     ("entry points", ["flows", "pipeline.cli"]),
 ]
 UNITS = [unit for _, units in LAYERS for unit in units]

@@ -19,7 +19,8 @@ from pipeline.domain import DocumentSource
 from pipeline.errors import FailureReason
 from pipeline.extract.limits import MIB, Limits
 from pipeline.paths import DEMO_CORPUS
-from pipeline.runtime import WorkerPool, run_lock
+from pipeline.runtime import WorkerPool
+from pipeline.store.lock import run_lock
 
 UNBOUNDED_PAGES = Limits(max_page_objects=10**9, max_page_chars=10**9, max_page_content_bytes=2**40)
 
@@ -162,7 +163,7 @@ def test_a_second_run_on_the_same_database_says_so_and_waits(tmp_path: Path) -> 
     holder, _ = _start(f"""
         import time
         from pathlib import Path
-        from pipeline.runtime import run_lock
+        from pipeline.store.lock import run_lock
         with run_lock(Path({str(db)!r})):
             print(flush=True)
             time.sleep(1.5)
