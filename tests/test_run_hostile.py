@@ -21,12 +21,12 @@ import yaml
 from hostile import HOSTILE, ODD, byte_flipped_pdfs, symlink_outside
 
 from pipeline.errors import FailureReason
-from pipeline.paths import DEMO_CORPUS, PROJECT_ROOT
+from pipeline.paths import DEMO_CORPUS
 from pipeline.store import Store
 
 pytestmark = pytest.mark.slow
 TRIAGE = Path(sys.executable).parent / "triage"
-EVALDOCS = PROJECT_ROOT.parent / "shared" / "evaldocs"
+EVALDOCS = Path(__file__).resolve().parent.parent.parent / "shared" / "evaldocs"  # beside the checkout
 REAL_PDFS = sorted(p for p in EVALDOCS.glob("*.pdf") if "SCANNED" not in p.name) if EVALDOCS.is_dir() else []
 GOOD = ["ferncastle/2024-06-11-cabinet-peer-challenge-progress.html",
         "ferncastle/2024-07-23-annual-governance-statement-2023-24.docx",
