@@ -14,6 +14,8 @@ import io
 import os
 import random
 import struct
+import subprocess
+import sys
 import zipfile
 import zlib
 from collections.abc import Callable
@@ -283,3 +285,23 @@ def byte_flipped_pdfs(sources: list[Path], folder: Path, copies: int = 50, seed:
         path.write_bytes(bytes(data))
         out.append(path)
     return out
+
+
+_MEASURE = """import os, sys
+pid = os.fork()
+if pid == 0:
+    os.execv(sys.argv[2], sys.argv[2:])
+_, status, usage = os.wait4(pid, 0)
+with open(sys.argv[1], "w") as out:
+    out.write(str(usage.ru_maxrss * 1024))
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
+
+
+def run_measured(command: list[str], folder: Path, **popen: object) -> tuple[subprocess.Popen, Path]:
+    """Start ``command`` from a small Python process that writes the command's own peak RSS (bytes) to the
+    returned file when it ends. Measured from here, a child forked from a large test process would
+    report the test process's size (a fork inherits its parent's peak)."""
+    peak = folder / f"peak-{len(list(folder.glob('peak-*')))}"
+    process = subprocess.Popen([sys.executable, "-c", _MEASURE, str(peak), *command], **popen)  # type: ignore[call-overload]
+    return process, peak

@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
-from hostile import HOSTILE, ODD, byte_flipped_pdfs, html_nested_divs, pdf_partly_damaged
+from hostile import HOSTILE, ODD, byte_flipped_pdfs, html_nested_divs, pdf_partly_damaged, run_measured
 from typer.testing import CliRunner
 
 from pipeline.cli import app
@@ -57,15 +57,11 @@ def test_hostile_file_fails_with_its_reason(case: str, hostile_files: dict[str, 
 
 
 def run_extract(path: Path, folder: Path) -> tuple[int, bytes, str, int]:
-    """`triage extract PATH` in a fresh process: exit status, stdout, stderr and peak RSS in bytes."""
-    with (folder / "out").open("w+b") as out, (folder / "err").open("w+b") as err:
-        process = subprocess.Popen([str(TRIAGE), "extract", str(path)], stdout=out, stderr=err,
-                                   env={**os.environ, "TRIAGE_OCR": "off"})
-        _, status, usage = os.wait4(process.pid, 0)
-        process.returncode = os.waitstatus_to_exitcode(status)
-        out.seek(0)
-        err.seek(0)
-        return process.returncode, out.read(), err.read().decode(), usage.ru_maxrss * 1024
+    """`triage extract PATH` in a fresh process: exit status, stdout, stderr and its peak RSS in bytes."""
+    process, peak = run_measured([str(TRIAGE), "extract", str(path)], folder, stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE, env={**os.environ, "TRIAGE_OCR": "off"})
+    stdout, stderr = process.communicate(timeout=SECONDS)
+    return process.returncode, stdout, stderr.decode(), int(peak.read_text())
 
 
 @pytest.mark.parametrize("case", HOSTILE)

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from hostile import HOSTILE, ODD, byte_flipped_pdfs, symlink_outside
+from hostile import HOSTILE, ODD, byte_flipped_pdfs, run_measured, symlink_outside
 
 from pipeline.errors import FailureReason
 from pipeline.paths import DEMO_CORPUS
@@ -34,19 +34,23 @@ GOOD = ["ferncastle/2024-06-11-cabinet-peer-challenge-progress.html",
 MEMORY_BUDGET = 2 * 1024**3
 
 
-def run_group(args: list[str], kill_after: float | None = None) -> tuple[int, str, int, int]:
+def run_group(args: list[str], folder: Path, kill_after: float | None = None) -> tuple[int, str, int, int]:
     """`triage ARGS` as the leader of its own process group: exit status, stderr, peak RSS of the largest
-    process in the run (bytes), and the group id (the processes the run started stay in it)."""
-    with open(os.devnull, "wb") as devnull, tempfile.TemporaryFile() as err:
-        process = subprocess.Popen([str(TRIAGE), *args], stdout=devnull, stderr=err, start_new_session=True,
-                                   env={**os.environ, "TRIAGE_OCR": "off"})
-        if kill_after is not None:
-            time.sleep(kill_after)
-            os.kill(process.pid, signal.SIGKILL)
-        _, status, usage = os.wait4(process.pid, 0)
-        process.returncode = os.waitstatus_to_exitcode(status)
-        err.seek(0)
-        return process.returncode, err.read().decode(), usage.ru_maxrss * 1024, process.pid
+    process in the run (bytes; 0 when killed), and the group id (the processes the run started stay in it)."""
+    env = {**os.environ, "TRIAGE_OCR": "off"}
+    with tempfile.TemporaryFile() as err:
+        if kill_after is None:  # measured from a small parent (see run_measured), in a group of its own
+            process, peak = run_measured([str(TRIAGE), *args], folder, stdout=subprocess.DEVNULL, stderr=err,
+                                         start_new_session=True, env=env)
+            process.wait()
+            err.seek(0)
+            return process.returncode, err.read().decode(), int(peak.read_text()), process.pid
+        process = subprocess.Popen([str(TRIAGE), *args], stdout=subprocess.DEVNULL, stderr=err,
+                                   start_new_session=True, env=env)
+        time.sleep(kill_after)
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait()
+        return process.returncode, "", 0, process.pid
 
 
 def group_members(group: int) -> list[int]:
@@ -88,7 +92,7 @@ def test_one_run_stores_the_good_and_fails_the_hostile_with_reasons(tmp_path: Pa
     flipped = [p.name for p in byte_flipped_pdfs(REAL_PDFS, folder)] if REAL_PDFS else []
     started = time.monotonic()
     status, stderr, peak, group = run_group(["run", str(folder), "--db", str(tmp_path / "t.db"),
-                                             "--authority", "hostile-borough"])
+                                             "--authority", "hostile-borough"], tmp_path)
     assert status == 0, stderr
     assert nothing_left(group)
     assert peak < MEMORY_BUDGET, f"{peak // 2**20} MB"
@@ -120,7 +124,7 @@ def small_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str,
     (root / "manifest.yaml").write_text(yaml.safe_dump({"documents": rows}))
     shutil.copy(DEMO_CORPUS / "authorities.yaml", root / "authorities.yaml")
     db = tmp_path_factory.mktemp("clean") / "clean.db"
-    status, stderr, _, group = run_group(["run", str(root), "--db", str(db)])
+    status, stderr, _, group = run_group(["run", str(root), "--db", str(db)], db.parent)
     assert status == 0, stderr
     assert nothing_left(group)
     return root, rows_of(db)
@@ -142,9 +146,9 @@ def test_a_run_killed_at_a_random_point_leaves_no_process_and_a_rerun_gives_the_
     root, clean = small_run
     db = tmp_path / "killed.db"
     kill_after = random.Random(seed).uniform(2.0, 14.0)  # from start-up to the middle of storing
-    _, _, _, group = run_group(["run", str(root), "--db", str(db)], kill_after=kill_after)
+    _, _, _, group = run_group(["run", str(root), "--db", str(db)], tmp_path, kill_after=kill_after)
     assert nothing_left(group), f"left running after a kill at {kill_after:.1f} s: {group_members(group)}"
-    status, stderr, _, group = run_group(["run", str(root), "--db", str(db)])
+    status, stderr, _, group = run_group(["run", str(root), "--db", str(db)], tmp_path)
     assert status == 0, stderr
     assert nothing_left(group)
     assert rows_of(db) == clean
