@@ -6,6 +6,7 @@ Every good document is stored and every bad one fails with a documented reason, 
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import shutil
@@ -108,6 +109,11 @@ def test_one_run_stores_the_good_and_fails_the_hostile_with_reasons(tmp_path: Pa
         status_, reason = stored[name]
         assert status_ == "ok" or reason in documented, (name, reason)
     assert "\x1b" not in stderr
+    with Store(tmp_path / "t.db") as store:
+        skipped = store.db.execute("select skipped_pages from documents where path like ?",
+                                   ["%partly-damaged.pdf"]).fetchone()[0]
+    assert [(s["page"], s["reason"]) for s in json.loads(skipped)] == [(2, "too_large"), (3, "too_large"),
+                                                                       (4, "corrupt")]
 
 
 @pytest.fixture(scope="module")

@@ -73,6 +73,8 @@ class DocumentsMixin(CacheMixin):
                 "extractor_version": extractor_version, "previous_version": previous,
                 "ocr_pages": json.dumps(document.ocr_pages) if document.ocr_pages else None,
                 "unread_pages": json.dumps(document.unread_pages) if document.unread_pages else None,
+                "skipped_pages": json.dumps([{"page": s.page, "reason": str(s.reason), "detail": s.detail}
+                                             for s in document.skipped_pages]) if document.skipped_pages else None,
             }
             self.db["documents"].upsert(row, pk="id")
             if previous:

@@ -170,8 +170,15 @@ def _migration_7(db: sqlite_utils.Database) -> None:
     db["authorities"].add_column("gss", str)
 
 
+def _migration_8(db: sqlite_utils.Database) -> None:
+    """PDF pages skipped while the rest of the document was read (would not load, or absurdly costly), as JSON
+    [{"page", "reason", "detail"}]."""
+    db["documents"].add_column("skipped_pages", str)
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _migration_1, _migration_2, _migration_3, _migration_4, _migration_5, _migration_6, _migration_7,
+    _migration_8,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
