@@ -12,6 +12,7 @@ configure_environment()
 from prefect import flow, task  # noqa: E402
 from prefect.cache_policies import NO_CACHE  # noqa: E402
 
+from pipeline.errors import FeedError  # noqa: E402
 from pipeline.feed.push import PushResult, check_webhook_url, push_outbox, push_webhook  # noqa: E402
 from pipeline.store import Store  # noqa: E402
 
@@ -39,6 +40,6 @@ def export_flow(db: str, outbox: str, webhook_url: str | None = None) -> list[Pu
     if webhook_url:
         check_webhook_url(webhook_url)
         if not os.environ.get("BV_TRIAGE_WEBHOOK_SECRET"):
-            raise ValueError("set BV_TRIAGE_WEBHOOK_SECRET to sign webhook deliveries")
+            raise FeedError("set BV_TRIAGE_WEBHOOK_SECRET to sign webhook deliveries")
         results.append(to_webhook(db, webhook_url))
     return results

@@ -6,6 +6,7 @@ Documents and their blocks and passages (extraction, segmentation), where a docu
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -45,6 +46,10 @@ class Block:
     end: int = 0
     ocr: bool = False
     level: int = 0  # heading depth (1 = top); 0 for non-headings
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.start <= self.end or (self.page is not None and self.page < 1):
+            raise ValueError(f"impossible block: offsets {self.start}-{self.end}, page {self.page}")
 
 
 @dataclass(frozen=True)
@@ -105,6 +110,11 @@ class Passage:
     boilerplate_reason: str | None = None
     ocr: bool = False
 
+    def __post_init__(self) -> None:
+        if not 0 <= self.start <= self.end or self.ordinal < 0 or (self.page is not None and self.page < 1):
+            raise ValueError(f"impossible passage {self.id}: offsets {self.start}-{self.end}, ordinal {self.ordinal}, "
+                             f"page {self.page}")
+
     def as_record(self) -> dict[str, object]:
         return {
             "id": self.id,
@@ -118,6 +128,16 @@ class Passage:
             "block_type": str(self.block_type),
             "ocr": self.ocr,
         }
+
+
+class DocumentState(StrEnum):
+    """What a document needs, judged from its bytes' hash before any work is done."""
+
+    NEW = "new"  # extract it
+    EXTRACTED = "extracted"  # its passages are stored: classify them with the current classifier
+    DONE = "done"  # extracted and classified by the current extractor and classifier
+    FAILED = "failed"  # these bytes failed for good under the current extractor
+    UNREADABLE = "unreadable"  # the file could not be read, so there is no hash of its bytes
 
 
 # -- where documents come from ---------------------------------------------------------------------
@@ -161,12 +181,24 @@ class Guess:
     value: str | None
     confidence: float
 
+    def __post_init__(self) -> None:
+        if not 0 <= self.confidence <= 1:
+            raise ValueError(f"a confidence is between 0 and 1, not {self.confidence}")
+
 
 @dataclass(frozen=True)
 class DocumentMetadata:
     title: Guess
     date: Guess
     kind: Guess
+
+
+class Polarity(StrEnum):
+    """Which pole of its theme a piece of evidence is on."""
+
+    FAILURE = "failure"  # an indicator of potential failure
+    POSITIVE = "positive"  # a characteristic of a well-functioning authority
+    NEUTRAL = "neutral"  # evidence for the theme, but neither pole clearly
 
 
 # -- what the classifier says about a passage --------------------------------------------------------
@@ -177,6 +209,10 @@ class Match:
     score: float  # ranking score, best first; for the evidence classifier the calibrated probability
     probability: float | None = None  # calibrated P(evidences this entry); on a flagged link, the flag probability
     reason: str = "similarity"  # "similarity", "model", or "tripwire:<rule>[:negated]"
+
+    def __post_init__(self) -> None:
+        if self.probability is not None and not 0 <= self.probability <= 1:
+            raise ValueError(f"{self.entry.id}: a probability is between 0 and 1, not {self.probability}")
 
     def as_record(self) -> dict[str, object]:
         return {"id": self.entry.id, "theme": self.entry.theme, "kind": self.entry.kind,
@@ -189,17 +225,42 @@ class Prediction:
     theme: str | None  # None when the passage evidences no theme
     flagged: list[str]  # failure indicators evidenced at the calibrated thresholds (a subset of matches)
     evidence: list[Match]  # the links to store: matches judged evidence
-    polarity: str | None = None  # "failure", "positive", "neutral"; None when not evidence
+    polarity: Polarity | None = None  # None when not evidence
     evidence_probability: float | None = None
     failure_probability: float | None = None
     suppressed: str | None = None  # boilerplate / procedural reason: never evidence
     tripwires: list[str] = field(default_factory=list)  # reasons of the tripwires that fired
     flag_probability: float | None = None  # P(evidences a failure): decides the flag; every flagged link's probability
 
+    def __post_init__(self) -> None:
+        for name in ("evidence_probability", "failure_probability"):
+            value = getattr(self, name)
+            if value is not None and not 0 <= value <= 1:
+                raise ValueError(f"{name} is between 0 and 1, not {value}")
+        unmatched = set(self.flagged) - {m.entry.id for m in self.matches}
+        if unmatched:
+            raise ValueError(f"flagged entries {sorted(unmatched)} are not among the matches")
 
-def passage_context(doc_kind: str | None, heading: str | None, title: str | None) -> dict[str, str]:
-    """What the priors read about where a passage stands: its document's kind and title, its heading path."""
-    return {k: v for k, v in (("doc_kind", doc_kind), ("heading", heading), ("title", title)) if v}
+    def as_record(self, passage_id: object) -> dict[str, object]:
+        """The ``triage predict`` line for the passage: its theme, matches best first, flagged entries."""
+        return {"id": passage_id, "theme": self.theme, "matches": [m.as_record() for m in self.matches],
+                "flagged": self.flagged}
+
+
+@dataclass(frozen=True)
+class PassageContext:
+    """Where a passage stands, as the classifier's priors read it: its document's kind and title (manifest
+    first, else guessed) and its heading path. Every field may be unknown (None)."""
+
+    doc_kind: str | None = None
+    heading: str | None = None
+    title: str | None = None
+
+    @classmethod
+    def of(cls, doc_kind: str | None, heading: str | None, title: str | None) -> PassageContext | None:
+        """The context, or None when nothing about it is known (empty values count as unknown)."""
+        context = cls(doc_kind or None, heading or None, title or None)
+        return context if context != cls() else None
 
 
 @dataclass(frozen=True)
@@ -215,4 +276,83 @@ class GoldPassage:
 
 # -- analysts' decisions -----------------------------------------------------------------------------
 
-REVIEW_DECISIONS = ("confirm", "reject", "reassign", "note", "undo")
+class ReviewDecision(StrEnum):
+    CONFIRM = "confirm"
+    REJECT = "reject"
+    REASSIGN = "reassign"  # rejects the link and confirms the passage for another entry
+    NOTE = "note"  # leaves the evidence as it is
+    UNDO = "undo"  # takes back the latest confirm, reject or reassign not yet undone
+
+
+REVIEW_DECISIONS = tuple(d.value for d in ReviewDecision)
+STANDING = (ReviewDecision.CONFIRM, ReviewDecision.REJECT, ReviewDecision.REASSIGN)
+
+
+@dataclass(frozen=True)
+class EvidenceKey:
+    """One link: a passage as evidence for one taxonomy entry. ``id`` is how exports and the feed name it."""
+
+    passage: str
+    taxonomy: str
+    entry: str
+
+    def __post_init__(self) -> None:
+        if not all(self.as_tuple()) or any(":" in part for part in self.as_tuple()):
+            raise ValueError(f"an evidence key needs a passage, taxonomy and entry without ':', not {self.as_tuple()}")
+
+    @property
+    def id(self) -> str:
+        return f"{self.passage}:{self.taxonomy}:{self.entry}"
+
+    @classmethod
+    def parse(cls, evidence_id: str) -> EvidenceKey:
+        parts = evidence_id.split(":")
+        if len(parts) != 3:
+            raise ValueError(f"{evidence_id!r} is not passage:taxonomy:entry")
+        return cls(*parts)
+
+    def as_tuple(self) -> tuple[str, str, str]:
+        return self.passage, self.taxonomy, self.entry
+
+
+@dataclass(frozen=True)
+class ReviewRecord:
+    """One row of the append-only review log."""
+
+    id: int
+    key: EvidenceKey
+    decision: ReviewDecision
+    reviewer: str | None = None
+    reason: str | None = None
+    new_entry: str | None = None
+    previous_status: str | None = None
+    blind: bool = False  # a blind second review: recorded, never applied to the evidence
+
+
+@dataclass(frozen=True)
+class StandingDecision:
+    """What still stands on a link after replaying its log: its confirms, rejects and reassigns that no
+    later undo took back, oldest first."""
+
+    key: EvidenceKey
+    decisions: tuple[ReviewRecord, ...]
+
+    @property
+    def latest(self) -> ReviewRecord:
+        return self.decisions[-1]
+
+
+def standing_decisions(log: Iterable[ReviewRecord]) -> dict[EvidenceKey, StandingDecision]:
+    """Replay the review log (in id order): a confirm, reject or reassign stands until an undo on the same
+    link takes back the latest one still standing; notes and blind second reviews never stand. Links with
+    nothing left standing are absent. The store, learning and the agreement figures all read this."""
+    stacks: dict[EvidenceKey, list[ReviewRecord]] = {}
+    for record in sorted(log, key=lambda r: r.id):
+        if record.blind:
+            continue
+        stack = stacks.setdefault(record.key, [])
+        if record.decision in STANDING:
+            stack.append(record)
+        elif record.decision is ReviewDecision.UNDO and stack:
+            stack.pop()
+    return {key: StandingDecision(key, tuple(stack)) for key, stack in stacks.items() if stack}

@@ -55,7 +55,7 @@ class DocumentError(TriageError):
     def __init__(self, message: str, *, reason: FailureReason | None = None) -> None:
         super().__init__(message)
         if reason:
-            self.reason = reason
+            self.reason = FailureReason(reason)
 
 
 class UnsupportedFormatError(DocumentError):
@@ -113,7 +113,7 @@ class FeedError(TriageError):
 
 
 class InputError(TriageError):
-    """A line of predict input is not a JSON object with a string ``text``."""
+    """Predict input cannot be read, or a line of it is not a JSON object with a string ``text``."""
 
 
 # -- collecting: each says which URL failed and why, so a run log is actionable, and carries a short ------------

@@ -5,6 +5,8 @@ from __future__ import annotations
 import base64
 import hashlib
 
+from pipeline.text import squash_space
+
 # Crockford-style alphabet without look-alikes (no I, L, O, U).
 _ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"
 
@@ -23,9 +25,9 @@ def sha256_bytes(data: bytes) -> str:
 
 def text_key(text: str) -> str:
     """Whitespace-insensitive identity of a passage's text."""
-    return short_hash(" ".join(text.split()), length=20)
+    return short_hash(squash_space(text), length=20)
 
 
 def vector_key(model_id: str, text: str) -> str:
     """The embedding cache key: the same text under the same model is embedded once."""
-    return short_hash(model_id, " ".join(text.split()), length=24)
+    return short_hash(model_id, squash_space(text), length=24)

@@ -19,12 +19,18 @@ from pathlib import Path
 import numpy as np
 
 from pipeline.classify import load_classifier
-from pipeline.classify.evidence import EvidenceClassifier
+from pipeline.classify.base import VectorClassifier
 from pipeline.classify.registry import registry_for
-from pipeline.classify.similarity import SimilarityClassifier
 from pipeline.collect.blobs import BlobStore
-from pipeline.domain import Authority, DocumentMetadata, DocumentSource, ExtractedDocument, Passage
-from pipeline.domain import passage_context as priors_context
+from pipeline.domain import (
+    Authority,
+    DocumentMetadata,
+    DocumentSource,
+    DocumentState,
+    ExtractedDocument,
+    Passage,
+    PassageContext,
+)
 from pipeline.embed import Encoder, load_encoder
 from pipeline.errors import RETRIED, DocumentError, FailureReason
 from pipeline.extract import EXTRACTOR_VERSION, extract_bytes
@@ -41,7 +47,6 @@ from pipeline.store.lock import run_lock
 from pipeline.taxonomy import Crosswalk, load_crosswalk, load_taxonomy
 from pipeline.terminal import printable
 
-Classifier = EvidenceClassifier | SimilarityClassifier
 BATCH_PASSAGES = 256  # embed this many passages across documents in one call
 SETTLED = ("done", "failed")
 REPEATED_MIN_DOCUMENTS = 4  # a short passage in this many documents of one authority is template text
@@ -156,13 +161,13 @@ def prepare(source: DocumentSource, limits: Limits = DEFAULT_LIMITS, segmenter: 
     return prepared
 
 
-def passage_context(prepared: Prepared, passage: Passage) -> dict[str, str]:
+def passage_context(prepared: Prepared, passage: Passage) -> PassageContext | None:
     """What the classifier's priors read: the document's kind and title (manifest first, else guessed)
     and the passage's heading path."""
     guessed = prepared.metadata
     kind = prepared.source.kind or (guessed.kind.value if guessed else None)
     title = prepared.source.title or (guessed.title.value if guessed else None)
-    return priors_context(kind, passage.heading, title)
+    return PassageContext.of(kind, passage.heading, title)
 
 
 @dataclass
@@ -172,7 +177,7 @@ class Ingestor:
 
     store: Store
     segmenter: Segmenter | None  # None: the process's own, loaded when a document is first extracted
-    classifier: Classifier
+    classifier: VectorClassifier
     limits: Limits = DEFAULT_LIMITS
     crosswalk: Crosswalk = field(default_factory=dict)  # decisions under older taxonomy versions
     classifier_id: str = field(init=False)
@@ -184,33 +189,32 @@ class Ingestor:
         self.taxonomy_id = self.classifier.taxonomy.id
         self.model_id = self.classifier.encoder.model_id
 
-    def settle(self, source: DocumentSource) -> tuple[str, str, DocumentError | None]:
-        """What a document needs, without changing anything: ``new``, ``extracted``, ``done``, ``failed``
-        (the same bytes failed for good under this extractor) or ``unreadable``; its sha256; the read error."""
+    def settle(self, source: DocumentSource) -> tuple[DocumentState, str, DocumentError | None]:
+        """What a document needs, without changing anything; its sha256; the read error (``unreadable``)."""
         try:
             sha = sha256_bytes(read_source(source, self.limits))
         except DocumentError as e:
             return "unreadable", path_key(source), e  # no bytes: key by path
         state = self.store.document_state(sha, EXTRACTOR_VERSION, self.classifier_id)
-        if state == "failed" and _worth_retrying(self.store.failure(sha)[0]):
-            state = "new"
+        if state is DocumentState.FAILED and _worth_retrying(self.store.failure(sha)[0]):
+            state = DocumentState.NEW
         return state, sha, None
 
-    def plan(self, source: DocumentSource) -> tuple[str, DocumentResult | None]:
-        """Settle what is already done, and do the cheap part: ("new", None) means extract it."""
+    def plan(self, source: DocumentSource) -> tuple[DocumentState, DocumentResult | None]:
+        """Settle what is already done, and do the cheap part: (NEW, None) means extract it."""
         state, sha, error = self.settle(source)
         if error is not None:
-            return "failed", self._fail(source, sha, error)
+            return DocumentState.FAILED, self._fail(source, sha, error)
         if state in SETTLED:
             return state, self.skip(source, sha, state)
-        if state == "extracted":
+        if state is DocumentState.EXTRACTED:
             return state, self._reclassify(source, sha)
-        return "new", None
+        return DocumentState.NEW, None
 
-    def skip(self, source: DocumentSource, sha: str, state: str) -> DocumentResult:
+    def skip(self, source: DocumentSource, sha: str, state: DocumentState) -> DocumentResult:
         """A document with nothing to do: seen again, and reported as it stands."""
         self.store.touch(sha)
-        if state == "failed":
+        if state is DocumentState.FAILED:
             reason, message = self.store.failure(sha)
             return DocumentResult(path_text(source.path), source.authority, Outcome.FAILED, sha, reason=reason,
                                   message=message)

@@ -7,15 +7,21 @@ Input records need ``text`` (and usually ``id``); the optional context keys ``do
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Iterable, Iterator
+from contextlib import ExitStack
+from pathlib import Path
 from typing import TextIO
 
-from pipeline.classify.evidence import EvidenceClassifier
-from pipeline.classify.similarity import SimilarityClassifier
+from pipeline.classify.base import DEFAULT_TOP_K, Classifier
+from pipeline.domain import PassageContext
 from pipeline.errors import InputError
+from pipeline.taxonomy import DEFAULT_TAXONOMY
+from pipeline.text import squash_space
 
 BATCH = 256
 CONTEXT_KEYS = ("doc_kind", "heading", "title")
+EMPTY = {"theme": None, "matches": [], "flagged": []}  # empty or whitespace-only text
 
 
 def read_records(lines: Iterable[str]) -> Iterator[dict]:
@@ -37,7 +43,7 @@ def read_records(lines: Iterable[str]) -> Iterator[dict]:
         yield record
 
 
-def predict_records(records: Iterable[dict], classifier: EvidenceClassifier | SimilarityClassifier,
+def predict_records(records: Iterable[dict], classifier: Classifier,
                     top_k: int) -> Iterator[dict]:
     """Predict in batches, in input order. Boilerplate, procedural and empty text are never evidence."""
     batch: list[dict] = []
@@ -50,24 +56,33 @@ def predict_records(records: Iterable[dict], classifier: EvidenceClassifier | Si
         yield from _predict_batch(batch, classifier, top_k)
 
 
-def _predict_batch(batch: list[dict], classifier: EvidenceClassifier | SimilarityClassifier,
+def _predict_batch(batch: list[dict], classifier: Classifier,
                    top_k: int) -> Iterator[dict]:
-    texts = [" ".join(str(r.get("text", "")).split()) for r in batch]
+    texts = [squash_space(str(r.get("text", ""))) for r in batch]
     scorable = [i for i, t in enumerate(texts) if t]
-    contexts = [{k: batch[i][k] for k in CONTEXT_KEYS if batch[i].get(k)} or None for i in scorable]
+    contexts = [PassageContext.of(*(batch[i].get(k) for k in CONTEXT_KEYS)) for i in scorable]
     predictions = dict(zip(scorable, classifier.predict_texts([texts[i] for i in scorable], top_k, contexts),
                            strict=True))
     for i, record in enumerate(batch):
         prediction = predictions.get(i)
-        if prediction is None:
-            yield {"id": record.get("id"), "theme": None, "matches": [], "flagged": []}
-            continue
-        yield {
-            "id": record.get("id"),
-            "theme": prediction.theme,
-            "matches": [m.as_record() for m in prediction.matches],
-            "flagged": prediction.flagged,
-        }
+        yield prediction.as_record(record.get("id")) if prediction else {"id": record.get("id"), **EMPTY}
+
+
+def predict_file(input_file: Path | None, output_file: Path | None, taxonomy: str = DEFAULT_TAXONOMY,
+                 top_k: int = DEFAULT_TOP_K) -> int:
+    """Classify the JSONL passages of ``input_file`` (default stdin) into ``output_file`` (default stdout);
+    return how many lines were written. The model loads only once the input opened."""
+    from pipeline.classify import load_classifier
+    from pipeline.embed import load_encoder
+
+    try:
+        with ExitStack() as files:
+            source = files.enter_context(input_file.open(encoding="utf-8")) if input_file else sys.stdin
+            classifier = load_classifier(load_encoder(), taxonomy)
+            sink = files.enter_context(output_file.open("w", encoding="utf-8")) if output_file else sys.stdout
+            return write_jsonl(predict_records(read_records(source), classifier, top_k), sink)
+    except OSError as e:
+        raise InputError(f"{e.filename}: {e.strerror}") from e
 
 
 def write_jsonl(rows: Iterable[dict], out: TextIO) -> int:

@@ -17,6 +17,7 @@ import yaml
 from pipeline.errors import TaxonomyError, UnknownEntryError
 from pipeline.ids import short_hash
 from pipeline.paths import TAXONOMY_DIR
+from pipeline.text import squash_space
 
 DEFAULT_TAXONOMY = "bv-2023-draft"
 Crosswalk = dict[tuple[str, str], str]  # (old taxonomy, old entry id) -> entry id in the current taxonomy
@@ -143,7 +144,7 @@ def _entry(tax_id: str, raw: dict, theme_ids: set[str]) -> Entry:
     if not isinstance(raw, dict):
         raise TaxonomyError(f"{tax_id}: entry must be a mapping: {raw!r}")
     entry_id, theme, kind = str(raw.get("id", "")), str(raw.get("theme", "")), raw.get("kind")
-    text = " ".join(str(raw.get("text") or "").split())
+    text = squash_space(str(raw.get("text") or ""))
     pattern = _ID_PATTERNS.get(tax_id)
     match = pattern.match(entry_id) if pattern else _GENERIC_ID.match(entry_id)
     if not match:

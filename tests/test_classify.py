@@ -14,7 +14,7 @@ from pipeline.classify.evidence import EvidenceClassifier
 from pipeline.classify.model import load_model
 from pipeline.classify.rules.tripwires import load_tripwires, parse_tripwires
 from pipeline.classify.similarity import SimilarityClassifier
-from pipeline.domain import Prediction
+from pipeline.domain import PassageContext, Prediction
 from pipeline.errors import TaxonomyError
 from pipeline.paths import MODELS_DIR, TAXONOMY_DIR
 from pipeline.predict import predict_records
@@ -32,7 +32,7 @@ def evidence(encoder) -> EvidenceClassifier:
     return classifier
 
 
-def predict_one(classifier, text: str, context: dict | None = None) -> Prediction:
+def predict_one(classifier, text: str, context: PassageContext | None = None) -> Prediction:
     [prediction] = classifier.predict_texts([text], 5, [context] if context else None)
     return prediction
 
@@ -148,13 +148,13 @@ def test_boilerplate_and_procedural_passages_are_never_evidence(evidence, text):
 
 def test_procedural_heading_in_context_suppresses(evidence):
     text = "Councillor Jones declared a pecuniary interest in item 9 and left the meeting for that item."
-    assert predict_one(evidence, text, {"heading": "Declarations of Interest"}).suppressed == "procedural"
+    assert predict_one(evidence, text, PassageContext(heading="Declarations of Interest")).suppressed == "procedural"
 
 
 def test_doc_kind_prior_shifts_probabilities_only_when_given(evidence):
     text = "Risk: the Council's priorities are not delivered because of insufficient capacity at senior level."
-    bare, register = predict_one(evidence, text), predict_one(evidence, text, {"doc_kind": "risk_register"})
-    titled = predict_one(evidence, text, {"title": "Corporate Risk Register Q3"})
+    bare, register = predict_one(evidence, text), predict_one(evidence, text, PassageContext(doc_kind="risk_register"))
+    titled = predict_one(evidence, text, PassageContext(title="Corporate Risk Register Q3"))
     assert register.failure_probability < bare.failure_probability
     assert titled.failure_probability == pytest.approx(register.failure_probability)
 

@@ -14,7 +14,7 @@ from pipeline.classify import load_classifier
 from pipeline.classify.evidence import EvidenceClassifier
 from pipeline.classify.registry import POINTER, active_model_dir, registry_for
 from pipeline.cli import app
-from pipeline.domain import Authority, DocumentSource
+from pipeline.domain import Authority, DocumentSource, PassageContext
 from pipeline.errors import LearnError
 from pipeline.ingest import Ingestor, Outcome
 from pipeline.store import Store
@@ -92,7 +92,7 @@ def test_decisions_become_labels_by_the_labelling_rules():
     taxonomy = load_taxonomy(TAX)
 
     def passage(*links: DecidedLink) -> DecidedPassage:
-        return DecidedPassage("p1", "  The Council  overspent. ", {"doc_kind": "minutes"}, links)
+        return DecidedPassage("p1", "  The Council  overspent. ", PassageContext(doc_kind="minutes"), links)
 
     confirmed = label(passage(DecidedLink("p1", "R-F02", True), DecidedLink("p1", "G003", False, "wrong_entry")),
                       taxonomy)

@@ -22,7 +22,7 @@ def test_put_stores_bytes_under_their_sha256(tmp_path: Path) -> None:
     sha = store.put(data)
     assert sha == hashlib.sha256(data).hexdigest()
     assert store.path(sha) == tmp_path / sha[:2] / sha[2:4] / sha
-    assert store.has(sha)
+    assert store.path(sha).is_file()
     with store.open(sha) as blob:
         assert blob.read() == data
 
@@ -47,7 +47,7 @@ def test_a_failed_write_leaves_no_temp_file(tmp_path: Path, monkeypatch: pytest.
     with pytest.raises(OSError, match="No space"):
         store.put(b"half written")
     assert files_under(tmp_path) == []
-    assert not store.has(hashlib.sha256(b"half written").hexdigest())
+    assert not store.path(hashlib.sha256(b"half written").hexdigest()).exists()
 
 
 @pytest.mark.parametrize(
@@ -56,7 +56,7 @@ def test_a_failed_write_leaves_no_temp_file(tmp_path: Path, monkeypatch: pytest.
 )
 def test_blob_ids_are_confined_to_sha256_digests(tmp_path: Path, sha: str) -> None:
     store = BlobStore(tmp_path)
-    for method in (store.path, store.has, store.open):
+    for method in (store.path, store.open):
         with pytest.raises(InvalidBlobId):
             method(sha)
 

@@ -67,7 +67,7 @@ def test_discovered_document_downloads_into_the_blob_store(site: FakeSite, tmp_p
         result = client.get(ref.url)
     assert result.content is not None and result.content.startswith(b"%PDF")
     sha = store.put(result.content)
-    assert store.has(sha)
+    assert store.path(sha).is_file()
     with store.open(sha) as blob:
         assert blob.read() == result.content
 

@@ -16,11 +16,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from pipeline.classify.base import DEFAULT_TOP_K, Context
 from pipeline.classify.calibration import binary_f1
-from pipeline.domain import GoldPassage
+from pipeline.domain import GoldPassage, Match, Prediction
+from pipeline.ids import short_hash
 from pipeline.taxonomy import Taxonomy
 
-DEFAULT_TOP_K = 5
 QUANTILES = np.linspace(0.0, 1.0, 101)
 
 STOPWORDS = frozenset({
@@ -74,6 +75,7 @@ class BM25Classifier:
     def __init__(self, taxonomy: Taxonomy, k1: float = 1.5, b: float = 0.75,
                  thresholds: BM25Thresholds | None = None) -> None:
         self.taxonomy = taxonomy
+        self.k1, self.b = k1, b
         self.thresholds = thresholds or BM25Thresholds()
         self.entries = list(taxonomy.entries)
         descriptions = {t.id: f"{t.name} {t.description}" for t in taxonomy.themes}
@@ -98,22 +100,27 @@ class BM25Classifier:
                     queries[row, self.vocabulary[term]] += 1
         return queries @ self._weights.T
 
+    @property
+    def id(self) -> str:
+        return "bm25-" + short_hash(self.taxonomy.id, self.taxonomy.content_hash, self.k1, self.b,
+                                    self.thresholds.evidence, self.thresholds.flag, length=10)
+
+    def predict_texts(self, texts: list[str], top_k: int = DEFAULT_TOP_K,
+                      contexts: Sequence[Context | None] | None = None) -> list[Prediction]:
+        """Predictions for passage texts; the context is not used (a bag of words has no priors)."""
+        scores = self.scores(texts)
+        return [self._prediction(row, order) for row, order in zip(scores, _ranks(scores, top_k), strict=True)]
+
     def predict(self, records: Sequence[dict], top_k: int = DEFAULT_TOP_K) -> list[dict]:
         """One prediction per record, in order, as ``triage predict`` writes them."""
-        scores = self.scores([str(r.get("text") or "") for r in records])
-        ranks = _ranks(scores, top_k)
-        return [self._prediction(record.get("id"), row, order)
-                for record, row, order in zip(records, scores, ranks, strict=True)]
+        predictions = self.predict_texts([str(r.get("text") or "") for r in records], top_k)
+        return [p.as_record(r.get("id")) for r, p in zip(records, predictions, strict=True)]
 
-    def _prediction(self, record_id: object, row: np.ndarray, order: np.ndarray) -> dict:
-        matches = [(self.entries[i], float(row[i])) for i in order if row[i] > 0]
-        evidence = bool(matches) and matches[0][1] >= self.thresholds.evidence
-        return {
-            "id": record_id,
-            "theme": matches[0][0].theme if evidence else None,
-            "matches": [{"id": e.id, "theme": e.theme, "kind": e.kind, "score": round(s, 4)} for e, s in matches],
-            "flagged": [e.id for e, s in matches if e.is_failure and s >= self.thresholds.flag],
-        }
+    def _prediction(self, row: np.ndarray, order: np.ndarray) -> Prediction:
+        matches = [Match(self.entries[i], float(row[i])) for i in order if row[i] > 0]
+        evidence = [m for m in matches if m.score >= self.thresholds.evidence] if matches else []
+        flagged = [m.entry.id for m in matches if m.entry.is_failure and m.score >= self.thresholds.flag]
+        return Prediction(matches, matches[0].entry.theme if evidence else None, flagged, evidence)
 
     def fit_thresholds(self, gold: Sequence[GoldPassage], top_k: int = DEFAULT_TOP_K) -> BM25Thresholds:
         """Pick each threshold from the percentiles of the rows' scores to maximise evidence F1 and failure flag F1.

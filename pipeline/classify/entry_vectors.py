@@ -28,6 +28,7 @@ from pipeline.errors import TaxonomyError
 from pipeline.ids import short_hash
 from pipeline.paths import DATA_DIR, MODELS_DIR, TAXONOMY_DIR
 from pipeline.taxonomy import Taxonomy
+from pipeline.text import squash_space
 
 if TYPE_CHECKING:
     from pipeline.embed import Encoder
@@ -58,7 +59,7 @@ def load_exemplars(taxonomy_id: str, directory: Path = TAXONOMY_DIR) -> dict[str
     out: dict[str, dict[str, list[str]]] = {}
     for entry_id, raw in data["entries"].items():
         raw = raw or {}
-        out[str(entry_id)] = {key: [" ".join(str(t).split()) for t in raw.get(key) or []]
+        out[str(entry_id)] = {key: [squash_space(str(t)) for t in raw.get(key) or []]
                               for key in ("paraphrases", "exemplars")}
     return out
 
@@ -135,8 +136,9 @@ def save_npz(path: Path, **arrays: np.ndarray) -> None:
 class EntryBank:
     """Entry-side vectors with the index that maps them to entries and themes.
 
-    ``entry_scores`` is each entry's best cosine over its own vectors; ``theme_scores`` is the
-    cosine to each theme's description. Both are one matrix product and a gather per batch.
+    ``entry_scores`` is each entry's best cosine over its own vectors: one matrix product and a
+    gather per batch. The theme descriptions' vectors are in the bank too (the theme head's
+    training rows) but no entry scores against them.
     """
 
     def __init__(self, taxonomy: Taxonomy, texts: Sequence[EntryText], vectors: np.ndarray, key: str) -> None:
@@ -148,11 +150,8 @@ class EntryBank:
         self.vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         entry_ids = [e.id for e in taxonomy.entries]
         rows: dict[str, list[int]] = {e: [] for e in entry_ids}
-        theme_rows: dict[str, int] = {}
         for i, t in enumerate(self.texts):
-            if t.kind == "theme":
-                theme_rows[t.owner] = i
-            else:
+            if t.kind != "theme":
                 rows[t.owner].append(i)
         width = max(len(r) for r in rows.values())
         pad = len(self.texts)  # a column of -inf appended at scoring time
@@ -163,7 +162,6 @@ class EntryBank:
             kind: self._masked_index(np.array([t.kind == kind for t in self.texts] + [False]), pad)
             for kind in ENTRY_KINDS
         }
-        self._theme_rows = np.array([theme_rows[t.id] for t in taxonomy.themes], dtype=np.int64)
         self.counts = {kind: int(sum(t.kind == kind for t in self.texts)) for kind in (*ENTRY_KINDS, "theme")}
 
     def _masked_index(self, keep: np.ndarray, pad: int) -> np.ndarray:
@@ -179,10 +177,6 @@ class EntryBank:
         index = self._index if kind is None else self._kind_index[kind]
         best = sims[:, index].max(axis=2)
         return np.where(np.isfinite(best), best, 0.0)
-
-    def theme_scores(self, sims: np.ndarray) -> np.ndarray:
-        """Cosine to each theme's description (columns in taxonomy theme order)."""
-        return sims[:, self._theme_rows]
 
 
 def load_entry_bank(encoder: Encoder, taxonomy: Taxonomy, shipped_dir: Path | None = None,

@@ -14,7 +14,7 @@ from pipeline.classify.entry_vectors import EntryBank, load_entry_bank
 from pipeline.classify.model import EvidenceModel, ModelThresholds, load_model
 from pipeline.classify.rules.priors import doc_kind_of, rules_key, suppression_reason
 from pipeline.classify.rules.tripwires import TripwireHit, Tripwires, load_tripwires
-from pipeline.domain import Match, Prediction
+from pipeline.domain import Match, Polarity, Prediction
 from pipeline.embed import Encoder
 from pipeline.errors import ModelError
 from pipeline.ids import short_hash
@@ -149,11 +149,11 @@ class EvidenceClassifier:
         if flagged:
             matches = [replace(m, probability=p_flag) if m.entry.id in flagged else m for m in matches]
             evidence = [m for m in matches if m.entry.id in flagged]
-            polarity = "failure"
+            polarity = Polarity.FAILURE
         else:
             evidence = [m for m in matches if not m.entry.is_failure
                         and (m.reason.startswith("tripwire") or (m.probability or 0.0) >= t.link_for(m.entry.id))]
-            polarity = "positive" if hits or p_flag < t.flag_for(theme) / 2 else "neutral"
+            polarity = Polarity.POSITIVE if hits or p_flag < t.flag_for(theme) / 2 else Polarity.NEUTRAL
         if not evidence:
             evidence = [next((m for m in matches if not m.entry.is_failure or flagged), matches[0])]
         return Prediction(matches, theme, flagged, evidence, polarity, p_evidence, p_failure, None,
@@ -189,5 +189,3 @@ class EvidenceClassifier:
             return best_theme
         return self.entries[self._entry_index[hits[0].entries[0]]].theme
 
-
-Classifier = EvidenceClassifier

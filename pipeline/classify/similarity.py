@@ -10,7 +10,7 @@ import numpy as np
 from pipeline.classify.base import DEFAULT_TOP_K, Context, contexts_for
 from pipeline.classify.entry_vectors import EntryBank, load_entry_bank
 from pipeline.classify.rules.priors import suppression_reason
-from pipeline.domain import Match, Prediction
+from pipeline.domain import Match, Polarity, Prediction
 from pipeline.embed import Encoder
 from pipeline.ids import short_hash
 from pipeline.taxonomy import Taxonomy
@@ -72,4 +72,4 @@ class SimilarityClassifier:
         flagged = [m.entry.id for m in matches if m.entry.is_failure and m.score >= self.thresholds.flag]
         evidence = [m for m in matches if m.score >= self.thresholds.evidence]
         return Prediction(matches, matches[0].entry.theme, flagged, evidence,
-                          polarity="failure" if flagged else "neutral")
+                          polarity=Polarity.FAILURE if flagged else Polarity.NEUTRAL)

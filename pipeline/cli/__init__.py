@@ -11,17 +11,18 @@ from __future__ import annotations
 import typer
 
 from pipeline.cli import collect, database, documents, feed, review, taxonomy, training
+from pipeline.cli.common import TranslatedErrors
 from pipeline.settings import configure_environment
 
-configure_environment()
-
 app = typer.Typer(help="Triage council papers for evidence against the Best Value Duty indicators.",
-                  invoke_without_command=True, add_completion=False, pretty_exceptions_enable=False)
+                  invoke_without_command=True, add_completion=False, pretty_exceptions_enable=False,
+                  cls=TranslatedErrors)
 
 
 @app.callback()
 def orientation(ctx: typer.Context) -> None:
     """Triage council papers for evidence against the Best Value Duty indicators."""
+    configure_environment()  # before any command imports Prefect or transformers
     if ctx.invoked_subcommand is None:
         from pipeline.cli.common import out
         from pipeline.paths import DATA_DIR

@@ -10,7 +10,7 @@ from rich.table import Table
 
 from pipeline.cli.common import DbPath, RegisterPath, err, fail, out
 from pipeline.collect.councils import DEFAULT_COUNCILS
-from pipeline.collect.sources import DEFAULT_REGISTER, DEFAULT_SCHEDULE
+from pipeline.collect.sources import DEFAULT_REGISTER, DEFAULT_SCHEDULE, load_register
 from pipeline.errors import TriageError
 from pipeline.paths import DEFAULT_DB
 
@@ -21,8 +21,6 @@ flows_app = typer.Typer(help="Prefect deployments.", no_args_is_help=True)
 
 def _register(path: Path):  # type: ignore[no-untyped-def]
     """The source register, or a one-line error."""
-    from pipeline.collect.sources import load_register
-
     try:
         return load_register(path)
     except TriageError as e:
@@ -85,7 +83,7 @@ def sources_add(
 ) -> None:
     """Validate a new source and append it to the register (or make it from the national register)."""
     from pipeline.collect.councils import add_councils, load_councils
-    from pipeline.collect.sources import add_source, load_register, parse_source
+    from pipeline.collect.sources import add_source, parse_source
 
     try:
         if council or all_moderngov:
@@ -116,7 +114,7 @@ def sources_check(register: RegisterPath = DEFAULT_REGISTER) -> None:
     """Validate the register: ids, kinds, URLs, patterns, schedules, local folders."""
     from pipeline.collect.sources import register_problems
 
-    known = _register(register)
+    known = load_register(register)
     problems = register_problems(known)
     for problem in problems:
         err.print(problem, highlight=False)
@@ -201,7 +199,7 @@ def _scrape(keys: list[str], db: Path, register: Path, since: str | None, until:
     """Run the scrape flow and print its summary; exit 1 only when no site could be read (or bad input)."""
     from datetime import date
 
-    from pipeline.collect.sources import load_register, parse_source
+    from pipeline.collect.sources import parse_source
 
     try:
         for value in (since, until):
@@ -212,8 +210,6 @@ def _scrape(keys: list[str], db: Path, register: Path, since: str | None, until:
             known.get(k) for k in keys if k != "all"]
     except ValueError as e:
         raise fail(f"bad date: {e}") from e
-    except TriageError as e:
-        raise fail(str(e)) from e
     from flows.scrape import scrape_flow
     from pipeline.collect.refs import SITE_LEVELS
 
@@ -256,7 +252,7 @@ def flows_serve(
     """Serve one scheduled scrape deployment per registered source (needs a Prefect server)."""
     import os
 
-    known = _register(register)
+    known = load_register(register)
     from flows.serve import build_deployments, serve_register
 
     for deployment in build_deployments(known, str(db)):

@@ -1,14 +1,17 @@
-"""What every command shares: the consoles, option types and the one-line error."""
+"""What every command shares: the consoles, option types, and the one place errors become messages."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Annotated
 
+import click
 import typer
 from rich.console import Console
 from rich.markup import escape
+from typer.core import TyperGroup
 
+from pipeline.errors import DocumentError, TriageError
 from pipeline.terminal import printable
 
 UNBOUNDED_WIDTH = 1000
@@ -27,6 +30,16 @@ out = _stdout()
 err = Console(stderr=True)
 RegisterPath = Annotated[Path, typer.Option("--register", help="Source register YAML.", dir_okay=False)]
 DbPath = Annotated[Path, typer.Option("--db", help="SQLite database file.", dir_okay=False)]
+
+
+def _existing(db: Path) -> Path:
+    if not db.exists():
+        raise TriageError(f"no database at {db}; run `triage run` first")
+    return db
+
+
+ExistingDb = Annotated[Path, typer.Option("--db", help="SQLite database file.", dir_okay=False,
+                                          callback=_existing)]
 TaxonomyId = Annotated[str, typer.Option("--taxonomy", help="Taxonomy id, e.g. bv-2023-draft or wales-2013.")]
 AuthorityOpt = Annotated[str | None, typer.Option("--authority", help="Authority slug for documents "
                                                   "without a manifest entry (created if new).")]
@@ -41,3 +54,16 @@ def fail(message: str, code: int = 1) -> typer.Exit:
 def note(message: str) -> None:
     """A line on stderr that is not an error, escaped like one."""
     err.print(escape(printable(message)), highlight=False, soft_wrap=True)
+
+
+class TranslatedErrors(TyperGroup):
+    """The one place the library's errors become what a user sees: one line on stderr, exit status 1, or 2
+    for a document that cannot be read. Anything else is a bug and keeps its traceback."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except DocumentError as e:
+            raise fail(str(e), code=2) from e
+        except TriageError as e:
+            raise fail(str(e)) from e

@@ -9,11 +9,11 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
-from pipeline.cli.common import AuthorityOpt, DbPath, TaxonomyId, err, fail, note, out
-from pipeline.errors import TriageError
+from pipeline.cli.common import AuthorityOpt, DbPath, ExistingDb, TaxonomyId, err, fail, note, out
 from pipeline.paths import DATA_DIR, DEFAULT_DB, DEFAULT_HEATMAP, DEMO_CORPUS
 from pipeline.taxonomy import DEFAULT_TAXONOMY, load_taxonomy
 from pipeline.terminal import printable
+from pipeline.text import squash_space
 
 if TYPE_CHECKING:
     from pipeline.report.summary import AuthoritySummary
@@ -41,12 +41,9 @@ def run(
 
     targets = paths or [DEMO_CORPUS]
     parameters = {"paths": [str(p) for p in targets], "authority": authority, "taxonomy": taxonomy}
-    try:
-        authorities, sources = discover(targets, authority)  # fail fast, before Prefect and the model start
-        load_taxonomy(taxonomy)
-        summary = settled_run(sources, authorities, db, taxonomy, parameters)
-    except TriageError as e:
-        raise fail(str(e)) from e
+    authorities, sources = discover(targets, authority)  # fail fast, before Prefect and the model start
+    load_taxonomy(taxonomy)
+    summary = settled_run(sources, authorities, db, taxonomy, parameters)
     if summary is not None:
         err.print("Nothing to do: every document is stored under the current extractor and classifier "
                   "(Prefect not started)", highlight=False)
@@ -68,7 +65,7 @@ def run(
 
 
 def summary(
-    db: DbPath = DEFAULT_DB,
+    db: ExistingDb = DEFAULT_DB,
     authority: AuthorityOpt = None,
     html: Annotated[Path, typer.Option("--html", help="Where to write the HTML heat map.")] = DEFAULT_HEATMAP,
     taxonomy: TaxonomyId = DEFAULT_TAXONOMY,
@@ -79,8 +76,6 @@ def summary(
     from pipeline.report.summary import authority_summaries
     from pipeline.store import Store
 
-    if not db.exists():
-        raise fail(f"no database at {db}; run `triage run` first")
     with Store(db) as store:
         summaries = authority_summaries(store, authority)
     if authority and not summaries:
@@ -94,7 +89,7 @@ def summary(
         for p in s.strongest[:3]:
             score = f"{p.score:.2f}" if p.score is not None else "n/a"
             out.print(f"  flagged {p.entry} {score} {p.status}: {p.title or p.document[:12]} p.{p.page or '-'}: "
-                      f"{' '.join(p.text.split())[:140]}", highlight=False, markup=False)
+                      f"{squash_space(p.text)[:140]}", highlight=False, markup=False)
     html.parent.mkdir(parents=True, exist_ok=True)
     html.write_text(render_heatmap(summaries, load_taxonomy(taxonomy)), encoding="utf-8")
     out.print(f"\nheat map: {html}", highlight=False)

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import json
 import sys
-from contextlib import ExitStack
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from pipeline.cli.common import TaxonomyId, fail, note
-from pipeline.errors import DocumentError, TriageError
+from pipeline.errors import DocumentError
 from pipeline.taxonomy import DEFAULT_TAXONOMY
 
 
@@ -48,17 +47,6 @@ def predict(
     output_file: Annotated[Path | None, typer.Option("--output", help="JSONL output (default: stdout).")] = None,
 ) -> None:
     """Classify JSONL passages {"id", "text"} without a database."""
-    from pipeline.classify import load_classifier
-    from pipeline.embed import load_encoder
-    from pipeline.predict import predict_records, read_records, write_jsonl
+    from pipeline.predict import predict_file
 
-    try:
-        with ExitStack() as files:
-            source = files.enter_context(input_file.open(encoding="utf-8")) if input_file else sys.stdin
-            classifier = load_classifier(load_encoder(), taxonomy)
-            sink = files.enter_context(output_file.open("w", encoding="utf-8")) if output_file else sys.stdout
-            write_jsonl(predict_records(read_records(source), classifier, top_k), sink)
-    except OSError as e:
-        raise fail(f"{e.filename}: {e.strerror}") from e
-    except TriageError as e:
-        raise fail(str(e)) from e
+    predict_file(input_file, output_file, taxonomy, top_k)

@@ -9,8 +9,7 @@ from typing import Annotated
 
 import typer
 
-from pipeline.cli.common import AuthorityOpt, DbPath, err, fail, out
-from pipeline.errors import TriageError
+from pipeline.cli.common import AuthorityOpt, ExistingDb, err, fail, out
 from pipeline.paths import DEFAULT_DB, DEFAULT_OUTBOX
 
 export_app = typer.Typer(help="Feeds for the risk engine.", no_args_is_help=True)
@@ -18,7 +17,7 @@ export_app = typer.Typer(help="Feeds for the risk engine.", no_args_is_help=True
 
 @export_app.command("flags")
 def export_flags_command(
-    db: DbPath = DEFAULT_DB,
+    db: ExistingDb = DEFAULT_DB,
     since: Annotated[str | None, typer.Option("--since", help="Cursor: return events after it.")] = None,
     cursor_file: Annotated[Path | None, typer.Option("--cursor-file", help="Read the cursor from this file if it "
                                                      "exists; replace it with the next one after writing.")] = None,
@@ -35,16 +34,11 @@ def export_flags_command(
 
     if since is not None and cursor_file is not None:
         raise fail("give --since or --cursor-file, not both")
-    if not db.exists():
-        raise fail(f"no database at {db}")
-    try:
-        selection = ExportFilter(status, min_probability)
-        start = parse_cursor(cursor_file.read_text() if cursor_file and cursor_file.exists() else since)
-        with Store(db) as store:
-            records, next_cursor = export_flags(store, start, selection)
-        text = render(records, fmt)
-    except TriageError as e:
-        raise fail(str(e)) from e
+    selection = ExportFilter(status, min_probability)
+    start = parse_cursor(cursor_file.read_text() if cursor_file and cursor_file.exists() else since)
+    with Store(db) as store:
+        records, next_cursor = export_flags(store, start, selection)
+    text = render(records, fmt)
     if output:
         write_atomically(output, text)
     else:
@@ -57,7 +51,7 @@ def export_flags_command(
 
 @export_app.command("signals")
 def export_signals_command(
-    db: DbPath = DEFAULT_DB,
+    db: ExistingDb = DEFAULT_DB,
     authority: AuthorityOpt = None,
     output: Annotated[Path | None, typer.Option("--output", help="Write JSON here instead of stdout.")] = None,
 ) -> None:
@@ -66,8 +60,6 @@ def export_signals_command(
     from pipeline.feed.signals import authority_signals
     from pipeline.store import Store
 
-    if not db.exists():
-        raise fail(f"no database at {db}")
     with Store(db) as store:
         signals = [s.as_record() for s in authority_signals(store, authority=authority)]
     text = json.dumps({"signals": signals}, indent=2) + "\n"
@@ -79,7 +71,7 @@ def export_signals_command(
 
 @export_app.command("push")
 def export_push_command(
-    db: DbPath = DEFAULT_DB,
+    db: ExistingDb = DEFAULT_DB,
     outbox: Annotated[Path, typer.Option("--outbox", help="Folder for JSONL batches.")] = DEFAULT_OUTBOX,
     webhook: Annotated[str | None, typer.Option("--webhook", help="Also POST batches here (signed with "
                                                 "BV_TRIAGE_WEBHOOK_SECRET; the receiver's token, if it wants one, "
@@ -88,11 +80,6 @@ def export_push_command(
     """Run the export flow once: new flag events to the outbox (and the webhook)."""
     from flows.export import export_flow
 
-    if not db.exists():
-        raise fail(f"no database at {db}")
-    try:
-        results = export_flow(str(db), str(outbox), webhook)
-    except (TriageError, ValueError) as e:
-        raise fail(str(e)) from e
+    results = export_flow(str(db), str(outbox), webhook)
     for result in results:
         out.print(f"{result.destination}: {result.events} events, cursor {result.cursor}", highlight=False)

@@ -8,8 +8,7 @@ from typing import Annotated
 
 import typer
 
-from pipeline.cli.common import DbPath, err, fail, out
-from pipeline.errors import TriageError
+from pipeline.cli.common import DbPath, ExistingDb, err, fail, out
 from pipeline.paths import DEFAULT_DB
 
 reviewers_app = typer.Typer(help="Analysts who review suggested evidence.", no_args_is_help=True)
@@ -33,10 +32,7 @@ def review(
     """Serve the analyst review app (login required; see `triage reviewers add`)."""
     from pipeline.review.commands import serve
 
-    try:
-        serve(db, host, port, secure_cookies, trusted_proxy or (), allowed_host or ())
-    except TriageError as e:
-        raise fail(str(e)) from e
+    serve(db, host, port, secure_cookies, trusted_proxy or (), allowed_host or ())
 
 
 def explore(
@@ -51,10 +47,7 @@ def explore(
     from pipeline.report.explore import serve
 
     err.print(f"Datasette on http://{host}:{port} (read-only)", highlight=False)
-    try:
-        serve(db, host, port, review_url)
-    except TriageError as e:
-        raise fail(str(e)) from e
+    serve(db, host, port, review_url)
 
 
 @reviewers_app.command("add")
@@ -75,10 +68,7 @@ def reviewers_add(
             raise fail(f"{password_file}: {e.strerror}") from e
     else:
         password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
-    try:
-        add_reviewer(db, name, role, password)
-    except TriageError as e:
-        raise fail(str(e)) from e
+    add_reviewer(db, name, role, password)
     out.print(f"added {role} {name}", highlight=False)
 
 
@@ -91,17 +81,14 @@ def tokens_add(
     from pipeline.review.api import add_token
     from pipeline.store import Store
 
-    try:
-        with Store(db) as store:
-            token = add_token(store, name)
-    except TriageError as e:
-        raise fail(str(e)) from e
+    with Store(db) as store:
+        token = add_token(store, name)
     sys.stdout.write(token + "\n")
     err.print("store this token now: it cannot be shown again", highlight=False)
 
 
 @tokens_app.command("list")
-def tokens_list(db: DbPath = DEFAULT_DB) -> None:
+def tokens_list(db: ExistingDb = DEFAULT_DB) -> None:
     """List API tokens by id and name (never the tokens themselves), with their dates and state."""
     from rich.table import Table
     from rich.text import Text
@@ -109,8 +96,6 @@ def tokens_list(db: DbPath = DEFAULT_DB) -> None:
     from pipeline.review.api import list_tokens
     from pipeline.store import Store
 
-    if not db.exists():
-        raise fail(f"no database at {db}")
     with Store(db) as store:
         tokens = list_tokens(store)
     if not tokens:
@@ -127,17 +112,12 @@ def tokens_list(db: DbPath = DEFAULT_DB) -> None:
 def tokens_revoke(
     token: Annotated[str, typer.Argument(help="The token's id from `triage tokens list` (6+ characters), or its "
                                         "name to revoke every live token of that name.")],
-    db: DbPath = DEFAULT_DB,
+    db: ExistingDb = DEFAULT_DB,
 ) -> None:
     """Revoke an API token: requests with it get 401 from then on."""
     from pipeline.review.api import revoke_token
     from pipeline.store import Store
 
-    if not db.exists():
-        raise fail(f"no database at {db}")
-    try:
-        with Store(db) as store:
-            revoked = revoke_token(store, token)
-    except TriageError as e:
-        raise fail(str(e)) from e
+    with Store(db) as store:
+        revoked = revoke_token(store, token)
     out.print(f"revoked {len(revoked)} token(s): {', '.join(revoked)}", highlight=False)

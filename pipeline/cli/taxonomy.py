@@ -10,7 +10,6 @@ import typer
 from rich.table import Table
 
 from pipeline.cli.common import TaxonomyId, fail, out
-from pipeline.errors import TriageError
 from pipeline.paths import LABELLING_GUIDE
 from pipeline.taxonomy import DEFAULT_TAXONOMY, available_taxonomies, load_taxonomy
 
@@ -20,10 +19,7 @@ taxonomy_app = typer.Typer(help="Inspect and export the indicator taxonomies.", 
 @taxonomy_app.command("list")
 def taxonomy_list(taxonomy: TaxonomyId = DEFAULT_TAXONOMY) -> None:
     """List the available taxonomies and the themes of one, with entry counts."""
-    try:
-        tax = load_taxonomy(taxonomy)
-    except TriageError as e:
-        raise fail(str(e)) from e
+    tax = load_taxonomy(taxonomy)
     out.print(f"available: {', '.join(available_taxonomies())}")
     table = Table(title=f"{tax.id}: {tax.title}")
     for column in ("theme", "name", "characteristics", "failure indicators"):
@@ -40,17 +36,14 @@ def taxonomy_list(taxonomy: TaxonomyId = DEFAULT_TAXONOMY) -> None:
 def taxonomy_show(entry_id: Annotated[str, typer.Argument(help="Entry id (e.g. R-F09) or theme code (e.g. G).")],
                   taxonomy: TaxonomyId = DEFAULT_TAXONOMY) -> None:
     """Show one entry, or one theme with its description and entries."""
-    try:
-        tax = load_taxonomy(taxonomy)
-        if entry_id in {t.id for t in tax.themes}:
-            theme = tax.theme(entry_id)
-            out.print(f"[bold]{theme.id} {theme.name}[/bold]\n{theme.description}\n", highlight=False)
-            for entry in (e for e in tax.entries if e.theme == theme.id):
-                out.print(f"{entry.id:8} {entry.kind:18} {entry.text}", highlight=False)
-            return
-        entry = tax.entry(entry_id)
-    except TriageError as e:
-        raise fail(str(e)) from e
+    tax = load_taxonomy(taxonomy)
+    if entry_id in {t.id for t in tax.themes}:
+        theme = tax.theme(entry_id)
+        out.print(f"[bold]{theme.id} {theme.name}[/bold]\n{theme.description}\n", highlight=False)
+        for entry in (e for e in tax.entries if e.theme == theme.id):
+            out.print(f"{entry.id:8} {entry.kind:18} {entry.text}", highlight=False)
+        return
+    entry = tax.entry(entry_id)
     theme = tax.theme(entry.theme)
     out.print(f"[bold]{entry.id}[/bold] ({tax.id})\ntheme: {theme.id} {theme.name}\nkind: {entry.kind}\n\n"
               f"{entry.text}", highlight=False)
@@ -64,10 +57,7 @@ def taxonomy_export(
     """Print every entry as JSON lines: taxonomy, id, theme, kind, text."""
     if fmt != "jsonl":
         raise fail(f"unsupported format {fmt!r}; use jsonl")
-    try:
-        tax = load_taxonomy(taxonomy)
-    except TriageError as e:
-        raise fail(str(e)) from e
+    tax = load_taxonomy(taxonomy)
     for entry in tax.entries:
         sys.stdout.write(json.dumps(entry.as_record(), ensure_ascii=False) + "\n")
 

@@ -52,9 +52,6 @@ class BlobStore:
             raise InvalidBlobId(f"{sha!r} is not a blob id (64 lowercase hex digits)")
         return self.root / sha[:2] / sha[2:4] / sha
 
-    def has(self, sha: str) -> bool:
-        return self.path(sha).is_file()
-
     def open(self, sha: str) -> BinaryIO:
         """The blob for reading; BlobNotFound if it was never stored."""
         try:

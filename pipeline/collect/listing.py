@@ -18,6 +18,7 @@ from bs4 import BeautifulSoup
 from pipeline.collect.http import PoliteClient, absolute_url
 from pipeline.collect.refs import DocumentRef, Failure
 from pipeline.errors import ScrapeError
+from pipeline.text import squash_space
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +56,7 @@ class ListingScraper:
         seen: set[str] = set()
         for link in soup.select("a[href]"):
             url = self._document_url(base, str(link["href"]))
-            text = " ".join(link.get_text(" ").split())
+            text = squash_space(link.get_text(" "))
             if url is None or url in seen or url == self.page_url:
                 continue
             if not any(pattern.search(url) or pattern.search(text) for pattern in self._patterns):

@@ -23,6 +23,7 @@ from pipeline.domain import Block, BlockType
 from pipeline.errors import CorruptDocumentError, TooLargeError, UnsupportedFormatError
 from pipeline.extract import layout
 from pipeline.extract.limits import Limits
+from pipeline.text import squash_space
 
 _HEADING_STYLE = re.compile(r"^(?:heading\s*(\d)|title)$", re.IGNORECASE)
 _METHODS = {zipfile.ZIP_STORED: "stored", zipfile.ZIP_DEFLATED: "deflate", zipfile.ZIP_BZIP2: "bzip2",
@@ -85,13 +86,13 @@ def check_members(data: bytes, limits: Limits) -> None:
 
 
 def _add(blocks: list[Block], text: str, kind: BlockType, level: int = 0) -> None:
-    text = layout.normalise_space(text)
+    text = squash_space(text)
     if text:
         blocks.append(Block(kind, text, None, level=level))
 
 
 def _paragraph(paragraph: Paragraph, blocks: list[Block]) -> None:
-    text = layout.normalise_space(paragraph.text)
+    text = squash_space(paragraph.text)
     if not text:
         return
     style = (paragraph.style.name if paragraph.style is not None else "") or ""
@@ -115,7 +116,7 @@ def _table(table: Table, blocks: list[Block]) -> None:
     for row in table.rows:
         cells: list[str] = []
         for cell in row.cells:
-            text = layout.normalise_space(cell.text)
+            text = squash_space(cell.text)
             if not cells or text != cells[-1]:  # merged cells repeat their text
                 cells.append(text)
         if any(cells):

@@ -16,6 +16,7 @@ from pipeline.domain import Block, BlockType
 from pipeline.errors import CorruptDocumentError
 from pipeline.extract import layout
 from pipeline.extract.limits import Limits
+from pipeline.text import squash_space
 
 _SKIP = {"script", "style", "noscript", "template", "head", "svg", "form", "button", "iframe", "object"}
 _FURNITURE = {"nav": BlockType.HEADER, "header": BlockType.HEADER, "footer": BlockType.FOOTER}
@@ -31,7 +32,7 @@ def extract_html(data: bytes, limits: Limits) -> tuple[list[Block], str | None]:
         soup = BeautifulSoup(data, "lxml")
     except (ParserRejectedMarkup, ValueError) as e:
         raise CorruptDocumentError(f"HTML cannot be parsed ({e})") from e
-    title = layout.normalise_space(soup.title.get_text()) if soup.title else None
+    title = squash_space(soup.title.get_text()) if soup.title else None
     root = soup.body or soup
     blocks = _Walker(limits, _block_holders(root)).walk(root)
     return blocks, title or None
@@ -133,7 +134,7 @@ class _Walker:
 
 
 def _block(text: str, kind: BlockType, level: int = 0) -> Block | None:
-    text = layout.normalise_space(text)
+    text = squash_space(text)
     if not text:
         return None
     if kind is BlockType.PARAGRAPH and layout.looks_like_list_item(text):
@@ -184,7 +185,7 @@ def _table(table: Tag, default: BlockType) -> Iterator[_Item]:
             if len(row) == 1:
                 yield _Descend(row[0], default)
                 continue
-            cells = [layout.normalise_space(c.get_text(" ")) for c in row]
+            cells = [squash_space(c.get_text(" ")) for c in row]
             label, value = cells[0].rstrip(":"), " ".join(c for c in cells[1:] if c)
             block = (_block(f"{label}: {value}" if label else value, BlockType.PARAGRAPH) if value
                      else _block(label, BlockType.HEADING, 3) if label else None)
@@ -193,7 +194,7 @@ def _table(table: Tag, default: BlockType) -> Iterator[_Item]:
         return
     lines = []
     for row in rows:
-        cells = [layout.normalise_space(c.get_text(" ")) for c in row]
+        cells = [squash_space(c.get_text(" ")) for c in row]
         if any(cells):
             lines.append(" | ".join(cells))
     if lines:
@@ -204,5 +205,5 @@ def _is_label_value(rows: list[list[Tag]]) -> bool:
     """Short labels in the first column, and not a data table with a header row."""
     if all(cell.name == "th" for cell in rows[0]) and len(rows[0]) > 1:
         return False
-    labels = [layout.normalise_space(r[0].get_text(" ")) for r in rows if len(r) >= 2]
+    labels = [squash_space(r[0].get_text(" ")) for r in rows if len(r) >= 2]
     return bool(labels) and all(len(label.split()) <= 8 for label in labels)

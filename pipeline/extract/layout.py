@@ -10,6 +10,7 @@ import re
 from collections import Counter, defaultdict
 
 from pipeline.domain import Block, BlockType
+from pipeline.text import squash_space
 
 BULLET = re.compile(r"^\s*(?:[•●▪■◦○►▶✓\u2022\u25aa\u25cf\uf0b7\uf0a7o\-–*]\s+|\(?[a-z]{1,3}\)\s+|\([ivx]{1,5}\)\s+)")
 NUMBERED = re.compile(r"^\s*(?P<num>\d{1,2}(?:\.\d{1,2}){0,3})\.?\s+(?=\S)")
@@ -20,11 +21,6 @@ PAGE_NUMBER = re.compile(
 )
 TERMINAL = re.compile(r"[.!?:;\"”’)\]]\s*$")
 _DIGITS = re.compile(r"\d+")
-_SPACES = re.compile(r"\s+")
-
-
-def normalise_space(text: str) -> str:
-    return _SPACES.sub(" ", text).strip()
 
 
 def looks_like_page_number(text: str) -> bool:
@@ -74,7 +70,7 @@ def assign_heading_paths(blocks: list[Block]) -> list[Block]:
             while stack and stack[-1][0] >= level:
                 stack.pop()
             block.heading_path = tuple(text for _, text in stack)
-            stack.append((level, normalise_space(block.text)))
+            stack.append((level, squash_space(block.text)))
             continue
         path = tuple(text for _, text in stack)
         if block.type is BlockType.PARAGRAPH and (match := SUBNUMBER.match(block.text)):
@@ -85,7 +81,7 @@ def assign_heading_paths(blocks: list[Block]) -> list[Block]:
 
 def furniture_key(text: str) -> str:
     """Text with digits masked, so "Page 3 of 9" and "Page 4 of 9" repeat."""
-    return _DIGITS.sub("#", normalise_space(text).lower())
+    return _DIGITS.sub("#", squash_space(text).lower())
 
 
 def mark_running_furniture(pages: list[list[tuple[Block, str]]], min_share: float = 0.4) -> None:

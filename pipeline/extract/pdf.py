@@ -28,6 +28,7 @@ from pipeline.extract.limits import Limits
 from pipeline.extract.ocr import ocr_available, ocr_page
 from pipeline.extract.pdf_scan import absurd_pages
 from pipeline.extract.pdf_tables import TooManyRules, find_tables
+from pipeline.text import squash_space
 
 _LIGATURES = str.maketrans({"\ufb01": "fi", "\ufb02": "fl", "\ufb00": "ff", "\ufb03": "ffi", "\ufb04": "ffl",
                             "\x00": "", "\ufffe": "", "\x02": "-", "\u00a0": " "})
@@ -275,7 +276,7 @@ def table_text(rows: list[list[str | None]]) -> str:
     """One line per row, cells joined by " | ", empty rows dropped."""
     out = []
     for row in rows:
-        cells = [layout.normalise_space(c or "") for c in row]
+        cells = [squash_space(c or "") for c in row]
         if any(cells):
             out.append(" | ".join(cells))
     return "\n".join(out)

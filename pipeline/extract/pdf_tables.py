@@ -10,6 +10,8 @@ from dataclasses import dataclass
 import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 
+from pipeline.text import squash_space
+
 _TOLERANCE = 2.0  # points: rules closer than this are the same rule
 _THIN = 2.5
 
@@ -121,7 +123,7 @@ def find_tables(paths: list[pdfium.PdfObject], textpage: pdfium.PdfTextPage, pag
                     regular = False
                     continue  # merged cell: keep extending to the next ruled boundary
                 text = textpage.get_text_bounded(left=left, bottom=bottom, right=x, top=top)
-                cells.append(" ".join(text.split()))
+                cells.append(squash_space(text))
                 left = x
             if any(cells):
                 rows.append(cells)

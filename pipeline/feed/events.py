@@ -15,8 +15,11 @@ import os
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
+from typing import Any
 
+from pipeline.domain import EvidenceKey
 from pipeline.errors import FeedError
 from pipeline.ids import short_hash
 from pipeline.store import Store
@@ -40,15 +43,11 @@ where t.kind = 'failure_indicator' and d.status = 'ok' and d.superseded_by is nu
 """
 
 
-def _evidence_key(passage: str, taxonomy: str, entry: str) -> str:
-    return f"{passage}:{taxonomy}:{entry}"
-
-
 def _record(row: tuple, status: str) -> dict:
     (passage, taxonomy, entry, score, probability, _, classifier_id, reviewer, reviewed_at, slug, name, kind_,
      doc_id, url, title, doc_kind, date, page, heading, text, theme, entry_kind, entry_text) = row
     return {
-        "schema_version": SCHEMA_VERSION, "evidence_id": _evidence_key(passage, taxonomy, entry),
+        "schema_version": SCHEMA_VERSION, "evidence_id": EvidenceKey(passage, taxonomy, entry).id,
         "authority": {"slug": slug, "name": name, "type": kind_},
         "document": {"id": doc_id, "url": url, "title": title, "kind": doc_kind, "date": date},
         "passage": {"id": passage, "page": page, "heading": heading or None, "text": text},
@@ -68,10 +67,10 @@ def sync_events(store: Store) -> int:
         "(select max(cursor) from flag_events group by evidence_key)")}
     events: list[tuple[str, str, dict]] = []
     current: set[str] = set()
-    rejected_keys = {r[0] for r in db.execute(
-        "select passage || ':' || taxonomy || ':' || entry from evidence where status = 'rejected'")}
+    rejected_keys = {EvidenceKey(*r).id for r in db.execute(
+        "select passage, taxonomy, entry from evidence where status = 'rejected'")}
     for row in db.execute(_CURRENT_FLAGS):
-        key = _evidence_key(row[0], row[1], row[2])
+        key = EvidenceKey(row[0], row[1], row[2]).id
         current.add(key)
         status = row[5]
         previous = last.get(key)
@@ -93,8 +92,10 @@ def sync_events(store: Store) -> int:
             number = sequence.get(key, 0) + 1
             sequence[key] = number
             event_id = "evt-" + short_hash(key, number, event, length=20)
-            db.execute("insert into flag_events (event_id, evidence_key, event, status, record, created_at) "
-                       "values (?, ?, ?, ?, ?, ?)", [event_id, key, event, event, json.dumps(record), now()])
+            stamp, text = now(), json.dumps(record)
+            cursor = db.execute("insert into flag_events (event_id, evidence_key, event, status, record, created_at) "
+                                "values (?, ?, ?, ?, ?, ?)", [event_id, key, event, event, text, stamp]).lastrowid
+            validate_record(_event(int(cursor), event_id, event, stamp, text))  # a bad record rolls the sync back
     return len(events)
 
 
@@ -126,13 +127,14 @@ def read_events(store: Store, since: int = 0, limit: int | None = None) -> Itera
         sql += " limit ?"
         params.append(limit)
     for cursor, event_id, event, created_at, record in store.db.execute(sql, params):
-        data = json.loads(record)
-        yield {"schema_version": data.pop("schema_version"), "event_id": event_id, "cursor": cursor,
-               "event": event, "created_at": created_at, **data}
+        yield _event(cursor, event_id, event, created_at, record)
 
 
-def latest_cursor(store: Store) -> int:
-    return int(store.db.execute("select coalesce(max(cursor), 0) from flag_events").fetchone()[0])
+def _event(cursor: int, event_id: str, event: str, created_at: str, record: str) -> dict:
+    """A complete flag event: the stored record with its place in the log."""
+    data = json.loads(record)
+    return {"schema_version": data.pop("schema_version"), "event_id": event_id, "cursor": cursor, "event": event,
+            "created_at": created_at, **data}
 
 
 def parse_cursor(value: str | None) -> int:
@@ -202,7 +204,20 @@ def write_atomically(path: Path, text: str) -> None:
         raise
 
 
-def validate_record(record: dict) -> None:
+@cache
+def _validator() -> Any:
     import jsonschema
 
-    jsonschema.validate(record, json.loads(SCHEMA_PATH.read_text()))
+    schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    kind = jsonschema.validators.validator_for(schema)
+    kind.check_schema(schema)
+    return kind(schema, format_checker=kind.FORMAT_CHECKER)
+
+
+def validate_record(record: dict) -> None:
+    """Raise FeedError unless ``record`` is a valid ``flag_event.v1.json`` event: checked as events are
+    written, so the log never holds a record a consumer would reject."""
+    error = next(iter(_validator().iter_errors(record)), None)
+    if error is not None:
+        where = "/".join(str(part) for part in error.absolute_path) or "the record"
+        raise FeedError(f"flag event {record.get('event_id')} breaks flag_event.v1.json at {where}: {error.message}")

@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
+from pipeline.domain import EvidenceKey
 from pipeline.store import Store
 
 INDEPENDENT_KINDS = {"audit_report": 2.0, "ombudsman_decision": 2.0, "inspection_report": 2.0,
@@ -65,7 +66,7 @@ def authority_signals(store: Store, today: date | None = None, authority: str | 
         value = weight(doc_kind, status, probability, score, when, today)
         key = (slug, theme, polarity, entry, text_hash or passage)  # the same text counts once per entry
         if value > best.get(key, (-1.0, ""))[0]:
-            best[key] = (value, f"{passage}:{taxonomy}:{entry}")
+            best[key] = (value, EvidenceKey(passage, taxonomy, entry).id)
     signals: dict[tuple[str, str, str], ThemeSignal] = {}
     for (slug, theme, polarity, _, _), (value, evidence_id) in sorted(best.items(), key=lambda kv: -kv[1][0]):
         signal = signals.setdefault((slug, theme, polarity), ThemeSignal(slug, theme, polarity))

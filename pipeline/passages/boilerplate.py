@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import re
 
+from pipeline.text import squash_space
+
 _RULES: list[tuple[str, re.Pattern[str]]] = [
     (name, re.compile(pattern, re.IGNORECASE))
     for name, pattern in [
@@ -39,7 +41,7 @@ _MIN_LETTERS = 3
 
 def boilerplate_reason(text: str) -> str | None:
     """The rule a passage matches, or None when it may carry evidence."""
-    stripped = " ".join(text.split())
+    stripped = squash_space(text)
     if sum(ch.isalpha() for ch in stripped) < _MIN_LETTERS:
         return "furniture"
     for name, pattern in _RULES:

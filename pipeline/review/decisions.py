@@ -176,7 +176,7 @@ def undo_batch(store: Store, batch: int, reviewer: str) -> int:
                 "select id, passage, taxonomy, entry from reviews where batch = ? and decision != 'undo'",
                 [batch]).fetchall():
             standing = store.decision_to_undo((passage, taxonomy, entry))
-            if standing and standing["id"] == review_id:
+            if standing and standing.id == review_id:
                 store.add_review(passage, taxonomy, entry, "undo", reviewer, note=f"undo of bulk decision {batch}",
                                  batch=batch)
                 undone += 1
@@ -193,7 +193,7 @@ def undo_review(store: Store, review_id: int, reviewer: str) -> Key:
         raise DecisionError("no such decision of yours")
     key: Key = (row[0], row[1], row[2])
     standing = store.decision_to_undo(key)
-    if standing is None or standing["id"] != review_id:
+    if standing is None or standing.id != review_id:
         raise DecisionError("that decision no longer stands: it was undone or decided again since")
     store.add_review(*key, "undo", reviewer)
     return key

@@ -254,7 +254,7 @@ def recent_decisions(store: Store, reviewer: str, limit: int = 20) -> list[dict]
         "'reassigned' order by r.id desc limit ?", [reviewer, limit]))
     for row in rows:
         standing = store.decision_to_undo((row["passage"], row["taxonomy"], row["entry"]))
-        row["standing"] = bool(standing) and standing["id"] == row["id"]
+        row["standing"] = bool(standing) and standing.id == row["id"]
     return rows
 
 

@@ -82,7 +82,7 @@ def _banner(ctx: Ctx) -> dict | None:
         standing = ctx.store.decision_to_undo((review["passage"], review["taxonomy"], review["entry"]))
         target = f" → {review['new_entry']}" if review["new_entry"] else ""
         return {"message": f"{DONE_MESSAGES.get(review['decision'], 'Done')} {review['entry']}{target}.",
-                "review": review, "undoable": bool(standing) and standing["id"] == review["id"],
+                "review": review, "undoable": bool(standing) and standing.id == review["id"],
                 "href": item_url((review["passage"], review["taxonomy"], review["entry"]))}
     count = _int_param(ctx, "n")
     if params.get("done") in COUNTED_MESSAGES and count is not None:

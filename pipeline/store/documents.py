@@ -8,7 +8,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pipeline.domain import Authority, DocumentMetadata, DocumentSource, ExtractedDocument, Passage, passage_context
+from pipeline.domain import (
+    Authority,
+    DocumentMetadata,
+    DocumentSource,
+    DocumentState,
+    ExtractedDocument,
+    Passage,
+    PassageContext,
+)
 from pipeline.ids import text_key
 from pipeline.paths import path_text
 from pipeline.store.base import now
@@ -24,9 +32,9 @@ class StoredPassage:
     doc_kind: str | None
     title: str | None
 
-    def context(self) -> dict[str, str]:
+    def context(self) -> PassageContext | None:
         """What the classifier's priors read: document kind, heading path and title."""
-        return passage_context(self.doc_kind, self.heading, self.title)
+        return PassageContext.of(self.doc_kind, self.heading, self.title)
 
 
 class DocumentsMixin(CacheMixin):
@@ -46,18 +54,18 @@ class DocumentsMixin(CacheMixin):
             self.db["taxonomy_entries"].upsert_all([e.as_record() for e in taxonomy.entries],
                                                    pk=("taxonomy", "id"))
 
-    def document_state(self, sha256: str, extractor_version: str, classifier_id: str) -> str:
-        """``new`` (extract it), ``extracted`` (classify stored passages), ``done``, or ``failed`` (these bytes
-        failed under this extractor version; see ``failure``)."""
+    def document_state(self, sha256: str, extractor_version: str, classifier_id: str) -> DocumentState:
+        """What the document with these bytes needs under this extractor and classifier (``failure`` says why a
+        failed one failed)."""
         row = self.db.execute(
             "select status, extractor_version from documents where id = ?", [sha256]).fetchone()
         if row is not None and row[0] == "failed" and row[1] == extractor_version:
-            return "failed"
+            return DocumentState.FAILED
         if row is None or row[0] != "ok" or row[1] != extractor_version:
-            return "new"
+            return DocumentState.NEW
         done = self.db.execute("select 1 from classifications where document = ? and classifier_id = ?",
                                [sha256, classifier_id]).fetchone()
-        return "done" if done else "extracted"
+        return DocumentState.DONE if done else DocumentState.EXTRACTED
 
     def save_document(self, source: DocumentSource, document: ExtractedDocument, metadata: DocumentMetadata,
                       passages: list[Passage], extractor_version: str, vectors: dict[str, np.ndarray],

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pipeline.domain import Prediction
+from pipeline.domain import Prediction, ReviewDecision
 from pipeline.store.base import now
 from pipeline.store.cache import CacheMixin
 from pipeline.store.reviews import ReviewsMixin
@@ -69,7 +69,7 @@ class EvidenceMixin(ReviewsMixin, CacheMixin):
             decision = self.decision_to_undo((passage, taxonomy, entry))
             if decision is None:
                 continue
-            status = "confirmed" if decision["decision"] == "confirm" else "rejected"
+            status = "confirmed" if decision.decision is ReviewDecision.CONFIRM else "rejected"
             key = [passage, taxonomy_id, target, classifier_id]
             if self.db["evidence"].count_where(
                     "passage = ? and taxonomy = ? and entry = ? and classifier_id = ?", key):
@@ -77,5 +77,6 @@ class EvidenceMixin(ReviewsMixin, CacheMixin):
             elif status == "confirmed":
                 self.db["evidence"].insert({"passage": passage, "taxonomy": taxonomy_id, "entry": target,
                                             "classifier_id": classifier_id, "status": status, "rank": None,
-                                            "flagged": int("-F" in target), "reason": "analyst",
+                                            "flagged": int(self.entry_is_failure(taxonomy_id, target)),
+                                            "reason": "analyst",
                                             "created_at": now()})

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pipeline.domain import REVIEW_DECISIONS
+from pipeline.domain import REVIEW_DECISIONS, EvidenceKey, ReviewDecision, ReviewRecord, standing_decisions
 from pipeline.store.base import StoreBase, now
 
 
@@ -43,9 +43,9 @@ class ReviewsMixin(StoreBase):
             if blind or decision == "note":
                 return review_id
             if target is not None:
-                self._set_link_status(link, target["previous_status"], reviewer)
-                if target["decision"] == "reassign":
-                    self._undo_reassigned(link, target["new_entry"], reviewer, classifier_id)
+                self._set_link_status(link, target.previous_status, reviewer)
+                if target.decision is ReviewDecision.REASSIGN:
+                    self._undo_reassigned(link, str(target.new_entry), reviewer, classifier_id)
             else:
                 self._set_link_status(link, "confirmed" if decision == "confirm" else "rejected", reviewer)
             if decision == "reassign":
@@ -69,23 +69,28 @@ class ReviewsMixin(StoreBase):
                       **{k: int(v) if isinstance(v, bool) else v for k, v in fields.items()}})
         return int(table.last_pk)
 
-    def decision_to_undo(self, link: tuple[str, str, str]) -> dict | None:
-        """The latest confirm, reject or reassign on the link that no later undo has taken back."""
-        stack: list[dict] = []
-        for row in self.db.execute(
-                "select id, decision, previous_status, reason, new_entry from reviews where passage = ? and "
-                "taxonomy = ? and entry = ? and blind = 0 and decision in ('confirm', 'reject', 'reassign', 'undo') "
-                "order by id", list(link)):
-            record = dict(zip(("id", "decision", "previous_status", "reason", "new_entry"), row, strict=True))
-            if record["decision"] != "undo":
-                stack.append(record)
-            elif stack:
-                stack.pop()
-        return stack[-1] if stack else None
+    def entry_is_failure(self, taxonomy: str, entry: str) -> bool:
+        """Whether the entry is an indicator of potential failure, by its kind (the one answer to that question)."""
+        row = self.db.execute("select kind from taxonomy_entries where taxonomy = ? and id = ?", [taxonomy, entry]
+                              ).fetchone()
+        return bool(row) and row[0] == "failure_indicator"
 
-    def _reassigned_from(self, link: tuple[str, str, str], target: dict) -> tuple[str, str, str] | None:
+    def review_log(self, link: tuple[str, str, str] | None = None) -> list[ReviewRecord]:
+        """The review log in order, of one link or of every link."""
+        sql = ("select id, passage, taxonomy, entry, decision, reviewer, reason, new_entry, previous_status, blind "
+               "from reviews")
+        where, params = (" where passage = ? and taxonomy = ? and entry = ?", list(link)) if link else ("", [])
+        return [ReviewRecord(row[0], EvidenceKey(*row[1:4]), ReviewDecision(row[4]), *row[5:9], bool(row[9]))
+                for row in self.db.execute(sql + where + " order by id", params)]
+
+    def decision_to_undo(self, link: tuple[str, str, str]) -> ReviewRecord | None:
+        """The latest confirm, reject or reassign on the link that no later undo has taken back."""
+        standing = standing_decisions(self.review_log(link)).get(EvidenceKey(*link))
+        return standing.latest if standing else None
+
+    def _reassigned_from(self, link: tuple[str, str, str], target: ReviewRecord) -> tuple[str, str, str] | None:
         """The link a standing reassign moved the passage from, when ``target`` is the confirmation it gave."""
-        if target["decision"] != "confirm" or target["reason"] != "reassigned":
+        if target.decision is not ReviewDecision.CONFIRM or target.reason != "reassigned":
             return None
         passage, taxonomy, entry = link
         row = self.db.execute("select id, entry from reviews where passage = ? and taxonomy = ? and decision = "
@@ -95,7 +100,7 @@ class ReviewsMixin(StoreBase):
             return None
         origin = (passage, taxonomy, row[1])
         standing = self.decision_to_undo(origin)
-        return origin if standing and standing["id"] == row[0] else None
+        return origin if standing and standing.id == row[0] else None
 
     def _set_link_status(self, link: tuple[str, str, str], status: str | None, reviewer: str) -> None:
         """Set every classifier's row for the link, bumping its version. No status (the link had no evidence
@@ -119,11 +124,9 @@ class ReviewsMixin(StoreBase):
         current = classifier_id or self.db.execute(
             "select d.classifier_id from passages p join documents d on d.id = p.document where p.id = ?",
             [passage]).fetchone()[0]
-        kind = self.db.execute("select kind from taxonomy_entries where taxonomy = ? and id = ?",
-                               [taxonomy, new_entry]).fetchone()
         self.db["evidence"].insert(
             {"passage": passage, "taxonomy": taxonomy, "entry": new_entry, "classifier_id": current,
-             "status": "confirmed", "rank": None, "flagged": int(bool(kind) and kind[0] == "failure_indicator"),
+             "status": "confirmed", "rank": None, "flagged": int(self.entry_is_failure(taxonomy, new_entry)),
              "reason": "analyst", "created_at": now()},
             pk=("passage", "taxonomy", "entry", "classifier_id"), ignore=True)
         self._set_link_status(new_link, "confirmed", reviewer)
@@ -134,9 +137,9 @@ class ReviewsMixin(StoreBase):
         passage, taxonomy, entry = link
         new_link = (passage, taxonomy, new_entry)
         paired = self.decision_to_undo(new_link)
-        if paired is None or paired["reason"] != "reassigned":
+        if paired is None or paired.reason != "reassigned":
             return
         status, _ = self._link_state(new_link, None)
         self._insert_review(new_link, "undo", reviewer, note=f"undo of the reassign from {entry}",
                             classifier_id=classifier_id, previous_status=status)
-        self._set_link_status(new_link, paired["previous_status"], reviewer)
+        self._set_link_status(new_link, paired.previous_status, reviewer)

@@ -11,7 +11,7 @@ import numpy as np
 
 from pipeline.classify.bm25 import DEFAULT_TOP_K, BM25Classifier
 from pipeline.classify.entry_vectors import EntryBank
-from pipeline.domain import GoldPassage
+from pipeline.domain import GoldPassage, PassageContext
 from pipeline.taxonomy import Taxonomy
 from pipeline.training.dataset import LabelledRow
 from pipeline.training.evaluate import EvaluationReport, FitPredict
@@ -53,7 +53,7 @@ def evidence_fit_predict(encoder: Encoder, taxonomy: Taxonomy, rows: Sequence[La
         model = fit_model([rows[i] for i in train_idx], vectors[train_idx], bank, taxonomy, encoder.model_id, settings,
                           none_texts, none_vectors)
         classifier = EvidenceClassifier(encoder, taxonomy, model=model, bank=bank, tripwires=tripwires)
-        contexts = [{"doc_kind": rows[i].doc_kind} for i in test_idx] if with_context else None
+        contexts = [PassageContext(doc_kind=rows[i].doc_kind) for i in test_idx] if with_context else None
         predictions = classifier.predict_vectors(vectors[test_idx], top_k, [rows[i].text for i in test_idx], contexts)
         return [{"id": rows[i].id, "theme": p.theme, "matches": [m.as_record() for m in p.matches],
                  "flagged": p.flagged, "evidence_probability": p.evidence_probability,

@@ -1,6 +1,6 @@
 """Score predictions against labelled passages (the dev set, or a held-out gold file).
 
-Gold rows follow /work/shared/LABELLING.md; predictions follow the ``triage predict``
+Gold rows follow ``taxonomy/LABELLING.md``; predictions follow the ``triage predict``
 output. The four headline metrics, and what counts as a positive in each:
 
 - failure flag F1: gold polarity is "failure" / the prediction flags any failure indicator;
@@ -26,6 +26,8 @@ from pathlib import Path
 from pipeline.classify.calibration import binary_f1, confusion_counts
 from pipeline.domain import GoldPassage
 from pipeline.errors import EvaluationError, GoldFileError, PredictionError
+from pipeline.paths import DEVSET
+from pipeline.taxonomy import DEFAULT_TAXONOMY, load_taxonomy
 
 NONE_LABEL = "none"
 POLARITIES = ("failure", "positive", "neutral")
@@ -281,3 +283,22 @@ def _class_cells(scores: ClassScores | None) -> str:
     if scores is None:
         return f"{'-':>6}{'-':>7}{'-':>7}"
     return f"{scores.precision:>6.3f}{scores.recall:>7.3f}{scores.f1:>7.3f}"
+
+
+def evaluate_gold(gold: Path, taxonomy_id: str = DEFAULT_TAXONOMY) -> dict[str, EvaluationReport]:
+    """``triage evaluate``: the classifier and the BM25 baseline (thresholds fitted on the development set)
+    scored on a gold file, from the texts alone as ``triage predict`` sees them."""
+    from pipeline.classify import load_classifier
+    from pipeline.classify.bm25 import BM25Classifier
+    from pipeline.embed import load_encoder
+    from pipeline.predict import predict_records
+
+    taxonomy = load_taxonomy(taxonomy_id)
+    rows = load_gold(gold)
+    records = [{"id": row.id, "text": row.text} for row in rows]
+    bm25 = BM25Classifier(taxonomy)
+    bm25.fit_thresholds(load_gold(DEVSET))
+    classifier = load_classifier(load_encoder(), taxonomy.id)
+    themes = [t.id for t in taxonomy.themes]
+    return {"bv-triage": score(rows, predict_records(records, classifier, top_k=5), themes),
+            "bm25": score(rows, bm25.predict(records, top_k=5), themes)}

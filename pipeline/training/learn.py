@@ -30,7 +30,7 @@ from pipeline.classify.entry_vectors import write_vectors
 from pipeline.classify.evidence import EvidenceClassifier
 from pipeline.classify.model import save_model
 from pipeline.classify.registry import activate, registry_for, write_report
-from pipeline.domain import passage_context
+from pipeline.domain import PassageContext, ReviewDecision
 from pipeline.embed import Encoder
 from pipeline.errors import LearnError
 from pipeline.ids import sha256_bytes, vector_key
@@ -62,7 +62,7 @@ class DecidedLink:
 class DecidedPassage:
     id: str
     text: str
-    context: dict[str, str]
+    context: PassageContext | None
     links: tuple[DecidedLink, ...]
 
 
@@ -108,14 +108,14 @@ def decided_passages(store: Store, taxonomy: Taxonomy) -> list[DecidedPassage]:
         decision = store.decision_to_undo((passage, taxonomy.id, entry))
         if decision is None or entry not in known:
             continue
-        context = passage_context(kind, heading, title)
+        context = PassageContext.of(kind, heading, title)
         _, _, links = by_passage.setdefault(passage, (text, context, []))
-        if decision["decision"] == "reassign":
+        if decision.decision is ReviewDecision.REASSIGN:
             links.append(DecidedLink(passage, entry, False, "wrong_entry"))
-            if decision["new_entry"] in known:
-                links.append(DecidedLink(passage, decision["new_entry"], True, "reassigned"))
+            if decision.new_entry in known:
+                links.append(DecidedLink(passage, decision.new_entry, True, "reassigned"))
         else:
-            links.append(DecidedLink(passage, entry, decision["decision"] == "confirm", decision["reason"]))
+            links.append(DecidedLink(passage, entry, decision.decision is ReviewDecision.CONFIRM, decision.reason))
     return [DecidedPassage(pid, text, context, _dedupe(links)) for pid, (text, context, links) in by_passage.items()]
 
 
@@ -133,7 +133,7 @@ def label(passage: DecidedPassage, taxonomy: Taxonomy) -> LabelledRow | None:
     entries = {e.id: e for e in taxonomy.entries}
     confirmed = [entries[link.entry] for link in passage.links if link.confirmed]
     text = normalise(passage.text)
-    kind = passage.context.get("doc_kind")
+    kind = passage.context.doc_kind if passage.context else None
     if confirmed:
         failures = [e for e in confirmed if e.is_failure]
         theme = (failures or confirmed)[0].theme

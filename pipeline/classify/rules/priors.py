@@ -22,8 +22,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from pipeline.domain import DOCUMENT_KINDS
+from pipeline.domain import DOCUMENT_KINDS, PassageContext
 from pipeline.passages.boilerplate import boilerplate_reason
+from pipeline.text import squash_space
 
 DOC_KINDS = DOCUMENT_KINDS
 NONE_CLASS = "none"
@@ -51,7 +52,7 @@ _PROCEDURAL_HEADING = re.compile(
 
 def is_heading(text: str) -> bool:
     """A title, agenda item or label line: no sentence punctuation, short, and Title Case or numbered."""
-    stripped = " ".join(text.split())
+    stripped = squash_space(text)
     if _HEADING_PREFIX.match(stripped) and not _SENTENCE_PUNCT.search(stripped.rstrip(".")):
         return len(stripped.split()) <= 16
     body = _NUMBERING.sub("", stripped)
@@ -66,7 +67,7 @@ def is_heading(text: str) -> bool:
 
 def procedural_reason(text: str, heading: str | None = None) -> str | None:
     """Why a passage is procedural (never evidence), or None."""
-    stripped = " ".join(text.split())
+    stripped = squash_space(text)
     if _LABEL_LINE.match(stripped):
         return "template"
     if _NOTED.match(stripped):
@@ -105,9 +106,9 @@ def theme_bonus(texts: Sequence[str], themes: Sequence[str]) -> np.ndarray:
     return bonus
 
 
-def suppression_reason(text: str, context: Mapping[str, object] | None = None) -> str | None:
+def suppression_reason(text: str, context: PassageContext | None = None) -> str | None:
     """Boilerplate (``pipeline.passages.boilerplate``) or procedural: the passage is never evidence."""
-    heading = str((context or {}).get("heading") or "") or None
+    heading = context.heading if context else None
     return boilerplate_reason(text) or procedural_reason(text, heading)
 
 
@@ -128,16 +129,14 @@ _KIND_FROM_TITLE: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
 )
 
 
-def doc_kind_of(context: Mapping[str, object] | None) -> str | None:
+def doc_kind_of(context: PassageContext | None) -> str | None:
     """The context's ``doc_kind`` when it is a known kind, else one guessed from its title (then heading)."""
-    if not context:
+    if context is None:
         return None
-    kind = context.get("doc_kind")
-    if isinstance(kind, str) and kind in DOC_KINDS:
-        return kind
-    for key in ("title", "heading"):
-        value = context.get(key)
-        if isinstance(value, str) and value:
+    if context.doc_kind in DOC_KINDS:
+        return context.doc_kind
+    for value in (context.title, context.heading):
+        if value:
             for guessed, pattern in _KIND_FROM_TITLE:
                 if pattern.search(value):
                     return guessed

@@ -22,6 +22,7 @@ from pipeline.errors import TaxonomyError
 from pipeline.ids import short_hash
 from pipeline.paths import TAXONOMY_DIR
 from pipeline.taxonomy import Taxonomy
+from pipeline.text import squash_space
 
 Polarity = Literal["failure", "positive"]
 _SENTENCE = re.compile(r"[^.!?;\n]+(?:[.!?;]+|\n|$)")
@@ -84,7 +85,7 @@ class Tripwires:
     def match(self, text: str) -> list[TripwireHit]:
         """Every rule that fires on ``text`` (at most one hit per rule and polarity), in table order."""
         hits: dict[tuple[str, bool], TripwireHit] = {}
-        for sentence in _SENTENCE.findall(" ".join(text.split())):
+        for sentence in _SENTENCE.findall(squash_space(text)):
             if any(q.search(sentence) for q in self.quotes):
                 continue
             for rule in self.rules:
