@@ -31,6 +31,7 @@ def test_manifest_lists_exactly_the_files_present():
     assert listed == present
 
 
+@pytest.mark.slow
 def test_corpus_build_is_reproducible(tmp_path):
     """The build script regenerates the committed documents byte for byte."""
     before = {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in DEMO_CORPUS.rglob("*") if p.is_file()}

@@ -12,6 +12,8 @@ from docs_samples import load_samples
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent  # the checkout
 
+pytestmark = pytest.mark.slow  # builds the site, and runs the demo for its samples
+
 
 def test_mkdocs_builds_strictly(tmp_path: Path):
     result = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(tmp_path / "site")],
@@ -31,7 +33,6 @@ def test_sample_blocks_are_found_and_unknown_names_refused():
     assert used == set(samples.SAMPLES), "every sample is shown somewhere, and every block has a generator"
 
 
-@pytest.mark.slow
 def test_readme_and_docs_samples_match_a_fresh_demo_run(installed_demo):
     samples = load_samples()
     generated = samples.generate(*installed_demo)

@@ -10,6 +10,8 @@ import pytest
 
 from pipeline.environment import CHROMIUM, check_environment
 
+pytestmark = pytest.mark.slow  # checks the model, the int8 encoder, OCR and Chromium
+
 
 def _by_name(data_dir: Path, prefect_home: Path) -> dict[str, object]:
     return {check.name: check for check in check_environment(data_dir, prefect_home)}

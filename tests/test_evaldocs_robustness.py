@@ -14,7 +14,8 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent  # the checkout
 
 EVALDOCS = PROJECT_ROOT.parent / "shared" / "evaldocs"
 DOCUMENTS = sorted(p for p in EVALDOCS.glob("*") if p.suffix in (".pdf", ".html")) if EVALDOCS.is_dir() else []
-pytestmark = pytest.mark.skipif(not DOCUMENTS, reason="../shared/evaldocs is not present on this machine")
+pytestmark = [pytest.mark.skipif(not DOCUMENTS, reason="../shared/evaldocs is not present on this machine"),
+              pytest.mark.slow]
 
 
 @pytest.mark.parametrize("path", DOCUMENTS, ids=lambda p: p.name[:60])

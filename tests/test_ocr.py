@@ -13,6 +13,8 @@ from pipeline.extract import extract_document
 from pipeline.extract.ocr import ocr_available
 from pipeline.passages.segment import Segmenter
 
+pytestmark = pytest.mark.slow  # tesseract reads rendered pages
+
 LINES = ["1. Budget position", "", "The Council overspent its adult social care",
          "budget by 4.2 million pounds in the year."]
 

@@ -15,7 +15,7 @@ from pipeline.store import Store
 
 A, B, C = "a" * 64, "b" * 64, "c" * 64
 
-pytestmark = needs_chromium
+pytestmark = [needs_chromium, pytest.mark.slow]
 
 
 @dataclass(frozen=True)

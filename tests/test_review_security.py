@@ -179,6 +179,7 @@ def _age_attempts(review: ReviewDb, seconds: int) -> None:
             store.db.execute("update login_attempts set at = ? where id = ?", [earlier, row_id])
 
 
+@pytest.mark.slow
 def test_failed_logins_back_off_exponentially_per_name_and_client(app, review):
     attacker = client_for(app, client=("198.51.100.7", 4000))
     for _ in range(3):
@@ -197,6 +198,7 @@ def test_failed_logins_back_off_exponentially_per_name_and_client(app, review):
     assert log_in(client_for(app, client=("198.51.100.7", 4000)), "ana").status_code == 303  # the window is over
 
 
+@pytest.mark.slow
 def test_one_client_guessing_many_names_backs_off_too(app):
     guesser = client_for(app, client=("198.51.100.8", 4000))
     names = ["ana", "bob", "lee", "zed", "amy"]
@@ -206,6 +208,7 @@ def test_one_client_guessing_many_names_backs_off_too(app):
     assert log_in(client_for(app, client=("192.0.2.1", 4000)), "bob").status_code == 303
 
 
+@pytest.mark.slow
 def test_spoofed_forwarded_for_cannot_lock_a_reviewer_out(app, review):
     """X-Forwarded-For is anyone's to write: unless it comes from a configured proxy it is ignored, so varying
     it neither escapes the back-off nor pins failures on a victim's address."""

@@ -15,6 +15,8 @@ from pipeline.collect.sources import load_register, parse_source
 from pipeline.errors import CorpusError
 from pipeline.store import Store
 
+pytestmark = pytest.mark.slow  # the scrape flow runs on Prefect
+
 WINDOW = ["--since", "2026-02-15", "--until", "2026-03-31"]
 
 
@@ -28,7 +30,6 @@ def _counts(output: str) -> dict[str, int]:
     return {name: int(n) for n, name in re.findall(r"(\d+) (\w+)", line)}
 
 
-@pytest.mark.slow
 def test_scrape_stores_once_then_sends_conditional_requests_then_versions_changes(tmp_path):
     db, register = tmp_path / "t.db", tmp_path / "sources.yaml"
     with FakeSite() as site:
