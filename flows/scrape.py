@@ -58,19 +58,18 @@ class ScrapeSummary:
 
 
 @task(cache_policy=NO_CACHE, task_run_name="collect {source.id}")
-def collect_source(source: Source, authority: Authority, db: str, blobs_root: str, client: PoliteClient | None,
+def collect_source(source: Source, db: str, blobs_root: str, client: PoliteClient | None,
                    since: date | None, until: date | None, run: int, progress: bool) -> CollectResult:
     with Store(db) as store, Progress(f"Collecting {source.id}", 0, enabled=progress) as bar:
-        store.upsert_authorities([authority])
         return collect(source, store, BlobStore(Path(blobs_root)), client if source.kind != "local" else None,
                        since, until, bar.advance, run)
 
 
 @flow(name="collect", validate_parameters=False)
-def collect_sources(sources: list[Source], authorities: dict[str, Authority], db: str, client: PoliteClient,
+def collect_sources(sources: list[Source], db: str, client: PoliteClient,
                     since: date | None, until: date | None, run: int, progress: bool) -> list[CollectResult]:
     """Every source through the flow's thread pool; a source whose task fails is a failure of that source."""
-    futures = collect_source.map(sources, [authorities[s.authority] for s in sources], unmapped(db),
+    futures = collect_source.map(sources, unmapped(db),
                                  unmapped(str(Path(db).parent / "blobs")), unmapped(client), unmapped(since),
                                  unmapped(until), unmapped(run), unmapped(progress and len(sources) == 1))
     results = []
@@ -108,12 +107,13 @@ def scrape_flow(sources: list[str], db: str, register: str = str(DEFAULT_REGISTE
         log.warning(warning)
     authorities = source_authorities(chosen, db, Path(councils))
     client = make_client(allowed, contact, allow_private_hosts or any(s.allow_private_hosts for s in chosen))
-    with Store(db) as store:
+    with Store(db) as store:  # before the threads: one writer sets up what they all share
+        store.upsert_authorities(authorities.values())
         run = store.start_run("collect", {"sources": [s.id for s in chosen], "since": since, "until": until},
                               __version__, None, None)
     try:
         results = collect_sources.with_options(task_runner=ThreadPoolTaskRunner(max_workers=max(1, workers)))(
-            chosen, authorities, db, client, _date(since), _date(until), run, progress)
+            chosen, db, client, _date(since), _date(until), run, progress)
     finally:
         client.close()
     counts: Counter[str] = Counter()

@@ -165,3 +165,29 @@ def test_sources_add_validates_and_check_reports(tmp_path):
 def test_source_validation_messages(raw, message):
     with pytest.raises(CorpusError, match=message):
         parse_source(raw)
+
+
+@pytest.mark.slow
+def test_many_sources_are_collected_together_and_one_unreachable_site_does_not_stop_the_others(tmp_path):
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{probe.getsockname()[1]}/"  # nothing listens there once the probe closes
+    db, register = tmp_path / "t.db", tmp_path / "sources.yaml"
+    with FakeSite() as site:
+        register.write_text(yaml.safe_dump({"contact": "tests@example.org", "sources": [
+            {"id": f"{name}-mg", "authority": name, "kind": "moderngov", "base_url": base,
+             "allow_private_hosts": True} for name, base in
+            (("north", site.base("north")), ("south", site.base("south")), ("gone", closed))]}))
+        result = CliRunner().invoke(app, ["scrape", "source", "all", *WINDOW, "--workers", "2", "--db", str(db),
+                                          "--register", str(register)], env={"COLUMNS": "200"})
+    output = result.stdout + result.stderr
+    assert result.exit_code == 0, output
+    assert "Traceback" not in output and "warning" not in output  # the register names a contact
+    assert _counts(result.stdout)["failed"] == 1
+    assert "failed: gone-mg committees connect_error" in result.stdout
+    with Store(db) as store:  # the two sites serve the same bytes, so their documents are stored once
+        fetched = dict(store.db.execute("select source, count(*) from fetches where status = 'ok' group by source"))
+    assert fetched["north-mg"] == fetched["south-mg"] > 0 and "gone-mg" not in fetched
+    assert {h.path.split("/")[1] for h in site.hits if h.path != "/robots.txt"} == {"north", "south"}

@@ -18,7 +18,7 @@ class FetchesMixin(StoreBase):
     def record_fetch(self, row: dict[str, object]) -> None:
         """Upsert what was fetched from a URL; first_seen is kept from the first sighting."""
         stamp = now()
-        with self.transaction():
+        with self.write_transaction():  # read-then-write: take the lock first
             existing = self.fetch_record(str(row["url"]))
             self.db["fetches"].upsert({**row, "first_seen": existing["first_seen"] if existing else stamp,
                                        "last_seen": stamp}, pk="url")
@@ -29,7 +29,7 @@ class FetchesMixin(StoreBase):
         failures in a row it is skipped for a day, then 2, 4 ... up to 32 days (less two hours, so a nightly
         schedule's jitter does not skip a whole day)."""
         stamp = datetime.now(UTC)
-        with self.transaction():
+        with self.write_transaction():  # read-then-write: take the lock first
             self.db["scrape_failures"].insert(
                 {"run": run, "source": source, "url": url, "level": level, "reason": reason,
                  "http_status": http_status, "message": message, "at": stamp.isoformat(timespec="seconds")})
@@ -46,7 +46,7 @@ class FetchesMixin(StoreBase):
 
     def clear_failure(self, url: str) -> None:
         """The URL answered: its failure streak and back-off end."""
-        with self.transaction():
+        with self.write_transaction():  # read-then-write: take the lock first
             self.db.execute("delete from failing_urls where url = ?", [url])
 
     def backing_off(self, url: str) -> bool:
