@@ -24,6 +24,8 @@ from dataclasses import astuple, dataclass, fields
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+from pipeline.collect.councils import Council
+
 HERE = Path(__file__).resolve().parent
 DEFAULT_INPUT = HERE.parent.parent / "shared" / "councils" / "councils.tsv"
 REGISTER = HERE / "councils.tsv"
@@ -72,21 +74,6 @@ FLAGS = {
                    "its folder, the site root",
 }
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
-
-
-@dataclass(frozen=True)
-class Council:
-    """One row of the register, in column order."""
-
-    code: str
-    slug: str
-    name: str
-    gss: str
-    nation: str
-    type: str
-    platform: str
-    base_url: str
-    flags: str
 
 
 @dataclass(frozen=True)
