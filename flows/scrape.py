@@ -30,7 +30,7 @@ from pipeline.collect.collector import CollectResult, collect, contact_warning, 
 from pipeline.collect.councils import DEFAULT_COUNCILS, load_councils  # noqa: E402
 from pipeline.collect.http import PoliteClient  # noqa: E402
 from pipeline.collect.refs import Failure  # noqa: E402
-from pipeline.collect.sources import DEFAULT_REGISTER, Source, load_register, parse_source  # noqa: E402
+from pipeline.collect.sources import Source, load_register, parse_source  # noqa: E402
 from pipeline.domain import Authority, DocumentSource  # noqa: E402
 from pipeline.ingest import RunSummary  # noqa: E402
 from pipeline.progress import Progress  # noqa: E402
@@ -87,13 +87,13 @@ def collect_sources(sources: list[Source], db: str, client: PoliteClient,
 
 
 @flow(name="scrape", validate_parameters=False)
-def scrape_flow(sources: list[str], db: str, register: str = str(DEFAULT_REGISTER), since: str | None = None,
+def scrape_flow(sources: list[str], db: str, register: str | None = None, since: str | None = None,
                 until: str | None = None, adhoc: dict | None = None, allow_private_hosts: bool = False,
                 taxonomy: str = DEFAULT_TAXONOMY, progress: bool = False, workers: int = DEFAULT_WORKERS,
                 councils: str = str(DEFAULT_COUNCILS)) -> ScrapeSummary:
     """Collect the named sources (ids or authority slugs; ``all`` for every source) or one ad-hoc source,
     at most ``workers`` at a time, then ingest what is new or changed."""
-    known = load_register(Path(register))
+    known = load_register(Path(register) if register else None)
     if adhoc:
         chosen = [parse_source(adhoc, "command line")]
     else:

@@ -26,7 +26,20 @@ class EnvironmentCheck:
 
 
 def check_environment(data_dir: Path, prefect_home: Path) -> list[EnvironmentCheck]:
-    return [_model(), _onnx(data_dir), _tesseract(), _chromium(), _prefect_home(prefect_home), _disk(data_dir)]
+    return [_data_directory(data_dir), _model(), _onnx(data_dir), _tesseract(), _chromium(),
+            _prefect_home(prefect_home), _disk(data_dir)]
+
+
+def _data_directory(data_dir: Path) -> EnvironmentCheck:
+    """Which directory this run writes to (chosen by --data-dir, TRIAGE_DATA_DIR or the default), and whether it can."""
+    fix = "choose a writable directory with --data-dir DIR or TRIAGE_DATA_DIR"
+    existing = _existing_parent(data_dir)
+    if not existing.is_dir():
+        return EnvironmentCheck("data directory", "fail", f"{data_dir}: {existing} is a file", fix)
+    if not os.access(existing, os.W_OK):
+        return EnvironmentCheck("data directory", "fail", f"{data_dir} is not writable", fix)
+    return EnvironmentCheck("data directory", "ok", str(data_dir) if data_dir.is_dir() else
+                            f"{data_dir} (made by the first command that writes there)")
 
 
 def _model() -> EnvironmentCheck:
@@ -89,7 +102,7 @@ def _disk(data_dir: Path) -> EnvironmentCheck:
     detail = f"{free / 1024**3:.1f} GiB free for {data_dir}"
     if free < MIN_FREE_BYTES:
         return EnvironmentCheck("disk space", "warn", detail,
-                                "free some space or point TRIAGE_DATA_DIR at a larger disk")
+                                "free some space or point --data-dir (or TRIAGE_DATA_DIR) at a larger disk")
     return EnvironmentCheck("disk space", "ok", detail)
 
 

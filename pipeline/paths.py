@@ -5,9 +5,12 @@ the labelling guide) is package data, read through ``importlib.resources`` from 
 (links to the repository's taxonomy/, models/ and corpus/), so a checkout's editable install and an
 installed wheel find it the same way.
 
-What the tool writes goes to the data directory: ``TRIAGE_DATA_DIR`` when set; else ``data/``
-when running from a checkout (what ``make run`` uses); else the platform's user data directory
-(``~/.local/share/bv-triage`` on Linux). Prefect's home follows the same rule.
+What the tool writes goes to the data directory: ``triage --data-dir DIR`` (which sets
+``TRIAGE_DATA_DIR`` for the whole process and its workers); else ``TRIAGE_DATA_DIR`` when set; else
+``data/`` when running from a checkout (what ``make run`` uses); else the platform's user data
+directory (``~/.local/share/bv-triage`` on Linux). It is read when a path is needed, never at import,
+so a command line chosen after import still counts. Prefect's home is ``.prefect/`` in a checkout,
+else in the user data directory.
 """
 
 from __future__ import annotations
@@ -50,6 +53,9 @@ LABELLING_GUIDE = TAXONOMY_DIR / "LABELLING.md"
 USER_DATA_DIR = Path(user_data_dir(APP_NAME, appauthor=False))
 
 
+DATA_DIR_ENV = "TRIAGE_DATA_DIR"
+
+
 def default_data_dir() -> Path:
     """Where data goes when neither ``--data-dir`` nor ``TRIAGE_DATA_DIR`` says."""
     return CHECKOUT / "data" if CHECKOUT else USER_DATA_DIR
@@ -59,13 +65,37 @@ def default_prefect_home() -> Path:
     return CHECKOUT / ".prefect" if CHECKOUT else USER_DATA_DIR / "prefect"
 
 
-DATA_DIR = Path(os.environ.get("TRIAGE_DATA_DIR") or default_data_dir())
-# The bundled register (the demo corpus's folders, placeholder sites) is a checkout's default; an
-# installed tool keeps its own register in the data directory, never inside site-packages.
-DEFAULT_REGISTER = CORPUS_DIR / "sources.yaml" if CHECKOUT else DATA_DIR / "sources.yaml"
-DEFAULT_DB = DATA_DIR / "triage.db"
-DEFAULT_HEATMAP = DATA_DIR / "summary.html"
-DEFAULT_OUTBOX = DATA_DIR / "outbox"
+def use_data_dir(path: Path) -> None:
+    """Make ``path`` the data directory of this process and of every process it starts (document
+    workers, Prefect flow runs): ``--data-dir`` wins over an inherited ``TRIAGE_DATA_DIR``."""
+    os.environ[DATA_DIR_ENV] = str(path)
+
+
+def data_dir() -> Path:
+    return Path(os.environ.get(DATA_DIR_ENV) or default_data_dir())
+
+
+def default_db() -> Path:
+    return data_dir() / "triage.db"
+
+
+def default_register() -> Path:
+    """The bundled register (the demo corpus's folders, placeholder sites) is a checkout's default; an
+    installed tool keeps its own register in the data directory, never inside site-packages."""
+    return CORPUS_DIR / "sources.yaml" if CHECKOUT else data_dir() / "sources.yaml"
+
+
+def default_heatmap() -> Path:
+    return data_dir() / "summary.html"
+
+
+def default_outbox() -> Path:
+    return data_dir() / "outbox"
+
+
+def model_cache() -> Path:
+    """Built once per machine and data directory: the int8 encoder, entry vectors of learned models."""
+    return data_dir() / "models"
 
 
 def path_text(path: Path | str) -> str:

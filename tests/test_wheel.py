@@ -68,3 +68,11 @@ def test_installed_wheel_keeps_its_data_and_prefect_home_in_the_user_data_dir(in
                                   cwd=tmp_path, env={**env, "PATH": os.environ["PATH"]}, capture_output=True,
                                   text=True, check=True).stdout.strip()
     assert prefect_home == str(home / ".local" / "share" / "bv-triage" / "prefect")
+
+
+def test_installed_wheel_takes_its_data_dir_from_the_option_before_the_variable(installed_triage, tmp_path):
+    env = {"HOME": str(tmp_path / "home"), "TRIAGE_DATA_DIR": str(tmp_path / "variable")}
+    listed = _run(installed_triage, "--data-dir", "mine", "sources", "list", cwd=tmp_path, env=env).stdout
+    assert "(mine/sources.yaml)" in "".join(listed.split())  # the table's title
+    orientation = _run(installed_triage, "--data-dir", "mine", cwd=tmp_path, env=env).stdout
+    assert "Data directory: mine (" in orientation

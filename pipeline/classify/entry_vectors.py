@@ -26,7 +26,7 @@ import yaml
 
 from pipeline.errors import TaxonomyError
 from pipeline.ids import short_hash
-from pipeline.paths import DATA_DIR, MODELS_DIR, TAXONOMY_DIR
+from pipeline.paths import MODELS_DIR, TAXONOMY_DIR, model_cache
 from pipeline.taxonomy import Taxonomy
 from pipeline.text import squash_space
 
@@ -35,7 +35,6 @@ if TYPE_CHECKING:
 
 TextKind = Literal["entry", "paraphrase", "exemplar", "theme"]
 ENTRY_KINDS: tuple[str, ...] = ("entry", "paraphrase", "exemplar")
-CACHE_DIR = DATA_DIR / "models"
 
 
 @dataclass(frozen=True)
@@ -87,12 +86,13 @@ def texts_key(model_id: str, texts: Sequence[EntryText] | Sequence[str]) -> str:
 
 
 def cached_vectors(encoder: Encoder, texts: Sequence[str], key: str, name: str,
-                   shipped_dir: Path | None = None, cache_dir: Path = CACHE_DIR) -> np.ndarray:
+                   shipped_dir: Path | None = None, cache_dir: Path | None = None) -> np.ndarray:
     """float32 vectors of ``texts`` from the shipped file or the cache when ``key`` matches, else encoded and cached.
 
     ``shipped_dir / f"{name}.npz"`` is what the repository ships; ``cache_dir / f"{name}-{key}.npz"``
     holds vectors computed here because the shipped ones were for other texts.
     """
+    cache_dir = cache_dir or model_cache()
     candidates = ([shipped_dir / f"{name}.npz"] if shipped_dir else []) + [cache_dir / f"{name}-{key}.npz"]
     for path in candidates:
         vectors = read_vectors(path, key, len(texts))
@@ -180,7 +180,8 @@ class EntryBank:
 
 
 def load_entry_bank(encoder: Encoder, taxonomy: Taxonomy, shipped_dir: Path | None = None,
-                    cache_dir: Path = CACHE_DIR, exemplars: dict[str, dict[str, list[str]]] | None = None) -> EntryBank:
+                    cache_dir: Path | None = None,
+                    exemplars: dict[str, dict[str, list[str]]] | None = None) -> EntryBank:
     """The taxonomy's entry bank: shipped vectors when their key matches, else cached or freshly encoded ones."""
     if exemplars is None:
         exemplars = load_exemplars(taxonomy.id)

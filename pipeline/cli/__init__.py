@@ -8,8 +8,12 @@ start quickly.
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Annotated
+
 import typer
 
+from pipeline import paths
 from pipeline.cli import collect, database, documents, feed, review, taxonomy, training
 from pipeline.cli.common import TranslatedErrors
 from pipeline.settings import configure_environment
@@ -20,14 +24,20 @@ app = typer.Typer(help="Triage council papers for evidence against the Best Valu
 
 
 @app.callback()
-def orientation(ctx: typer.Context) -> None:
+def orientation(
+    ctx: typer.Context,
+    data_dir: Annotated[Path | None, typer.Option(
+        "--data-dir", file_okay=False, help="Where the database, caches, outbox and (installed) source register go; "
+        "default: TRIAGE_DATA_DIR, else data/ in a checkout, else the user data directory.")] = None,
+) -> None:
     """Triage council papers for evidence against the Best Value Duty indicators."""
+    if data_dir is not None:
+        paths.use_data_dir(data_dir)  # before any option default is resolved against it
     configure_environment()  # before any command imports Prefect or transformers
     if ctx.invoked_subcommand is None:
         from pipeline.cli.common import out
-        from pipeline.paths import DATA_DIR
 
-        out.print(ORIENTATION.format(data_dir=DATA_DIR), highlight=False, markup=False)
+        out.print(ORIENTATION.format(data_dir=paths.data_dir()), highlight=False, markup=False)
 
 
 ORIENTATION = """bv-triage reads council papers and links their passages to the Best Value Duty indicators.
@@ -40,7 +50,7 @@ Start here:
 
 Your own papers: `triage run FOLDER --authority SLUG`, or register sites with `triage sources add`.
 What counts as evidence: `triage taxonomy guide`. Every command: `triage --help`.
-Data directory: {data_dir} (set TRIAGE_DATA_DIR to move it)."""
+Data directory: {data_dir} (move it with --data-dir DIR or TRIAGE_DATA_DIR)."""
 app.add_typer(taxonomy.taxonomy_app, name="taxonomy")
 app.add_typer(collect.sources_app, name="sources")
 app.add_typer(collect.scrape_app, name="scrape")

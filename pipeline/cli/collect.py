@@ -10,9 +10,8 @@ from rich.table import Table
 
 from pipeline.cli.common import DbPath, RegisterPath, err, fail, out
 from pipeline.collect.councils import DEFAULT_COUNCILS
-from pipeline.collect.sources import DEFAULT_REGISTER, DEFAULT_SCHEDULE, load_register
+from pipeline.collect.sources import DEFAULT_SCHEDULE, load_register
 from pipeline.errors import TriageError
-from pipeline.paths import DEFAULT_DB
 
 sources_app = typer.Typer(help="The source register: where each authority's papers come from.", no_args_is_help=True)
 scrape_app = typer.Typer(help="Collect published council papers and ingest them.")
@@ -33,7 +32,7 @@ CouncilsPath = Annotated[Path, typer.Option("--councils", help="National council
 
 @sources_app.command("list")
 def sources_list(
-    register: RegisterPath = DEFAULT_REGISTER,
+    register: RegisterPath = None,
     available: Annotated[bool, typer.Option("--available", help="List the national register's councils "
                                             "instead: code, name, platform, site URL.")] = False,
     platform: Annotated[str | None, typer.Option("--platform", help="With --available: only councils on this "
@@ -79,7 +78,7 @@ def sources_add(
                                                 "national register not yet registered, on staggered nightly "
                                                 "schedules.")] = False,
     councils: CouncilsPath = DEFAULT_COUNCILS,
-    register: RegisterPath = DEFAULT_REGISTER,
+    register: RegisterPath = None,
 ) -> None:
     """Validate a new source and append it to the register (or make it from the national register)."""
     from pipeline.collect.councils import add_councils, load_councils
@@ -110,7 +109,7 @@ def sources_add(
 
 
 @sources_app.command("check")
-def sources_check(register: RegisterPath = DEFAULT_REGISTER) -> None:
+def sources_check(register: RegisterPath = None) -> None:
     """Validate the register: ids, kinds, URLs, patterns, schedules, local folders."""
     from pipeline.collect.sources import register_problems
 
@@ -129,7 +128,7 @@ def scrape_main(
     report: Annotated[bool, typer.Option("--report", help="Show the failures of the last scrape (or --run N) "
                                          "and the URLs failing now, with their back-off.")] = False,
     run_id: Annotated[int | None, typer.Option("--run", help="With --report: the collect run to show.")] = None,
-    db: DbPath = DEFAULT_DB,
+    db: DbPath = None,
 ) -> None:
     """Collect published council papers and ingest them; --report shows what failed."""
     if ctx.invoked_subcommand is not None:
@@ -171,9 +170,9 @@ def scrape_moderngov(
     since: Annotated[str | None, typer.Option("--since", help="First meeting date, YYYY-MM-DD "
                                               "(default: 28 days ago).")] = None,
     until: Annotated[str | None, typer.Option("--until", help="Last meeting date (default: in 7 days).")] = None,
-    db: DbPath = DEFAULT_DB,
+    db: DbPath = None,
     allow_private_hosts: AllowPrivate = False,
-    register: RegisterPath = DEFAULT_REGISTER,
+    register: RegisterPath = None,
 ) -> None:
     """Scrape one ModernGov site for a date window and ingest what is new or changed."""
     _scrape([], db, register, since, until, allow_private_hosts,
@@ -186,8 +185,8 @@ def scrape_source(
                                               "'all' for every registered source.")],
     since: Annotated[str | None, typer.Option("--since", help="Backfill from this date, YYYY-MM-DD.")] = None,
     until: Annotated[str | None, typer.Option("--until", help="Last meeting date.")] = None,
-    db: DbPath = DEFAULT_DB,
-    register: RegisterPath = DEFAULT_REGISTER,
+    db: DbPath = None,
+    register: RegisterPath = None,
     workers: Workers = 4,
 ) -> None:
     """Scrape registered sources, a few at a time, and ingest what is new or changed."""
@@ -243,8 +242,8 @@ def _scrape(keys: list[str], db: Path, register: Path, since: str | None, until:
 
 @flows_app.command("serve")
 def flows_serve(
-    db: DbPath = DEFAULT_DB,
-    register: RegisterPath = DEFAULT_REGISTER,
+    db: DbPath = None,
+    register: RegisterPath = None,
     port: Annotated[int, typer.Option("--port", help="Port for a Prefect server started here.")] = 4200,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="List the deployments and exit.")] = False,
     limit: Annotated[int, typer.Option("--limit", min=1, help="Scrape runs at once (each politely paced).")] = 4,

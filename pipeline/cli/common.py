@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -12,6 +13,7 @@ from rich.markup import escape
 from typer.core import TyperGroup
 
 from pipeline.errors import DocumentError, TriageError
+from pipeline.paths import default_db, default_register
 from pipeline.terminal import printable
 
 UNBOUNDED_WIDTH = 1000
@@ -28,18 +30,33 @@ def _stdout() -> Console:
 
 out = _stdout()
 err = Console(stderr=True)
-RegisterPath = Annotated[Path, typer.Option("--register", help="Source register YAML.", dir_okay=False)]
-DbPath = Annotated[Path, typer.Option("--db", help="SQLite database file.", dir_okay=False)]
 
 
-def _existing(db: Path) -> Path:
+def in_data_dir(default: Callable[[], Path]) -> Callable[[Path | None], Path]:
+    """The callback of an option whose default lies in the data directory: the option defaults to None and
+    the callback resolves it when the command runs, after `triage --data-dir` has chosen the directory. A
+    command always receives a Path."""
+
+    def resolve(value: Path | None) -> Path:
+        return value or default()
+
+    return resolve
+
+
+def _existing(value: Path | None) -> Path:
+    db = value or default_db()
     if not db.exists():
         raise TriageError(f"no database at {db}; run `triage run` first")
     return db
 
 
-ExistingDb = Annotated[Path, typer.Option("--db", help="SQLite database file.", dir_okay=False,
-                                          callback=_existing)]
+DbPath = Annotated[Path, typer.Option("--db", help="SQLite database file (default: triage.db in the data "
+                                      "directory).", dir_okay=False, callback=in_data_dir(default_db))]
+ExistingDb = Annotated[Path, typer.Option("--db", help="SQLite database file (default: triage.db in the data "
+                                          "directory).", dir_okay=False, callback=_existing)]
+RegisterPath = Annotated[Path, typer.Option("--register", help="Source register YAML (default: sources.yaml in "
+                                            "the data directory; in a checkout, the demo's).", dir_okay=False,
+                                            callback=in_data_dir(default_register))]
 TaxonomyId = Annotated[str, typer.Option("--taxonomy", help="Taxonomy id, e.g. bv-2023-draft or wales-2013.")]
 AuthorityOpt = Annotated[str | None, typer.Option("--authority", help="Authority slug for documents "
                                                   "without a manifest entry (created if new).")]

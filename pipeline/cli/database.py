@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
-from pipeline.cli.common import AuthorityOpt, DbPath, ExistingDb, TaxonomyId, err, fail, note, out
-from pipeline.paths import DATA_DIR, DEFAULT_DB, DEFAULT_HEATMAP, DEMO_CORPUS
+from pipeline.cli.common import AuthorityOpt, DbPath, ExistingDb, TaxonomyId, err, fail, in_data_dir, note, out
+from pipeline.paths import DEMO_CORPUS, data_dir, default_heatmap
 from pipeline.taxonomy import DEFAULT_TAXONOMY, load_taxonomy
 from pipeline.terminal import printable
 from pipeline.text import squash_space
@@ -21,11 +21,13 @@ if TYPE_CHECKING:
 SUMMARY_CAPTION = ("docs: current documents, failed and ocr among them; passages: of the documents read; "
                    "evidence links: passage-entry links; flagged passages: passages linked to an indicator of "
                    "potential failure")
+HeatmapPath = Annotated[Path, typer.Option("--html", help="Where to write the HTML heat map (default: summary.html "
+                                          "in the data directory).", callback=in_data_dir(default_heatmap))]
 
 
 def run(
     paths: Annotated[list[Path] | None, typer.Argument(help="Files or folders (default: the bundled corpus).")] = None,
-    db: DbPath = DEFAULT_DB,
+    db: DbPath = None,
     authority: AuthorityOpt = None,
     taxonomy: TaxonomyId = DEFAULT_TAXONOMY,
     dask_workers: Annotated[int | None, typer.Option("--dask-workers", help="Prepare documents on a local Dask "
@@ -65,9 +67,9 @@ def run(
 
 
 def summary(
-    db: ExistingDb = DEFAULT_DB,
+    db: ExistingDb = None,
     authority: AuthorityOpt = None,
-    html: Annotated[Path, typer.Option("--html", help="Where to write the HTML heat map.")] = DEFAULT_HEATMAP,
+    html: HeatmapPath = None,
     taxonomy: TaxonomyId = DEFAULT_TAXONOMY,
 ) -> None:
     """Per-authority evidence by theme, polarity and status, the strongest flagged passages, and an
@@ -96,7 +98,7 @@ def summary(
 
 
 def doctor(
-    db: DbPath = DEFAULT_DB,
+    db: DbPath = None,
     repair: Annotated[bool, typer.Option("--repair", help="Repair what is safe to repair.")] = False,
 ) -> None:
     """Check this machine (model package, int8 encoder, OCR, Chromium for the tests, Prefect's home, disk
@@ -106,7 +108,7 @@ def doctor(
 
     problems = 0
     out.print("[bold]this machine[/bold]")
-    for check in check_environment(DATA_DIR, Path(os.environ["PREFECT_HOME"])):
+    for check in check_environment(data_dir(), Path(os.environ["PREFECT_HOME"])):
         problems += check.status == "fail"
         fix = f"; fix: {check.fix}" if check.fix else ""
         out.print(f"{check.status.upper() if check.status != 'ok' else 'ok':9} {check.name}: {check.detail}{fix}",

@@ -9,15 +9,17 @@ from typing import Annotated
 
 import typer
 
-from pipeline.cli.common import AuthorityOpt, ExistingDb, err, fail, out
-from pipeline.paths import DEFAULT_DB, DEFAULT_OUTBOX
+from pipeline.cli.common import AuthorityOpt, ExistingDb, err, fail, in_data_dir, out
+from pipeline.paths import default_outbox
 
 export_app = typer.Typer(help="Feeds for the risk engine.", no_args_is_help=True)
+OutboxPath = Annotated[Path, typer.Option("--outbox", help="Folder for JSONL batches (default: outbox in the data "
+                                          "directory).", callback=in_data_dir(default_outbox))]
 
 
 @export_app.command("flags")
 def export_flags_command(
-    db: ExistingDb = DEFAULT_DB,
+    db: ExistingDb = None,
     since: Annotated[str | None, typer.Option("--since", help="Cursor: return events after it.")] = None,
     cursor_file: Annotated[Path | None, typer.Option("--cursor-file", help="Read the cursor from this file if it "
                                                      "exists; replace it with the next one after writing.")] = None,
@@ -51,7 +53,7 @@ def export_flags_command(
 
 @export_app.command("signals")
 def export_signals_command(
-    db: ExistingDb = DEFAULT_DB,
+    db: ExistingDb = None,
     authority: AuthorityOpt = None,
     output: Annotated[Path | None, typer.Option("--output", help="Write JSON here instead of stdout.")] = None,
 ) -> None:
@@ -71,8 +73,8 @@ def export_signals_command(
 
 @export_app.command("push")
 def export_push_command(
-    db: ExistingDb = DEFAULT_DB,
-    outbox: Annotated[Path, typer.Option("--outbox", help="Folder for JSONL batches.")] = DEFAULT_OUTBOX,
+    db: ExistingDb = None,
+    outbox: OutboxPath = None,
     webhook: Annotated[str | None, typer.Option("--webhook", help="Also POST batches here (signed with "
                                                 "BV_TRIAGE_WEBHOOK_SECRET; the receiver's token, if it wants one, "
                                                 "in BV_TRIAGE_WEBHOOK_TOKEN, never in the URL).")] = None,

@@ -9,14 +9,13 @@ from typing import Annotated
 import typer
 
 from pipeline.cli.common import DbPath, ExistingDb, err, fail, out
-from pipeline.paths import DEFAULT_DB
 
 reviewers_app = typer.Typer(help="Analysts who review suggested evidence.", no_args_is_help=True)
 tokens_app = typer.Typer(help="API tokens for the risk engine's /api/v1/flags.", no_args_is_help=True)
 
 
 def review(
-    db: DbPath = DEFAULT_DB,
+    db: DbPath = None,
     host: Annotated[str, typer.Option("--host", help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", help="Port to listen on.")] = 8000,
     secure_cookies: Annotated[bool | None, typer.Option("--secure-cookies/--no-secure-cookies", help="Force the "
@@ -36,7 +35,7 @@ def review(
 
 
 def explore(
-    db: DbPath = DEFAULT_DB,
+    db: DbPath = None,
     host: Annotated[str, typer.Option("--host", help="Interface to listen on (no login: keep it loopback).")
                     ] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", help="Port to listen on.")] = 8001,
@@ -54,7 +53,7 @@ def explore(
 def reviewers_add(
     name: Annotated[str, typer.Argument(help="Reviewer name (used to log in).")],
     role: Annotated[str, typer.Option("--role", help="analyst or lead.")] = "analyst",
-    db: DbPath = DEFAULT_DB,
+    db: DbPath = None,
     password_file: Annotated[Path | None, typer.Option("--password-file", help="Read the password from this "
                                                        "file (for scripts) instead of a prompt.")] = None,
 ) -> None:
@@ -75,7 +74,7 @@ def reviewers_add(
 @tokens_app.command("add")
 def tokens_add(
     name: Annotated[str, typer.Argument(help="What the token is for, e.g. risk-engine.")],
-    db: DbPath = DEFAULT_DB,
+    db: DbPath = None,
 ) -> None:
     """Create an API token for GET /api/v1/flags; it is printed once and stored only as a hash."""
     from pipeline.review.api import add_token
@@ -88,7 +87,7 @@ def tokens_add(
 
 
 @tokens_app.command("list")
-def tokens_list(db: ExistingDb = DEFAULT_DB) -> None:
+def tokens_list(db: ExistingDb = None) -> None:
     """List API tokens by id and name (never the tokens themselves), with their dates and state."""
     from rich.table import Table
     from rich.text import Text
@@ -112,7 +111,7 @@ def tokens_list(db: ExistingDb = DEFAULT_DB) -> None:
 def tokens_revoke(
     token: Annotated[str, typer.Argument(help="The token's id from `triage tokens list` (6+ characters), or its "
                                         "name to revoke every live token of that name.")],
-    db: ExistingDb = DEFAULT_DB,
+    db: ExistingDb = None,
 ) -> None:
     """Revoke an API token: requests with it get 401 from then on."""
     from pipeline.review.api import revoke_token

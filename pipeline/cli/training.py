@@ -9,12 +9,12 @@ from typing import Annotated
 import typer
 
 from pipeline.cli.common import ExistingDb, TaxonomyId, out
-from pipeline.paths import DEFAULT_DB, DEVSET
+from pipeline.paths import DEVSET
 from pipeline.taxonomy import DEFAULT_TAXONOMY
 
 
 def learn(
-    db: ExistingDb = DEFAULT_DB,
+    db: ExistingDb = None,
     taxonomy: TaxonomyId = DEFAULT_TAXONOMY,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Refit and report, but never activate.")] = False,
 ) -> None:

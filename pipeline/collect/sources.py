@@ -17,7 +17,7 @@ import yaml
 from pipeline.collect.corpus import check_slug
 from pipeline.domain import DOCUMENT_KINDS
 from pipeline.errors import CorpusError
-from pipeline.paths import DEFAULT_REGISTER
+from pipeline.paths import default_register
 
 SOURCE_KINDS = ("moderngov", "listing", "local")
 DEFAULT_SCHEDULE = "0 2 * * *"
@@ -117,7 +117,9 @@ def _validate(source: Source, where: str) -> None:
         raise CorpusError(f"{where}: back_days and forward_days must be >= 0")
 
 
-def load_register(path: Path = DEFAULT_REGISTER) -> Register:
+def load_register(path: Path | None = None) -> Register:
+    """The register at ``path``, by default the data directory's (a checkout's: the demo's)."""
+    path = path or default_register()
     if not path.exists():
         return Register(path)
     try:

@@ -27,9 +27,8 @@ import numpy as np
 
 from pipeline.embed.model import set_offline
 from pipeline.errors import ModelError
-from pipeline.paths import DATA_DIR
+from pipeline.paths import model_cache
 
-ONNX_CACHE = DATA_DIR / "models" / "onnx"
 THREADS_VARIABLE = "TRIAGE_ENCODER_THREADS"
 MAX_TOKENS = 256
 DIMENSION = 384
@@ -38,10 +37,10 @@ DIMENSION = 384
 class OnnxEncoder:
     """Normalised int8 embeddings, one text per inference run; the session loads on first use."""
 
-    def __init__(self, model_path: Path, model_id: str, cache: Path = ONNX_CACHE) -> None:
+    def __init__(self, model_path: Path, model_id: str, cache: Path | None = None) -> None:
         self.model_path = model_path
         self.model_id = model_id
-        self.cache = cache
+        self.cache = cache or model_cache() / "onnx"
         self._session: Any = None
         self._tokenizer: Any = None
 
