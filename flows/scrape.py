@@ -29,8 +29,8 @@ from pipeline.collect.blobs import BlobStore  # noqa: E402
 from pipeline.collect.collector import CollectResult, collect, contact_warning, make_client  # noqa: E402
 from pipeline.collect.councils import DEFAULT_COUNCILS, load_councils  # noqa: E402
 from pipeline.collect.http import PoliteClient  # noqa: E402
-from pipeline.collect.refs import Failure  # noqa: E402
-from pipeline.collect.sources import Source, load_register, parse_source  # noqa: E402
+from pipeline.collect.refs import SITE_LEVELS, Failure  # noqa: E402
+from pipeline.collect.sources import Register, Source, load_register, parse_source, scrape_day  # noqa: E402
 from pipeline.domain import Authority, DocumentSource  # noqa: E402
 from pipeline.ingest import RunSummary  # noqa: E402
 from pipeline.progress import Progress  # noqa: E402
@@ -55,6 +55,27 @@ class ScrapeSummary:
     def usable(self) -> bool:
         """False when every source's site was out of reach: the run collected nothing it could."""
         return self.sources == 0 or len(self.unreachable) < self.sources
+
+    @property
+    def why_unusable(self) -> str:
+        """What the unreachable sources' sites answered, for the one-line error of a run that read nothing."""
+        return "; ".join(f"{source}: {failure.message}" for source, failure in self.failures
+                         if failure.level in SITE_LEVELS) or "the site is unreachable or lists nothing"
+
+
+def scrape(keys: list[str], db: Path, register: Path, since: str | None, until: str | None, adhoc: dict | None = None,
+           allow_private_hosts: bool = False, workers: int = DEFAULT_WORKERS) -> ScrapeSummary:
+    """``triage scrape``: the request checked before Prefect starts (a bad date or an unknown source fails at
+    once, with nothing started), then the scrape flow, with progress."""
+    for day in (since, until):
+        scrape_day(day)
+    _chosen(load_register(register), keys, adhoc)
+    return scrape_flow(keys, str(db), str(register), since, until, adhoc, allow_private_hosts, progress=True,
+                       workers=workers)
+
+
+def _chosen(register: Register, keys: list[str], adhoc: dict | None) -> list[Source]:
+    return [parse_source(adhoc, "command line")] if adhoc else register.select(keys)
 
 
 @task(cache_policy=NO_CACHE, task_run_name="collect {source.id}")
@@ -94,11 +115,7 @@ def scrape_flow(sources: list[str], db: str, register: str | None = None, since:
     """Collect the named sources (ids or authority slugs; ``all`` for every source) or one ad-hoc source,
     at most ``workers`` at a time, then ingest what is new or changed."""
     known = load_register(Path(register) if register else None)
-    if adhoc:
-        chosen = [parse_source(adhoc, "command line")]
-    else:
-        chosen = list({s.id: s for key in sources for s in (known.sources if key == "all" else known.get(key))
-                       }.values())
+    chosen = _chosen(known, sources, adhoc)
     allowed = known.allowed_bases + [s.base_url for s in chosen if s.base_url]
     contact = scraper_contact(known.contact)
     warning = contact_warning(contact, chosen, allow_private_hosts)
@@ -113,7 +130,7 @@ def scrape_flow(sources: list[str], db: str, register: str | None = None, since:
                               __version__, None, None)
     try:
         results = collect_sources.with_options(task_runner=ThreadPoolTaskRunner(max_workers=max(1, workers)))(
-            chosen, db, client, _date(since), _date(until), run, progress)
+            chosen, db, client, scrape_day(since), scrape_day(until), run, progress)
     finally:
         client.close()
     counts: Counter[str] = Counter()
@@ -132,10 +149,6 @@ def scrape_flow(sources: list[str], db: str, register: str | None = None, since:
         summary.ingest = ingest_documents(documents, list(authorities.values()), db, taxonomy, progress, "scrape",
                                           {"sources": [s.id for s in chosen], "since": since, "until": until})
     return summary
-
-
-def _date(value: str | None) -> date | None:
-    return date.fromisoformat(value) if value else None
 
 
 def source_authorities(sources: list[Source], db: str, councils: Path) -> dict[str, Authority]:

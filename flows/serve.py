@@ -78,11 +78,12 @@ def prefect_server(port: int = 4200) -> Iterator[tuple[str, str]]:
         server.wait(timeout=30)
 
 
-def serve_register(register: Register, db: str, port: int = 4200, limit: int = 4) -> None:
-    """Serve the deployments, at most ``limit`` flow runs at once (the schedules are spread, see
-    ``pipeline.councils.staggered_schedules``, so hosts shared by many councils are not hit together)."""
+def serve_deployments(deployments: list[RunnerDeployment], port: int = 4200, limit: int = 4) -> None:
+    """Serve the deployments (``build_deployments``), at most ``limit`` flow runs at once (the schedules are
+    spread, see ``pipeline.collect.councils.staggered_schedules``, so hosts shared by many councils are not hit
+    together)."""
     from prefect import serve
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
     with prefect_server(port) as (_, url), temporary_settings({PREFECT_API_URL: url}):
-        serve(*build_deployments(register, db), limit=limit)
+        serve(*deployments, limit=limit)

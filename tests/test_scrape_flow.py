@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,7 @@ from scrape_site import FakeSite, error_page, malformed_xml, pdf_bytes, redirect
 from typer.testing import CliRunner
 
 from pipeline.cli import app
-from pipeline.collect.sources import load_register, parse_source
+from pipeline.collect.sources import load_register, parse_source, scrape_day
 from pipeline.errors import CorpusError
 from pipeline.store import Store
 
@@ -135,6 +136,32 @@ def test_flows_serve_dry_run_lists_one_deployment_per_source_and_weekly_learning
     result = CliRunner().invoke(app, ["flows", "serve", "--dry-run", "--db", str(tmp_path / "t.db")])
     assert result.exit_code == 0, result.output
     assert "scrape-brackenmoor-moderngov" in result.stdout and "30 1 * * *" in result.stdout
+
+
+def test_a_scrape_names_sources_by_id_authority_or_all_each_once():
+    register = load_register()
+    assert [s.id for s in register.select(["brackenmoor"])] == ["brackenmoor-papers", "brackenmoor-moderngov"]
+    everything = register.select(["ferncastle-audit-page", "all", "brackenmoor"])
+    assert sorted(s.id for s in everything) == sorted(s.id for s in register.sources)
+    with pytest.raises(CorpusError, match="no source or authority 'atlantis'"):
+        register.select(["brackenmoor", "atlantis"])
+    assert scrape_day("2026-02-15") == date(2026, 2, 15) and scrape_day(None) is None
+    with pytest.raises(CorpusError, match="bad date"):
+        scrape_day("2026-02-30")
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["source", "brackenmoor", "atlantis"], "error: no source or authority 'atlantis' in "),
+    (["source", "all", "--until", "31/03/2026"], "error: bad date: "),
+    (["moderngov", "https://democracy.x.example.gov.uk", "--authority", "x", "--since", "2026-02-30"],
+     "error: bad date: "),
+])
+def test_a_bad_scrape_request_fails_in_one_line_before_anything_starts(tmp_path, args, message):
+    db = tmp_path / "t.db"
+    result = CliRunner().invoke(app, ["scrape", *args, "--db", str(db)], env={"COLUMNS": "200"})
+    assert result.exit_code == 1
+    assert len(result.stderr.strip().splitlines()) == 1 and result.stderr.startswith(message)
+    assert not db.exists()  # no flow ran: it would have made the database
 
 
 def test_sources_add_validates_and_check_reports(tmp_path):

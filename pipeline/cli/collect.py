@@ -11,19 +11,10 @@ from rich.table import Table
 from pipeline.cli.common import DbPath, RegisterPath, err, fail, out
 from pipeline.collect.councils import DEFAULT_COUNCILS
 from pipeline.collect.sources import DEFAULT_SCHEDULE, load_register
-from pipeline.errors import TriageError
 
 sources_app = typer.Typer(help="The source register: where each authority's papers come from.", no_args_is_help=True)
 scrape_app = typer.Typer(help="Collect published council papers and ingest them.")
 flows_app = typer.Typer(help="Prefect deployments.", no_args_is_help=True)
-
-
-def _register(path: Path):  # type: ignore[no-untyped-def]
-    """The source register, or a one-line error."""
-    try:
-        return load_register(path)
-    except TriageError as e:
-        raise fail(str(e)) from e
 
 
 CouncilsPath = Annotated[Path, typer.Option("--councils", help="National council register (TSV; default: the "
@@ -43,15 +34,12 @@ def sources_list(
     if available:
         from pipeline.collect.councils import load_councils
 
-        try:
-            rows = [c for c in load_councils(councils) if platform is None or c.platform == platform]
-        except TriageError as e:
-            raise fail(str(e)) from e
+        rows = [c for c in load_councils(councils) if platform is None or c.platform == platform]
         for c in rows:
             typer.echo(f"{c.code}\t{c.name}\t{c.platform}\t{c.base_url}")  # tab-separated, for scripts
         err.print(f"{len(rows)} councils", highlight=False)
         return
-    known = _register(register)
+    known = load_register(register)
     table = Table(title=f"Sources ({register})")
     for column in ("id", "authority", "kind", "where", "schedule"):
         table.add_column(column)
@@ -84,27 +72,24 @@ def sources_add(
     from pipeline.collect.councils import add_councils, load_councils
     from pipeline.collect.sources import add_source, parse_source
 
-    try:
-        if council or all_moderngov:
-            if source_id or authority or kind or base_url or path:
-                raise TriageError("--council and --all-moderngov take no source id, --authority, --kind, "
-                                  "--base-url or --path: the national register gives them")
-            added = add_councils(load_register(register), load_councils(councils), council,
-                                 schedule if schedule != DEFAULT_SCHEDULE else None)
-            for source in added:
-                out.print(f"added {source.id} ({source.base_url}, {source.schedule}) to {register}",
-                          highlight=False, markup=False)
-            if all_moderngov:
-                out.print(f"{len(added)} ModernGov councils added to {register}", highlight=False)
-            return
-        if not (source_id and authority and kind):
-            raise TriageError("give a source id, --authority and --kind (or --council CODE|NAME)")
-        raw = {"id": source_id, "authority": authority, "kind": kind, "base_url": base_url, "path": path,
-               "patterns": pattern or [], "committees_include": include or [],
-               "committees_exclude": exclude or [], "schedule": schedule}
-        add_source(load_register(register), parse_source({k: v for k, v in raw.items() if v is not None}))
-    except TriageError as e:
-        raise fail(str(e)) from e
+    if council or all_moderngov:
+        if source_id or authority or kind or base_url or path:
+            raise fail("--council and --all-moderngov take no source id, --authority, --kind, --base-url or "
+                       "--path: the national register gives them")
+        added = add_councils(load_register(register), load_councils(councils), council,
+                             schedule if schedule != DEFAULT_SCHEDULE else None)
+        for source in added:
+            out.print(f"added {source.id} ({source.base_url}, {source.schedule}) to {register}",
+                      highlight=False, markup=False)
+        if all_moderngov:
+            out.print(f"{len(added)} ModernGov councils added to {register}", highlight=False)
+        return
+    if not (source_id and authority and kind):
+        raise fail("give a source id, --authority and --kind (or --council CODE|NAME)")
+    raw = {"id": source_id, "authority": authority, "kind": kind, "base_url": base_url, "path": path,
+           "patterns": pattern or [], "committees_include": include or [],
+           "committees_exclude": exclude or [], "schedule": schedule}
+    add_source(load_register(register), parse_source({k: v for k, v in raw.items() if v is not None}))
     out.print(f"added {source_id} to {register}", highlight=False)
 
 
@@ -138,7 +123,7 @@ def scrape_main(
         return
     from pipeline.store import Store
 
-    if not db.is_file():
+    if not db.is_file():  # not ExistingDb: the option is parsed before a subcommand, which may make the database
         raise fail(f"no database at {db}")
     with Store(db) as store:
         run_id = run_id or store.last_run("collect")
@@ -195,28 +180,10 @@ def scrape_source(
 
 def _scrape(keys: list[str], db: Path, register: Path, since: str | None, until: str | None,
             allow_private_hosts: bool, adhoc: dict | None, workers: int) -> None:
-    """Run the scrape flow and print its summary; exit 1 only when no site could be read (or bad input)."""
-    from datetime import date
+    """Run the scrape and print its summary; exit 1 only when no site could be read (or bad input)."""
+    from flows.scrape import scrape
 
-    from pipeline.collect.sources import parse_source
-
-    try:
-        for value in (since, until):
-            if value:
-                date.fromisoformat(value)
-        known = load_register(register)
-        _ = parse_source(adhoc, "command line") if adhoc else [
-            known.get(k) for k in keys if k != "all"]
-    except ValueError as e:
-        raise fail(f"bad date: {e}") from e
-    from flows.scrape import scrape_flow
-    from pipeline.collect.refs import SITE_LEVELS
-
-    try:
-        result = scrape_flow(keys, str(db), str(register), since, until, adhoc, allow_private_hosts, progress=True,
-                             workers=workers)
-    except TriageError as e:
-        raise fail(str(e)) from e
+    result = scrape(keys, db, register, since, until, adhoc, allow_private_hosts, workers)
     for warning in result.warnings:
         err.print(f"[yellow]warning:[/yellow] {warning}", highlight=False, soft_wrap=True)
     counts = result.counts
@@ -235,9 +202,7 @@ def _scrape(keys: list[str], db: Path, register: Path, since: str | None, until:
         out.print(f"details: triage scrape --report --run {result.run_id} --db {db}", highlight=False,
                   markup=False, soft_wrap=True)
     if not result.usable:
-        why = "; ".join(f"{source}: {failure.message}" for source, failure in result.failures
-                        if failure.level in SITE_LEVELS) or "the site is unreachable or lists nothing"
-        raise fail(f"nothing could be read from {', '.join(result.unreachable)} ({why})")
+        raise fail(f"nothing could be read from {', '.join(result.unreachable)} ({result.why_unusable})")
 
 
 @flows_app.command("serve")
@@ -251,10 +216,10 @@ def flows_serve(
     """Serve one scheduled scrape deployment per registered source (needs a Prefect server)."""
     import os
 
-    known = load_register(register)
-    from flows.serve import build_deployments, serve_register
+    from flows.serve import build_deployments, serve_deployments
 
-    for deployment in build_deployments(known, str(db)):
+    deployments = build_deployments(load_register(register), str(db))
+    for deployment in deployments:
         crons = ", ".join(str(getattr(s.schedule, "cron", s.schedule)) for s in deployment.schedules or [])
         out.print(f"{deployment.name}  cron {crons}  {deployment.parameters}", highlight=False, markup=False)
     if dry_run:
@@ -263,7 +228,4 @@ def flows_serve(
     err.print(f"connecting to the Prefect server at {where}" if where else
               f"starting a Prefect server on http://127.0.0.1:{port} (set PREFECT_API_URL to use another)",
               highlight=False)
-    try:
-        serve_register(known, str(db), port, limit)
-    except TriageError as e:
-        raise fail(str(e)) from e
+    serve_deployments(deployments, port, limit)

@@ -8,7 +8,9 @@ register's hosts are the only hosts the scraper may fetch from.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
+from datetime import date
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -66,6 +68,10 @@ class Register:
             raise CorpusError(f"no source or authority {key!r} in {self.path} (sources: {known})")
         return [replace(s, path=str(self.folder(s))) if s.kind == "local" else s for s in found]
 
+    def select(self, keys: Sequence[str]) -> list[Source]:
+        """The sources a scrape names: ids, authority slugs (all their sources) or ``all``; each source once."""
+        return list({s.id: s for key in keys for s in (self.sources if key == "all" else self.get(key))}.values())
+
     def folder(self, source: Source) -> Path:
         """A local source's folder: absolute, or relative to the register file's folder."""
         return (self.path.parent / (source.path or "")).absolute()
@@ -73,6 +79,14 @@ class Register:
     @property
     def allowed_bases(self) -> list[str]:
         return [s.base_url for s in self.sources if s.base_url]
+
+
+def scrape_day(value: str | None) -> date | None:
+    """A scrape window's first or last meeting date (YYYY-MM-DD), or None for the source's default."""
+    try:
+        return date.fromisoformat(value) if value else None
+    except ValueError as e:
+        raise CorpusError(f"bad date: {e}") from e
 
 
 def parse_source(raw: dict, where: str = "source") -> Source:
