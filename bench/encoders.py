@@ -13,12 +13,11 @@ import numpy as np
 
 from bench.classification import sample_passages
 from bench.common import Figure, timed
-from pipeline.classify.entry_vectors import EntryBank, load_entry_bank
 from pipeline.embed import Encoder, load_encoder
 from pipeline.paths import DEVSET, MODELS_DIR
 from pipeline.taxonomy import DEFAULT_TAXONOMY, load_taxonomy
 from pipeline.training.crossval import evidence_fit_predict
-from pipeline.training.dataset import devset_vectors, load_devset, load_non_evidence, non_evidence_vectors
+from pipeline.training.dataset import TrainingSet, load_devset
 from pipeline.training.evaluate import EvaluationReport, cross_validate, load_gold
 
 METRICS = ("failure_flag_f1", "theme_macro_f1", "entry_recall_at_5", "evidence_f1")
@@ -59,15 +58,6 @@ def _cross_validated(encoder: Encoder) -> EvaluationReport:
     """
     taxonomy = load_taxonomy(DEFAULT_TAXONOMY)
     shipped = MODELS_DIR / taxonomy.id
-    rows = load_devset()
-    bank = load_entry_bank(encoder, taxonomy, shipped_dir=shipped)
-    bank = EntryBank(taxonomy, bank.texts, _stored(bank.vectors), bank.key)
-    none_texts = load_non_evidence(taxonomy.id)
-    fit_predict = evidence_fit_predict(encoder, taxonomy, rows, _stored(devset_vectors(encoder, rows, shipped)), bank,
-                                       none_texts=none_texts,
-                                       none_vectors=_stored(non_evidence_vectors(encoder, none_texts, shipped)))
-    return cross_validate(load_gold(DEVSET), fit_predict, 5, themes=[t.id for t in taxonomy.themes])
-
-
-def _stored(vectors: np.ndarray) -> np.ndarray:
-    return vectors.astype(np.float16).astype(np.float32)
+    data = TrainingSet.load(encoder, taxonomy, shipped, rows=load_devset()).stored()
+    return cross_validate(load_gold(DEVSET), evidence_fit_predict(encoder, data), 5,
+                          themes=[t.id for t in taxonomy.themes])

@@ -18,7 +18,7 @@ from pipeline.classify.entry_vectors import load_entry_bank, write_vectors
 from pipeline.paths import MODELS_DIR
 from pipeline.taxonomy import DEFAULT_TAXONOMY, load_taxonomy
 from pipeline.training.crossval import cross_validation_report
-from pipeline.training.dataset import devset_vectors, load_non_evidence, load_training_rows, non_evidence_vectors
+from pipeline.training.dataset import TrainingSet
 from pipeline.training.fit import build
 
 
@@ -61,12 +61,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     model = build(encoder, taxonomy, output, vectors_dir=shipped)
     print(f"wrote {output}: artefact hash {model.artefact_hash}, training data {model.training['training_data_hash']}")
     if args.cv:
-        rows = load_training_rows()
-        bank = load_entry_bank(encoder, taxonomy, shipped_dir=output)
-        vectors = devset_vectors(encoder, rows, output)
-        none_texts = load_non_evidence(taxonomy.id)
-        print(cross_validation_report(encoder, taxonomy, rows, vectors, bank, none_texts=none_texts,
-                                      none_vectors=non_evidence_vectors(encoder, none_texts, output)))
+        print(cross_validation_report(encoder, TrainingSet.load(encoder, taxonomy, output)))
     return 0
 
 

@@ -10,10 +10,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from pipeline.classify.bm25 import DEFAULT_TOP_K, BM25Classifier
-from pipeline.classify.entry_vectors import EntryBank
 from pipeline.domain import GoldPassage, PassageContext
 from pipeline.taxonomy import Taxonomy
-from pipeline.training.dataset import LabelledRow
+from pipeline.training.dataset import TrainingSet
 from pipeline.training.evaluate import EvaluationReport, FitPredict
 from pipeline.training.fit import DEFAULT_SETTINGS, TrainSettings, fit_model
 
@@ -33,10 +32,8 @@ def bm25_fit_predict(taxonomy: Taxonomy, k1: float = 1.5, b: float = 0.75,
     return fit_predict
 
 
-def evidence_fit_predict(encoder: Encoder, taxonomy: Taxonomy, rows: Sequence[LabelledRow], vectors: np.ndarray,
-                         bank: EntryBank, settings: TrainSettings = DEFAULT_SETTINGS, top_k: int = 5,
-                         with_context: bool = False, none_texts: Sequence[str] = (),
-                         none_vectors: np.ndarray | None = None) -> FitPredict:
+def evidence_fit_predict(encoder: Encoder, data: TrainingSet, settings: TrainSettings = DEFAULT_SETTINGS,
+                         top_k: int = 5, with_context: bool = False) -> FitPredict:
     """A ``cross_validate`` system: fit the whole model on the training folds, predict the test fold from text.
 
     Each prediction also carries the passage's evidence and flag probabilities (for reliability tables).
@@ -44,28 +41,21 @@ def evidence_fit_predict(encoder: Encoder, taxonomy: Taxonomy, rows: Sequence[La
     from pipeline.classify.evidence import EvidenceClassifier
     from pipeline.classify.rules.tripwires import load_tripwires
 
-    index = {r.id: i for i, r in enumerate(rows)}
-    tripwires = load_tripwires(taxonomy)
+    index = {r.id: i for i, r in enumerate(data.rows)}
+    tripwires = load_tripwires(data.taxonomy)
 
     def fit_predict(train: list[GoldPassage], test: list[GoldPassage]) -> list[dict]:
-        train_idx = [index[g.id] for g in train]
-        test_idx = [index[g.id] for g in test]
-        model = fit_model([rows[i] for i in train_idx], vectors[train_idx], bank, taxonomy, encoder.model_id, settings,
-                          none_texts, none_vectors)
-        classifier = EvidenceClassifier(encoder, taxonomy, model=model, bank=bank, tripwires=tripwires)
-        contexts = [PassageContext(doc_kind=rows[i].doc_kind) for i in test_idx] if with_context else None
-        predictions = classifier.predict_vectors(vectors[test_idx], top_k, [rows[i].text for i in test_idx], contexts)
-        return [{"id": rows[i].id, "theme": p.theme, "matches": [m.as_record() for m in p.matches],
+        model = fit_model(data.subset([index[g.id] for g in train]), settings)
+        classifier = EvidenceClassifier(encoder, data.taxonomy, model=model, bank=data.bank, tripwires=tripwires)
+        tested = data.subset([index[g.id] for g in test])
+        contexts = [PassageContext(doc_kind=r.doc_kind) for r in tested.rows] if with_context else None
+        predictions = classifier.predict_vectors(tested.vectors, top_k, tested.texts, contexts)
+        return [{"id": r.id, "theme": p.theme, "matches": [m.as_record() for m in p.matches],
                  "flagged": p.flagged, "evidence_probability": p.evidence_probability,
                  "flag_probability": p.flag_probability}
-                for i, p in zip(test_idx, predictions, strict=True)]
+                for r, p in zip(tested.rows, predictions, strict=True)]
 
     return fit_predict
-
-
-def gold_rows(rows: Sequence[LabelledRow]) -> list[GoldPassage]:
-    return [GoldPassage(r.id, r.text, r.theme, "failure" if r.failure else ("neutral" if r.theme else None), r.entries)
-            for r in rows]
 
 
 @dataclass
@@ -77,10 +67,8 @@ class CrossValidation:
     predictions: dict[str, list[dict]]
 
 
-def cross_validations(encoder: Encoder, taxonomy: Taxonomy, rows: Sequence[LabelledRow], vectors: np.ndarray,
-                      bank: EntryBank, settings: TrainSettings = DEFAULT_SETTINGS, folds: int = 5,
-                      none_texts: Sequence[str] = (), none_vectors: np.ndarray | None = None,
-                      written: bool = True) -> list[CrossValidation]:
+def cross_validations(encoder: Encoder, data: TrainingSet, settings: TrainSettings = DEFAULT_SETTINGS,
+                      folds: int = 5, written: bool = True) -> list[CrossValidation]:
     """The yardstick and its companion, each for evidence-v1 beside BM25.
 
     1. Real text: the real-text rows in folds by document (a document's passages never train the model
@@ -90,11 +78,10 @@ def cross_validations(encoder: Encoder, taxonomy: Taxonomy, rows: Sequence[Label
     """
     from pipeline.training.evaluate import cross_validate
 
-    themes = [t.id for t in taxonomy.themes]
-    gold = gold_rows(rows)
-    real = [g for g, r in zip(gold, rows, strict=True) if r.group is not None]
-    written_rows = [g for g, r in zip(gold, rows, strict=True) if r.group is None]
-    groups = [r.group for r in rows if r.group is not None]
+    themes = [t.id for t in data.taxonomy.themes]
+    real = [r.gold() for r in data.rows if r.group is not None]
+    written_rows = [r.gold() for r in data.rows if r.group is None]
+    groups = [r.group for r in data.rows if r.group is not None]
     plans = [(f"real text: {len(real)} passages of {len(set(groups))} real documents, {folds} folds by document "
               "(written rows always in training)", real, groups, written_rows)]
     if written:
@@ -104,9 +91,8 @@ def cross_validations(encoder: Encoder, taxonomy: Taxonomy, rows: Sequence[Label
     for title, test_rows, test_groups, always in plans:
         if not test_rows:
             continue
-        systems = {"evidence-v1": evidence_fit_predict(encoder, taxonomy, rows, vectors, bank, settings,
-                                                       none_texts=none_texts, none_vectors=none_vectors),
-                   "bm25": bm25_fit_predict(taxonomy)}
+        systems = {"evidence-v1": evidence_fit_predict(encoder, data, settings),
+                   "bm25": bm25_fit_predict(data.taxonomy)}
         reports, predictions = {}, {}
         for name, fit_predict in systems.items():
             predictions[name] = sink = []
@@ -141,19 +127,18 @@ def reliability_table(probabilities: Sequence[float], gold: Sequence[bool], what
     return "\n".join(lines)
 
 
-def cross_validation_report(encoder: Encoder, taxonomy: Taxonomy, rows: Sequence[LabelledRow], vectors: np.ndarray,
-                            bank: EntryBank, settings: TrainSettings = DEFAULT_SETTINGS, folds: int = 5,
-                            none_texts: Sequence[str] = (), none_vectors: np.ndarray | None = None) -> str:
+def cross_validation_report(encoder: Encoder, data: TrainingSet, settings: TrainSettings = DEFAULT_SETTINGS,
+                            folds: int = 5) -> str:
     """The cross-validation tables of the model card, and the reliability of the flag probability on real text."""
     from pipeline.training.evaluate import format_report
 
     parts = []
-    results = cross_validations(encoder, taxonomy, rows, vectors, bank, settings, folds, none_texts, none_vectors)
+    results = cross_validations(encoder, data, settings, folds)
     for cv in results:
         parts.append(f"{cv.title}\n\n{format_report(cv.reports)}")
     real = results[0] if results and results[0].title.startswith("real") else None
     if real is not None:
-        gold = {r.id: r for r in rows}
+        gold = {r.id: r for r in data.rows}
         predictions = real.predictions["evidence-v1"]
         flagged = sum(bool(p["flagged"]) for p in predictions)
         parts.append(f"real text: {flagged} of {len(predictions)} passages flagged "

@@ -19,14 +19,13 @@ on held-out folds.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from pipeline.classify.calibration import Platt, best_threshold, fit_platt, shrunk_threshold
-from pipeline.classify.entry_vectors import EntryBank, load_entry_bank, texts_key, write_vectors
 from pipeline.classify.heads import LinearHead, fit_head
 from pipeline.classify.model import (
     NONE_CLASS,
@@ -40,21 +39,10 @@ from pipeline.classify.model import (
     theme_features,
 )
 from pipeline.classify.rules.polarity import FEATURE_NAMES, cue_features
-from pipeline.classify.rules.priors import fit_doc_kind_priors, suppression_reason
-from pipeline.domain import GoldPassage
+from pipeline.classify.rules.priors import DocKindPriors, fit_doc_kind_priors, suppression_reason
 from pipeline.ids import short_hash
-from pipeline.paths import DEVSET, REAL_DEVSET
 from pipeline.taxonomy import Taxonomy
-from pipeline.training.dataset import (
-    ROW_VECTOR_FILES,
-    Exemplars,
-    LabelledRow,
-    devset_vectors,
-    load_non_evidence,
-    load_training_rows,
-    non_evidence_vectors,
-    training_hash,
-)
+from pipeline.training.dataset import Exemplars, LabelledRow, TrainingSet, training_hash
 from pipeline.training.evaluate import fold_assignments
 
 if TYPE_CHECKING:
@@ -97,6 +85,36 @@ class Heads:
     entry: LinearHead
 
 
+@dataclass(frozen=True)
+class RowFeatures:
+    """The labelled rows' head inputs: vectors, polarity cues and entry similarities, computed once and sliced
+    per fold (so every fold's fit sees exactly the numbers of the whole)."""
+
+    vectors: np.ndarray
+    cues: np.ndarray
+    sims: np.ndarray
+
+    @classmethod
+    def of(cls, data: TrainingSet) -> RowFeatures:
+        vectors = np.asarray(data.vectors, dtype=np.float32)
+        return cls(vectors, cue_features(data.texts), data.bank.entry_scores(data.bank.similarities(vectors)))
+
+    def take(self, mask: np.ndarray) -> RowFeatures:
+        return RowFeatures(self.vectors[mask], self.cues[mask], self.sims[mask])
+
+
+@dataclass(frozen=True)
+class OutOfFold:
+    """Each labelled row's combined scores from heads fitted without it, and the rows calibration reads."""
+
+    theme_score: np.ndarray  # (rows, themes)
+    entry_score: np.ndarray  # (rows, entries)
+    evidence_raw: np.ndarray  # (rows,) evidence logit
+    failure_raw: np.ndarray  # (rows,) first-stage failure logit
+    live: np.ndarray  # rows the procedural-passage rule does not suppress
+    evidence_rows: np.ndarray  # rows the evidence calibration and threshold are fitted on
+
+
 def identity_polarity_head() -> LinearHead:
     """Passes the failure head's logit through: the provisional second stage of out-of-fold runs."""
     weights = np.zeros((1, 1 + len(FEATURE_NAMES)), dtype=np.float32)
@@ -104,21 +122,21 @@ def identity_polarity_head() -> LinearHead:
     return LinearHead("polarity", FAILURE_CLASSES, weights, np.zeros(1, dtype=np.float32))
 
 
-def fit_heads(rows: Sequence[LabelledRow], vectors: np.ndarray, cues: np.ndarray, sims: np.ndarray,
-              ex: Exemplars, ex_cues: np.ndarray, taxonomy: Taxonomy, settings: TrainSettings) -> Heads:
+def fit_heads(rows: Sequence[LabelledRow], features: RowFeatures, ex: Exemplars, taxonomy: Taxonomy,
+              settings: TrainSettings) -> Heads:
     themes = tuple(t.id for t in taxonomy.themes)
     entry_ids = tuple(e.id for e in taxonomy.entries)
     is_failure = np.array([e.is_failure for e in taxonomy.entries])
     weight = np.r_[np.ones(len(rows)), np.full(len(ex.texts), settings.exemplar_weight)]
-    theme_x = np.vstack([theme_features(vectors, cues), theme_features(ex.vectors, ex_cues)])
+    theme_x = np.vstack([theme_features(features.vectors, features.cues), theme_features(ex.vectors, ex.cues)])
     theme_y = [r.theme or NONE_CLASS for r in rows] + ex.themes
     theme = fit_head("theme", theme_x, theme_y, (*themes, NONE_CLASS), weight, settings.c_theme)
-    failure_x = np.vstack([failure_features(vectors, cues, sims, is_failure),
-                           failure_features(ex.vectors, ex_cues, ex.sims, is_failure)])
+    failure_x = np.vstack([failure_features(features.vectors, features.cues, features.sims, is_failure),
+                           failure_features(ex.vectors, ex.cues, ex.sims, is_failure)])
     failure_y = [FAILURE_CLASSES[int(r.failure)] for r in rows] + [FAILURE_CLASSES[int(f)] for f in ex.failures]
     failure = fit_head("failure", failure_x, failure_y, FAILURE_CLASSES, weight, settings.c_failure)
     entry_x, entry_y, entry_w = [ex.entry_vectors], list(ex.entry_labels), [np.ones(len(ex.entry_labels))]
-    for row, vector in zip(rows, vectors, strict=True):
+    for row, vector in zip(rows, features.vectors, strict=True):
         for rank, entry_id in enumerate(row.entries):
             entry_x.append(vector[None, :])
             entry_y.append(entry_id)
@@ -127,83 +145,75 @@ def fit_heads(rows: Sequence[LabelledRow], vectors: np.ndarray, cues: np.ndarray
     return Heads(theme, failure, entry)
 
 
-def _model(taxonomy: Taxonomy, model_id: str, heads: Heads, settings: TrainSettings,
-           calibration: Calibration | None = None, thresholds: ModelThresholds | None = None,
-           priors=None, training: dict | None = None, polarity: LinearHead | None = None) -> EvidenceModel:
-    from pipeline.classify.rules.priors import DocKindPriors
-
+def _model(data: TrainingSet, heads: Heads, settings: TrainSettings) -> EvidenceModel:
+    """A model of these heads with a pass-through polarity stage and no calibration, thresholds or priors
+    (the provisional model of an out-of-fold run; ``fit_model`` replaces them with fitted ones)."""
+    taxonomy = data.taxonomy
     themes = tuple(t.id for t in taxonomy.themes)
     return EvidenceModel(
-        taxonomy=taxonomy.id, model_id=model_id, themes=themes, entries=tuple(e.id for e in taxonomy.entries),
+        taxonomy=taxonomy.id, model_id=data.model_id, themes=themes, entries=tuple(e.id for e in taxonomy.entries),
         entry_is_failure=np.array([e.is_failure for e in taxonomy.entries]),
         entry_theme=np.array([themes.index(e.theme) for e in taxonomy.entries]),
         theme_head=heads.theme, failure_head=heads.failure, entry_head=heads.entry,
-        polarity_head=polarity or identity_polarity_head(),
-        calibration=calibration or Calibration(Platt(), Platt()),
-        thresholds=thresholds or ModelThresholds(), priors=priors or DocKindPriors(themes),
-        weights=settings.weights, training=training or {},
+        polarity_head=identity_polarity_head(), calibration=Calibration(Platt(), Platt()),
+        thresholds=ModelThresholds(), priors=DocKindPriors(themes), weights=settings.weights, training={},
     )
 
 
-def fit_model(rows: Sequence[LabelledRow], vectors: np.ndarray, bank: EntryBank, taxonomy: Taxonomy,
-              model_id: str, settings: TrainSettings = TrainSettings(), none_texts: Sequence[str] = (),
-              none_vectors: np.ndarray | None = None) -> EvidenceModel:
+def fit_model(data: TrainingSet, settings: TrainSettings = DEFAULT_SETTINGS) -> EvidenceModel:
     """Heads on all rows; calibration and thresholds on out-of-fold outputs; priors from the rows' kinds.
 
-    ``none_texts``/``none_vectors`` are written non-evidence passages, training rows of the heads only.
+    The written non-evidence passages of ``data`` are training rows of the heads only.
     """
-    rows = list(rows)
-    vectors = np.asarray(vectors, dtype=np.float32)
-    ex = Exemplars.from_bank(bank, taxonomy, none_texts, none_vectors)
-    ex_cues = cue_features(ex.texts)
-    cues = cue_features([r.text for r in rows])
-    sims = bank.entry_scores(bank.similarities(vectors))
-    suppressed = np.array([suppression_reason(r.text) is not None for r in rows])
-
-    # Out-of-fold outputs of heads fitted without each row.
-    gold_like = [GoldPassage(r.id, r.text, r.theme, "failure" if r.failure else ("positive" if r.theme else None),
-                             r.entries) for r in rows]
-    fold_of = np.array(fold_assignments(gold_like, settings.inner_folds, settings.seed, [r.group for r in rows]))
-    n_themes, n_entries = len(taxonomy.themes), len(taxonomy.entries)
-    theme_score = np.zeros((len(rows), n_themes))
-    entry_score = np.zeros((len(rows), n_entries))
-    evidence_raw = np.zeros(len(rows))
-    failure_raw = np.zeros(len(rows))
-    for fold in range(settings.inner_folds):
-        train, test = fold_of != fold, fold_of == fold
-        heads = fit_heads([r for r, k in zip(rows, train, strict=True) if k], vectors[train], cues[train],
-                          sims[train], ex, ex_cues, taxonomy, settings)
-        provisional = _model(taxonomy, model_id, heads, settings)
-        test_texts = [r.text for r, k in zip(rows, test, strict=True) if k]
-        combined = provisional.combine(provisional.raw_scores(bank, vectors[test], test_texts))
-        theme_score[test], entry_score[test] = combined.theme_score, combined.entry_score
-        evidence_raw[test], failure_raw[test] = combined.evidence_logit, combined.failure_logit
-
-    gold_evidence = np.array([r.theme is not None for r in rows])
-    gold_failure = np.array([r.failure for r in rows])
-    live = ~suppressed
-    real = np.array([r.group is not None for r in rows])
-    evidence_rows = live & real if settings.evidence_on_real and (live & real).any() else live
+    taxonomy, rows = data.taxonomy, data.rows
+    ex = Exemplars.of(data)
+    features = RowFeatures.of(data)
+    oof = _out_of_fold(data, features, ex, settings)
     calibration = Calibration(
-        evidence=fit_platt(evidence_raw[evidence_rows], gold_evidence[evidence_rows]),
-        entry=_fit_entry_calibration(rows, entry_score, live, taxonomy),
+        evidence=fit_platt(oof.evidence_raw[oof.evidence_rows], data.gold_evidence[oof.evidence_rows]),
+        entry=_fit_entry_calibration(rows, oof.entry_score, oof.live, taxonomy),
     )
-    polarity = fit_polarity_stage(failure_raw[live], cues[live], gold_failure[live], settings)
-    p_failure = polarity.proba(polarity_features(failure_raw, cues))[:, 0]
-    thresholds = _fit_thresholds(rows, calibration, evidence_raw, p_failure, theme_score, entry_score, live,
-                                 evidence_rows, taxonomy, settings)
-    heads = fit_heads(rows, vectors, cues, sims, ex, ex_cues, taxonomy, settings)
+    live = oof.live
+    polarity = fit_polarity_stage(oof.failure_raw[live], features.cues[live], data.gold_failure[live], settings)
+    p_failure = polarity.proba(polarity_features(oof.failure_raw, features.cues))[:, 0]
+    thresholds = _fit_thresholds(data, oof, calibration, p_failure, settings)
+    heads = fit_heads(rows, features, ex, taxonomy, settings)
     priors = fit_doc_kind_priors([r.doc_kind for r in rows], [r.theme for r in rows], [r.failure for r in rows],
                                  [t.id for t in taxonomy.themes])
     import sklearn
 
+    none_texts = data.none_texts
     training = {
         "training_data_hash": training_hash(rows), "rows": len(rows), "exemplars": len(ex.texts) - len(none_texts),
-        "entry_texts": len(ex.entry_labels), "entry_vectors_key": bank.key, "settings": settings.key(),
+        "entry_texts": len(ex.entry_labels), "entry_vectors_key": data.bank.key, "settings": settings.key(),
         "non_evidence": len(none_texts), "non_evidence_hash": short_hash("non-evidence", *none_texts, length=16),
         "scikit_learn": sklearn.__version__,
     }
-    return _model(taxonomy, model_id, heads, settings, calibration, thresholds, priors, training, polarity)
+    return replace(_model(data, heads, settings), polarity_head=polarity, calibration=calibration,
+                   thresholds=thresholds, priors=priors, training=training)
+
+
+def _out_of_fold(data: TrainingSet, features: RowFeatures, ex: Exemplars, settings: TrainSettings) -> OutOfFold:
+    """Scores of each row from heads fitted on the other inner folds (folds by document for real text)."""
+    rows, bank = data.rows, data.bank
+    fold_of = np.array(fold_assignments([r.gold() for r in rows], settings.inner_folds, settings.seed, data.groups))
+    theme_score = np.zeros((len(rows), len(data.taxonomy.themes)))
+    entry_score = np.zeros((len(rows), len(data.taxonomy.entries)))
+    evidence_raw = np.zeros(len(rows))
+    failure_raw = np.zeros(len(rows))
+    for fold in range(settings.inner_folds):
+        train, test = fold_of != fold, fold_of == fold
+        heads = fit_heads([r for r, k in zip(rows, train, strict=True) if k], features.take(train), ex,
+                          data.taxonomy, settings)
+        provisional = _model(data, heads, settings)
+        test_texts = [r.text for r, k in zip(rows, test, strict=True) if k]
+        combined = provisional.combine(provisional.raw_scores(bank, features.vectors[test], test_texts))
+        theme_score[test], entry_score[test] = combined.theme_score, combined.entry_score
+        evidence_raw[test], failure_raw[test] = combined.evidence_logit, combined.failure_logit
+    live = ~np.array([suppression_reason(r.text) is not None for r in rows])
+    real = data.real
+    evidence_rows = live & real if settings.evidence_on_real and (live & real).any() else live
+    return OutOfFold(theme_score, entry_score, evidence_raw, failure_raw, live, evidence_rows)
 
 
 def fit_polarity_stage(failure_logit: np.ndarray, cues: np.ndarray, gold_failure: np.ndarray,
@@ -239,18 +249,17 @@ def _fit_entry_calibration(rows: Sequence[LabelledRow], entry_score: np.ndarray,
     return fit_platt(scores, labels)
 
 
-def _fit_thresholds(rows: Sequence[LabelledRow], calibration: Calibration, evidence_raw: np.ndarray,
-                    p_failure_all: np.ndarray, theme_score: np.ndarray, entry_score: np.ndarray, live: np.ndarray,
-                    evidence_rows: np.ndarray, taxonomy: Taxonomy, settings: TrainSettings) -> ModelThresholds:
+def _fit_thresholds(data: TrainingSet, oof: OutOfFold, calibration: Calibration, p_failure_all: np.ndarray,
+                    settings: TrainSettings) -> ModelThresholds:
+    taxonomy, evidence_rows = data.taxonomy, oof.evidence_rows
     themes = [t.id for t in taxonomy.themes]
-    gold_evidence = np.array([r.theme is not None for r in rows])
-    gold_failure = np.array([r.failure for r in rows])
-    p_evidence = np.where(live, calibration.evidence(evidence_raw), 0.0)
+    gold_evidence, gold_failure = data.gold_evidence, data.gold_failure
+    p_evidence = np.where(oof.live, calibration.evidence(oof.evidence_raw), 0.0)
     evidence = best_threshold(p_evidence[evidence_rows], gold_evidence[evidence_rows])
     predicted_evidence = p_evidence >= evidence
     p_failure = np.where(predicted_evidence, p_evidence * p_failure_all, 0.0)  # the flag probability
     flag = best_threshold(p_failure, gold_failure)
-    predicted_theme = np.argmax(theme_score, axis=1)
+    predicted_theme = np.argmax(oof.theme_score, axis=1)
     flag_by_theme = {}
     for t, theme in enumerate(themes):
         group = predicted_evidence & (predicted_theme == t)
@@ -258,7 +267,7 @@ def _fit_thresholds(rows: Sequence[LabelledRow], calibration: Calibration, evide
         if positives:
             own = best_threshold(p_failure[group], gold_failure[group])
             flag_by_theme[theme] = shrunk_threshold(own, flag, positives, settings.flag_shrink)
-    scores, labels, which = _candidates(rows, entry_score, live & gold_evidence, taxonomy)
+    scores, labels, which = _candidates(data.rows, oof.entry_score, oof.live & gold_evidence, taxonomy)
     p_entry = calibration.entry(scores)
     link = best_threshold(p_entry, labels) if labels.size else 0.3
     link_by_entry = {}
@@ -271,31 +280,12 @@ def _fit_thresholds(rows: Sequence[LabelledRow], calibration: Calibration, evide
     return ModelThresholds(evidence, flag, link, flag_by_theme, link_by_entry)
 
 
-def build(encoder: Encoder, taxonomy: Taxonomy, output_dir: Path, devset: Path = DEVSET,
-          real: Path | None = REAL_DEVSET, vectors_dir: Path | None = None,
-          settings: TrainSettings = TrainSettings()) -> EvidenceModel:
+def build(encoder: Encoder, taxonomy: Taxonomy, output_dir: Path, vectors_dir: Path | None = None,
+          settings: TrainSettings = DEFAULT_SETTINGS) -> EvidenceModel:
     """Fit on the written and real-text development rows and write every artefact into ``output_dir``."""
-    rows = load_training_rows(devset, real)
-    source = vectors_dir or output_dir
-    bank = load_entry_bank(encoder, taxonomy, shipped_dir=source)
-    vectors = devset_vectors(encoder, rows, source)
-    output_dir.mkdir(parents=True, exist_ok=True)
-    write_vectors(output_dir / "entry-vectors.npz", bank.vectors, bank.key)
-    for name, real_rows in ROW_VECTOR_FILES:
-        index = [i for i, r in enumerate(rows) if (r.group is not None) == real_rows]
-        if index:
-            texts = [rows[i].text for i in index]
-            write_vectors(output_dir / f"{name}.npz", vectors[index], texts_key(encoder.model_id, texts))
-    none_texts = load_non_evidence(taxonomy.id)
-    none_vectors = non_evidence_vectors(encoder, none_texts, source)
-    write_vectors(output_dir / "non-evidence-vectors.npz", none_vectors, texts_key(encoder.model_id, none_texts))
+    data = TrainingSet.load(encoder, taxonomy, vectors_dir or output_dir)
+    data.write_vectors(output_dir)
     # Train on the float16-rounded vectors, exactly as they are read back: rebuilds then match bit for bit.
-    bank = EntryBank(taxonomy, bank.texts, _half(bank.vectors), bank.key)
-    model = fit_model(rows, _half(vectors), bank, taxonomy, encoder.model_id, settings, none_texts,
-                      _half(none_vectors))
+    model = fit_model(data.stored(), settings)
     save_model(model, output_dir)
     return model
-
-
-def _half(vectors: np.ndarray) -> np.ndarray:
-    return vectors.astype(np.float16).astype(np.float32)

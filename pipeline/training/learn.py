@@ -37,13 +37,8 @@ from pipeline.ids import sha256_bytes, vector_key
 from pipeline.paths import MODELS_DIR
 from pipeline.store import Store
 from pipeline.taxonomy import Taxonomy
-from pipeline.training.dataset import (
-    LabelledRow,
-    load_non_evidence,
-    load_training_rows,
-    non_evidence_vectors,
-    normalise,
-)
+from pipeline.text import squash_space
+from pipeline.training.dataset import LabelledRow, TrainingSet
 
 NOT_EVIDENCE_REASONS = ("boilerplate", "historical", "not_this_authority")
 HOLDOUT = 0.25
@@ -132,7 +127,7 @@ def label(passage: DecidedPassage, taxonomy: Taxonomy) -> LabelledRow | None:
     """The training row the decisions imply, or None when they only say what the passage is not."""
     entries = {e.id: e for e in taxonomy.entries}
     confirmed = [entries[link.entry] for link in passage.links if link.confirmed]
-    text = normalise(passage.text)
+    text = squash_space(passage.text)
     kind = passage.context.doc_kind if passage.context else None
     if confirmed:
         failures = [e for e in confirmed if e.is_failure]
@@ -179,7 +174,6 @@ def score_links(classifier: EvidenceClassifier, passages: Sequence[DecidedPassag
 def learn(db: str | Path, encoder: Encoder, taxonomy: Taxonomy, *, holdout: float = HOLDOUT,
           activate_if_better: bool = True) -> LearnReport:
     """Refit on the development set plus the training decisions; activate the result if it is not worse."""
-    from pipeline.training.dataset import devset_vectors
     from pipeline.training.fit import fit_model
 
     registry = registry_for(db)
@@ -207,17 +201,13 @@ def learn(db: str | Path, encoder: Encoder, taxonomy: Taxonomy, *, holdout: floa
         report.verdict = "not refitted: no decision outside the held-back slice says what a passage evidences"
         return report
 
-    devset = load_training_rows()  # written rows, and the real-text rows when the shared documents are here
+    # The development rows (written, and real-text where the shared documents are here) with their shipped vectors;
+    # an analyst's decision overrides the development set's label of the same text.
+    devset = TrainingSet.load(encoder, taxonomy, MODELS_DIR / taxonomy.id, bank=current.bank)
     decided_texts = {row.text for _, row in training}
-    base = [r for r in devset if r.text not in decided_texts]  # an analyst's decision overrides the dev-set label
-    shipped_dir = MODELS_DIR / taxonomy.id  # the development rows' vectors ship there
-    base_vectors = devset_vectors(encoder, devset, shipped_dir)[[i for i, r in enumerate(devset)
-                                                                  if r.text not in decided_texts]]
-    none_texts = load_non_evidence(taxonomy.id)
-    model = fit_model([*base, *(row for _, row in training)],
-                      np.vstack([base_vectors, vectors[[i for i, _ in training]]]), current.bank, taxonomy,
-                      encoder.model_id, none_texts=none_texts,
-                      none_vectors=non_evidence_vectors(encoder, none_texts, shipped_dir))
+    data = devset.subset([i for i, r in enumerate(devset.rows) if r.text not in decided_texts]).extended(
+        [row for _, row in training], vectors[[i for i, _ in training]])
+    model = fit_model(data)
     refitted = EvidenceClassifier(encoder, taxonomy, model=model, bank=current.bank, tripwires=current.tripwires)
     report.after = score_links(refitted, held, vectors[test])
     report.classifier_after = refitted.id
