@@ -140,6 +140,14 @@ class DocumentState(StrEnum):
     UNREADABLE = "unreadable"  # the file could not be read, so there is no hash of its bytes
 
 
+@dataclass(frozen=True)
+class DocumentFailure:
+    """Why a stored document failed: its reason code (a ``FailureReason`` value) and a message for people."""
+
+    reason: str | None
+    message: str | None
+
+
 # -- where documents come from ---------------------------------------------------------------------
 
 DOCUMENT_KINDS = ("committee_report", "agenda", "minutes", "decision", "budget_report", "risk_register",
@@ -172,6 +180,30 @@ class DocumentSource:
     @property
     def size(self) -> int:
         return self.path.stat().st_size
+
+
+@dataclass(frozen=True)
+class FetchRecord:
+    """What the scraper last fetched from one URL: the validators a conditional GET sends, and the bytes' hash
+    (None when the fetch failed), with where the link was found."""
+
+    url: str
+    status: str  # "ok", "unchanged" or "failed"
+    sha256: str | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    content_type: str | None = None
+    source: str | None = None
+    authority: str | None = None
+    title: str | None = None
+    committee: str | None = None
+    meeting_date: str | None = None
+    agenda_item: str | None = None
+    attachment_id: str | None = None
+    first_seen: str | None = None
+    last_seen: str | None = None
+    error_reason: str | None = None
+    error: str | None = None
 
 
 # -- what was guessed about a document -------------------------------------------------------------
@@ -327,6 +359,7 @@ class ReviewRecord:
     new_entry: str | None = None
     previous_status: str | None = None
     blind: bool = False  # a blind second review: recorded, never applied to the evidence
+    settles: bool = False  # a lead's settlement of a disagreement between reviewers
 
 
 @dataclass(frozen=True)
@@ -342,10 +375,45 @@ class StandingDecision:
         return self.decisions[-1]
 
 
+@dataclass(frozen=True)
+class Batch:
+    """A bulk decision: one confirm or reject with its reason and note, each link decided by its own review row
+    tied to the batch, and undone as one."""
+
+    id: int
+    reviewer: str
+    decision: str
+    reason: str | None
+    note: str | None
+    items: int  # links decided (items changed meanwhile are left alone)
+    created_at: str
+    undone_at: str | None = None
+    undone_by: str | None = None
+
+
+@dataclass(frozen=True)
+class SecondReview:
+    """A lead's request for a blind second review of a decided link; done once the assignee has decided."""
+
+    id: int
+    passage: str
+    taxonomy: str
+    entry: str
+    requested_by: str
+    assigned_to: str
+    created_at: str
+    done_at: str | None = None
+    entry_text: str | None = None  # the entry's wording, for listings
+
+    @property
+    def key(self) -> EvidenceKey:
+        return EvidenceKey(self.passage, self.taxonomy, self.entry)
+
+
 def standing_decisions(log: Iterable[ReviewRecord]) -> dict[EvidenceKey, StandingDecision]:
     """Replay the review log (in id order): a confirm, reject or reassign stands until an undo on the same
     link takes back the latest one still standing; notes and blind second reviews never stand. Links with
-    nothing left standing are absent. The store, learning and the agreement figures all read this."""
+    nothing left standing are absent. The store, learning and the review metrics all read this."""
     stacks: dict[EvidenceKey, list[ReviewRecord]] = {}
     for record in sorted(log, key=lambda r: r.id):
         if record.blind:

@@ -196,7 +196,7 @@ class Ingestor:
         except DocumentError as e:
             return "unreadable", path_key(source), e  # no bytes: key by path
         state = self.store.document_state(sha, EXTRACTOR_VERSION, self.classifier_id)
-        if state is DocumentState.FAILED and _worth_retrying(self.store.failure(sha)[0]):
+        if state is DocumentState.FAILED and _worth_retrying(self.store.failure(sha).reason):
             state = DocumentState.NEW
         return state, sha, None
 
@@ -215,9 +215,9 @@ class Ingestor:
         """A document with nothing to do: seen again, and reported as it stands."""
         self.store.touch(sha)
         if state is DocumentState.FAILED:
-            reason, message = self.store.failure(sha)
-            return DocumentResult(path_text(source.path), source.authority, Outcome.FAILED, sha, reason=reason,
-                                  message=message)
+            failure = self.store.failure(sha)
+            return DocumentResult(path_text(source.path), source.authority, Outcome.FAILED, sha,
+                                  reason=failure.reason, message=failure.message)
         return DocumentResult(path_text(source.path), source.authority, Outcome.SKIPPED, sha)
 
     def process(self, source: DocumentSource) -> DocumentResult:
@@ -350,9 +350,7 @@ class RunSummary:
 
 
 def summarise_run(run_id: int, results: list[DocumentResult], store: Store) -> RunSummary:
-    shas = [r.sha256 for r in results if r.sha256 and r.outcome is not Outcome.FAILED]
-    ocr = [row[0] for row in store.db.execute(
-        f"select path from documents where ocr_pages is not null and id in ({','.join('?' * len(shas))})", shas)]
+    ocr = store.ocr_paths([r.sha256 for r in results if r.sha256 and r.outcome is not Outcome.FAILED])
     return RunSummary(
         run_id=run_id,
         documents=len(results),
@@ -362,7 +360,7 @@ def summarise_run(run_id: int, results: list[DocumentResult], store: Store) -> R
         embedded=sum(r.embedded for r in results),
         failures=[{"path": r.path, "reason": r.reason, "message": r.message}
                   for r in results if r.outcome is Outcome.FAILED],
-        ocr=sorted(ocr),
+        ocr=ocr,
     )
 
 

@@ -220,6 +220,34 @@ def test_precision_per_entry_and_theme_comes_from_decisions(review):
         assert metrics.precision(store, "ferncastle") == ([], [])
 
 
+def test_figures_replay_undo_reassign_blind_reviews_and_settlements(review):
+    """Labels per reviewer come from what stands after undo (a reassign is a reject), a blind second review is
+    its reviewer's label, and a lead's settlement is the link's verdict, never a reviewer's label."""
+    settled, undone, reassigned, agreed = (review.key(A, 1, "R-F09"), review.key(A, 2, "R-F05"),
+                                           review.key(A, 3, "R-F02"), review.key(B, 0, "G-F01"))
+    with Store(review.path) as store:
+        store.add_review(*settled, "confirm", "ana")
+        store.add_review(*settled, "reject", "bob", reason="historical")
+        store.add_review(*settled, "reject", "lee", reason="historical", settles=True)
+        store.add_review(*undone, "confirm", "ana")
+        store.add_review(*undone, "undo", "ana")
+        store.add_review(*undone, "reject", "bob", reason="other", blind=True)
+        store.add_review(*reassigned, "reassign", "ana", reason="wrong_entry", new_entry="G-F02")
+        store.add_review(*reassigned, "confirm", "bob", blind=True)
+        store.add_review(*agreed, "confirm", "ana")
+        store.add_review(*agreed, "confirm", "bob", blind=True)
+        [disagreement] = metrics.disagreements(store)
+        pairs, pooled = metrics.agreement(store)
+        themes, entries = metrics.precision(store)
+    assert disagreement["key"] == reassigned and disagreement["decisions"] == [("ana", "reject"), ("bob", "confirm")]
+    assert [(p.first, p.second, p.items) for p in pairs] == [("ana", "bob", 3)]  # settled, reassigned, agreed
+    assert pooled.observed == pytest.approx(1 / 3) and pooled.kappa == pytest.approx(-0.5)
+    counts = {e["entry"]: (e["confirmed"], e["rejected"]) for e in entries}
+    # settled: lee's verdict only; undone: bob's blind reject only; G-F02: the confirmation the reassign gave it
+    assert counts == {"R-F09": (0, 1), "R-F05": (0, 1), "R-F02": (1, 1), "G-F02": (1, 0), "G-F01": (2, 0)}
+    assert {t["theme"]: t["precision"] for t in themes} == {"R": 0.25, "G": 1.0}
+
+
 def test_store_add_review_is_optimistic(review):
     with Store(review.path) as store:
         key = review.key(A, 1, "R-F09")

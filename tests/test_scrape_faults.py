@@ -98,7 +98,7 @@ def test_a_fault_is_recorded_and_the_rest_collected(site, tmp_path, mode, target
     assert logged["url"] == failure.url and logged["at"] and logged["message"]
     if level == "document":  # the failed fetch is stored as such, and no bytes are ingested for it
         fetch = store.fetch_record(failure.url)
-        assert fetch["status"] == "failed" and fetch["error_reason"] == reason and fetch["sha256"] is None
+        assert fetch.status == "failed" and fetch.error_reason == reason and fetch.sha256 is None
     assert "/elsewhere.pdf" not in site.paths()
 
 

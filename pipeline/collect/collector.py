@@ -132,24 +132,24 @@ def _collect_one(ref: DocumentRef, source: Source, store: Store, blobs: BlobStor
                "meeting_date": ref.meeting_date.isoformat() if ref.meeting_date else None,
                "attachment_id": str(ref.attachment_id) if ref.attachment_id is not None else None}
     try:
-        fetched = client.get(ref.url, etag=previous["etag"] if previous else None,
-                             last_modified=previous["last_modified"] if previous else None)
+        fetched = client.get(ref.url, etag=previous.etag if previous else None,
+                             last_modified=previous.last_modified if previous else None)
         check_document(fetched)
     except ScrapeError as e:
         store.record_fetch({**context, "status": "failed", "error_reason": e.reason, "error": str(e)})
         return _failed(Failure.of(ref.url, "document", e), source, store, result, run)
     store.clear_failure(backoff_key(ref.url))
-    if fetched.not_modified and previous and previous["sha256"]:
+    if fetched.not_modified and previous and previous.sha256:
         store.record_fetch({**context, "status": "unchanged", "error_reason": None, "error": None})
         return "unchanged"
     sha = blobs.put(fetched.content or b"")  # the bytes first, then the row that points at them
     store.record_fetch({**context, "sha256": sha, "etag": fetched.etag, "last_modified": fetched.last_modified,
                         "content_type": fetched.content_type, "status": "ok", "error_reason": None, "error": None})
-    if previous and previous["sha256"] == sha:
+    if previous and previous.sha256 == sha:
         return "unchanged"
     result.documents.append(DocumentSource(blobs.path(sha), source.authority, None,
                                            context["meeting_date"], ref.title, ref.url))
-    return "changed" if previous and previous["sha256"] else "new"
+    return "changed" if previous and previous.sha256 else "new"
 
 
 def check_document(fetched: FetchResult) -> None:

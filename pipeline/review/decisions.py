@@ -10,11 +10,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from pipeline.domain import REVIEW_DECISIONS
+from pipeline.domain import REVIEW_DECISIONS, SecondReview
 from pipeline.errors import DecisionError
-from pipeline.review.queries import FROM, Key, QueueFilters
+from pipeline.review import queries
+from pipeline.review.queries import Key, QueueFilters
 from pipeline.store import Store
-from pipeline.store.base import now
 
 REASONS = {
     "wrong_entry": "wrong entry",
@@ -64,8 +64,7 @@ def check(store: Store, item: Mapping[str, object], decision: Decision) -> None:
     if decision.decision == "reassign":
         if not decision.new_entry or decision.new_entry == item["entry"]:
             raise DecisionError("choose the entry the passage is evidence for instead")
-        if not store.db.execute("select 1 from taxonomy_entries where taxonomy = ? and id = ?",
-                                [item["taxonomy"], decision.new_entry]).fetchone():
+        if not store.has_entry(str(item["taxonomy"]), decision.new_entry):
             raise DecisionError(f"no entry {decision.new_entry!r} in taxonomy {item['taxonomy']}")
     if decision.decision == "undo" and store.decision_to_undo(key_of(item)) is None:
         raise DecisionError("there is no decision on this item to undo")
@@ -121,11 +120,7 @@ def risky(row: Mapping[str, object]) -> str | None:
 def bulk_targets(store: Store, chosen: BulkSet) -> tuple[list[dict], list[dict]]:
     """(targets, left out): the still-suggested items of the set (bulk decisions never override an analyst's),
     and the risky ones left out of it."""
-    where, params = chosen.filters.where("suggested")
-    rows = list(store.db.query(
-        f"select e.passage, e.taxonomy, e.entry, e.classifier_id, e.version, e.probability, e.reason, "
-        f"substr(p.text, 1, 160) as text, t.text as entry_text {FROM} where {where} order by e.passage, e.entry",
-        params))
+    rows = queries.suggested_links(store, chosen.filters)
     if chosen.keys:
         wanted = set(chosen.keys)
         rows = [r for r in rows if (r["passage"], r["taxonomy"], r["entry"]) in wanted]
@@ -148,17 +143,14 @@ def bulk_decide(store: Store, chosen: BulkSet, decision: Decision, reviewer: str
         raise DecisionError("say why these items get the same decision: a bulk decision needs a note")
     with store.write_transaction():
         targets, _ = bulk_targets(store, chosen)
-        batches = store.db["batches"]
-        batches.insert({"reviewer": reviewer, "decision": decision.decision, "reason": decision.reason,
-                        "note": decision.note, "items": 0, "created_at": now()})
-        batch = int(batches.last_pk)
+        batch = store.start_batch(reviewer, decision.decision, decision.reason, decision.note)
         done = 0
         for target in targets:
             done += store.add_review(
                 target["passage"], target["taxonomy"], target["entry"], decision.decision, reviewer,
                 reason=decision.reason if decision.decision == "reject" else None, note=decision.note,
                 classifier_id=target["classifier_id"], expected_version=target["version"], batch=batch) is not None
-        store.db.execute("update batches set items = ? where id = ?", [done, batch])
+        store.finish_batch(batch, done)
     return batch, done
 
 
@@ -166,32 +158,29 @@ def undo_batch(store: Store, batch: int, reviewer: str) -> int:
     """Undo a bulk decision as one: every item whose standing decision is still the batch's; an item decided
     again since is left as it is. Returns how many were undone."""
     with store.write_transaction():
-        row = store.db.execute("select undone_at from batches where id = ?", [batch]).fetchone()
-        if row is None:
+        found = store.batch(batch)
+        if found is None:
             raise DecisionError("no such bulk decision")
-        if row[0]:
+        if found.undone_at:
             raise DecisionError("this bulk decision is already undone")
         undone = 0
-        for review_id, passage, taxonomy, entry in store.db.execute(
-                "select id, passage, taxonomy, entry from reviews where batch = ? and decision != 'undo'",
-                [batch]).fetchall():
-            standing = store.decision_to_undo((passage, taxonomy, entry))
-            if standing and standing.id == review_id:
-                store.add_review(passage, taxonomy, entry, "undo", reviewer, note=f"undo of bulk decision {batch}",
+        for record in store.batch_decisions(batch):
+            standing = store.decision_to_undo(record.key.as_tuple())
+            if standing and standing.id == record.id:
+                store.add_review(*record.key.as_tuple(), "undo", reviewer, note=f"undo of bulk decision {batch}",
                                  batch=batch)
                 undone += 1
-        store.db.execute("update batches set undone_at = ?, undone_by = ? where id = ?", [now(), reviewer, batch])
+        store.mark_batch_undone(batch, reviewer)
     return undone
 
 
 def undo_review(store: Store, review_id: int, reviewer: str) -> Key:
     """Undo one of the reviewer's own decisions, if it still stands (the banner's undo, and ``u`` on the next
     item). Returns the link it was on."""
-    row = store.db.execute("select passage, taxonomy, entry, reviewer from reviews where id = ? and blind = 0",
-                           [review_id]).fetchone()
-    if row is None or row[3] != reviewer:
+    record = store.review(review_id)
+    if record is None or record.reviewer != reviewer:
         raise DecisionError("no such decision of yours")
-    key: Key = (row[0], row[1], row[2])
+    key = record.key.as_tuple()
     standing = store.decision_to_undo(key)
     if standing is None or standing.id != review_id:
         raise DecisionError("that decision no longer stands: it was undone or decided again since")
@@ -214,39 +203,16 @@ def settle(store: Store, key: Key, decision: Decision, lead: str, classifier_id:
 
 def request_second_reviews(store: Store, lead: str, assignee: str, size: int, authority: str = "") -> int:
     """Send a random sample of decided items, which the assignee did not decide, for a blind second review."""
-    if not store.db.execute("select 1 from reviewers where name = ? and coalesce(disabled, 0) = 0",
-                            [assignee]).fetchone():
+    if not store.reviewer_active(assignee):
         raise DecisionError(f"no active reviewer {assignee!r}")
     if not 1 <= size <= MAX_SAMPLE:
         raise DecisionError(f"choose a sample of 1 to {MAX_SAMPLE} items")
-    where, params = QueueFilters(authority=authority, status="any").where()
-    rows = store.db.execute(
-        f"select e.passage, e.taxonomy, e.entry {FROM} where {where} and e.status in ('confirmed', 'rejected') "
-        "and coalesce(e.reviewed_by, '') != ? and not exists (select 1 from second_reviews s where s.passage = "
-        "e.passage and s.taxonomy = e.taxonomy and s.entry = e.entry and (s.done_at is null or s.assigned_to = ?)) "
-        "order by random() limit ?", [*params, assignee, assignee, size]).fetchall()
-    with store.transaction():
-        store.db["second_reviews"].insert_all(
-            [{"passage": p, "taxonomy": t, "entry": e, "requested_by": lead, "assigned_to": assignee,
-              "created_at": now()} for p, t, e in rows])
-    return len(rows)
+    keys = queries.second_review_sample(store, QueueFilters(authority=authority, status="any"), assignee, size)
+    store.add_second_reviews(keys, lead, assignee)
+    return len(keys)
 
 
-def pending_second_reviews(store: Store, reviewer: str | None) -> list[dict]:
-    """Open second reviews, for one reviewer or (None) for everyone."""
-    where, params = ("and s.assigned_to = ?", [reviewer]) if reviewer else ("", [])
-    return list(store.db.query(
-        "select s.id, s.passage, s.taxonomy, s.entry, s.assigned_to, s.requested_by, s.created_at, t.text as "
-        "entry_text from second_reviews s join taxonomy_entries t on t.taxonomy = s.taxonomy and t.id = s.entry "
-        f"where s.done_at is null {where} order by s.id", params))
-
-
-def second_review(store: Store, review_id: int) -> dict | None:
-    rows = list(store.db.query("select * from second_reviews where id = ?", [review_id]))
-    return rows[0] if rows else None
-
-
-def record_second_review(store: Store, request: Mapping[str, object], decision: Decision, reviewer: str,
+def record_second_review(store: Store, request: SecondReview, decision: Decision, reviewer: str,
                          classifier_id: str) -> int | None:
     """Record the blind decision (evidence status is left to the first review) and close the request."""
     if decision.decision not in ("confirm", "reject"):
@@ -254,12 +220,13 @@ def record_second_review(store: Store, request: Mapping[str, object], decision: 
     if decision.decision == "reject" and decision.reason not in REASONS:
         raise DecisionError("say why the link is wrong: choose a reason")
     with store.write_transaction():
-        if store.db.execute("select done_at from second_reviews where id = ?", [request["id"]]).fetchone()[0]:
+        current = store.second_review(request.id)
+        if current is None or current.done_at:
             raise DecisionError("this second review is already done")
         review_id = store.add_review(
-            str(request["passage"]), str(request["taxonomy"]), str(request["entry"]), decision.decision, reviewer,
+            request.passage, request.taxonomy, request.entry, decision.decision, reviewer,
             reason=decision.reason if decision.decision == "reject" else None, note=decision.note,
             classifier_id=classifier_id, blind=True)
-        store.db.execute("update second_reviews set done_at = ? where id = ?", [now(), request["id"]])
+        store.close_second_review(request.id)
     return review_id
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from starlette.exceptions import HTTPException
 from starlette.responses import RedirectResponse, Response
 
+from pipeline.domain import SecondReview
 from pipeline.errors import DecisionError, ReviewerError
 from pipeline.review import auth, decisions, queries, work
 from pipeline.review.decisions import REASONS, BulkSet, Decision
@@ -80,8 +81,8 @@ def second_reviews(ctx: Ctx, status: int = 200, message: str | None = None) -> R
     lead = ctx.reviewer.is_lead
     if message is None and ctx.request.query_params.get("done") == "all":
         message = "Recorded. That was your last second review."
-    return page(ctx, "second_reviews.html", status, mine=decisions.pending_second_reviews(ctx.store, ctx.reviewer.name),
-                everyone=decisions.pending_second_reviews(ctx.store, None) if lead else [],
+    return page(ctx, "second_reviews.html", status, mine=ctx.store.open_second_reviews(ctx.reviewer.name),
+                everyone=ctx.store.open_second_reviews(None) if lead else [],
                 reviewers=auth.list_reviewers(ctx.store) if lead else [], message=message,
                 authorities=queries.filter_options(ctx.store)["authorities"])
 
@@ -98,13 +99,13 @@ def request_second_reviews(ctx: Ctx) -> Response:
     return second_reviews(ctx, message=f"Sent {sent} decided items to {ctx.field('assignee')} for a blind review.")
 
 
-def _request_or_404(ctx: Ctx) -> tuple[dict, dict]:
+def _request_or_404(ctx: Ctx) -> tuple[SecondReview, dict]:
     """The open second review assigned to this reviewer, and its item."""
     review_id = whole_number(ctx.request.path_params["review_id"])
-    request = decisions.second_review(ctx.store, review_id) if review_id is not None else None
-    if request is None or request["assigned_to"] != ctx.reviewer.name:
+    request = ctx.store.second_review(review_id) if review_id is not None else None
+    if request is None or request.assigned_to != ctx.reviewer.name:
         raise HTTPException(404, "no such second review for you")
-    item = queries.load_item(ctx.store, (request["passage"], request["taxonomy"], request["entry"]))
+    item = queries.load_item(ctx.store, request.key.as_tuple())
     if item is None:
         raise HTTPException(404, "the item is no longer current evidence")
     return request, item
@@ -114,7 +115,7 @@ def blind_item(ctx: Ctx, status: int = 200, error: str | None = None) -> Respons
     """The item without its status, probability or earlier decisions, so the second opinion is independent."""
     request, item = _request_or_404(ctx)
     before, after = queries.context(ctx.store, item)
-    left = len(decisions.pending_second_reviews(ctx.store, ctx.reviewer.name))
+    left = len(ctx.store.open_second_reviews(ctx.reviewer.name))
     done = BLIND_DONE.get(ctx.request.query_params.get("done", ""))
     return page(ctx, "blind.html", status, second=request, item=item, before=before, after=after, error=error,
                 sentences=highlight(item["text"], item["entry_text"]), reasons=REASONS,
@@ -123,17 +124,17 @@ def blind_item(ctx: Ctx, status: int = 200, error: str | None = None) -> Respons
 
 def blind_decide(ctx: Ctx) -> Response:
     request, item = _request_or_404(ctx)
-    if request["done_at"]:
+    if request.done_at:
         return blind_item(ctx, 409, "this second review is already done")
     try:
         decision = Decision.from_form(ctx.form or {})
         decisions.record_second_review(ctx.store, request, decision, ctx.reviewer.name, item["classifier_id"])
     except DecisionError as e:
         return blind_item(ctx, 400, str(e))
-    waiting = decisions.pending_second_reviews(ctx.store, ctx.reviewer.name)
+    waiting = ctx.store.open_second_reviews(ctx.reviewer.name)
     if not waiting:
         return RedirectResponse("/second-reviews?done=all", status_code=303)
-    return RedirectResponse(f"/second-reviews/{waiting[0]['id']}?done={decision.decision}", status_code=303)
+    return RedirectResponse(f"/second-reviews/{waiting[0].id}?done={decision.decision}", status_code=303)
 
 
 def reviewers(ctx: Ctx, status: int = 200, message: str | None = None) -> Response:

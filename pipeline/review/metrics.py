@@ -8,6 +8,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from itertools import combinations
 
+from pipeline.domain import ReviewDecision, ReviewRecord, standing_decisions
 from pipeline.report.summary import authority_summaries
 from pipeline.review.queries import CURRENT, FROM, Key
 from pipeline.store import Store
@@ -163,31 +164,25 @@ def cohen_kappa(first: list[str], second: list[str]) -> float | None:
 
 def _labels(store: Store) -> tuple[dict[Key, dict[str, str]], dict[Key, str]]:
     """Each reviewer's standing label (confirm or reject) per link, and each settled link's settlement: undone
-    decisions drop out, a reassign counts as a reject, a blind second review is its reviewer's label, and a
-    lead's settlement is not a reviewer's label but the link's verdict."""
-    stacks: dict[Key, list[tuple[str, str, bool]]] = defaultdict(list)
-    blind: dict[Key, dict[str, str]] = defaultdict(dict)
-    for passage, taxonomy, entry, reviewer, decision, is_blind, settles in store.db.execute(
-            "select passage, taxonomy, entry, reviewer, decision, blind, settles from reviews "
-            "where decision in ('confirm', 'reject', 'reassign', 'undo') order by id"):
-        key = (passage, taxonomy, entry)
-        label = "confirm" if decision == "confirm" else "reject"
-        if is_blind:
-            blind[key][reviewer] = label
-        elif decision == "undo":
-            if stacks[key]:
-                stacks[key].pop()
-        else:
-            stacks[key].append((reviewer, label, bool(settles)))
-    labels: dict[Key, dict[str, str]] = {}
+    decisions drop out (``standing_decisions``), a reassign counts as a reject, a blind second review is its
+    reviewer's label, and a lead's settlement is not a reviewer's label but the link's verdict."""
+    log = store.review_log()
+    labels: dict[Key, dict[str, str]] = defaultdict(dict)
     settled: dict[Key, str] = {}
-    for key in stacks.keys() | blind.keys():
-        stack = stacks.get(key, [])
-        labels[key] = {**{r: label for r, label, settles in stack if not settles}, **blind.get(key, {})}
-        verdicts = [label for _, label, settles in stack if settles]
+    for key, standing in standing_decisions(log).items():
+        link = key.as_tuple()
+        labels[link] = {str(r.reviewer): _label(r) for r in standing.decisions if not r.settles}
+        verdicts = [_label(r) for r in standing.decisions if r.settles]
         if verdicts:
-            settled[key] = verdicts[-1]
-    return labels, settled
+            settled[link] = verdicts[-1]
+    for record in log:
+        if record.blind and record.decision is not ReviewDecision.NOTE:
+            labels[record.key.as_tuple()][str(record.reviewer)] = _label(record)
+    return dict(labels), settled
+
+
+def _label(record: ReviewRecord) -> str:
+    return "confirm" if record.decision is ReviewDecision.CONFIRM else "reject"
 
 
 def agreement(store: Store) -> tuple[list[Agreement], Agreement | None]:

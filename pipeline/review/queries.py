@@ -15,6 +15,7 @@ from math import ceil
 from typing import TypeVar
 from urllib.parse import urlencode, urlsplit
 
+from pipeline.domain import EvidenceKey
 from pipeline.store import Store
 from pipeline.store.base import now
 
@@ -170,6 +171,26 @@ def neighbours(store: Store, filters: QueueFilters, position: int, key: Key
         return (window[index], start + index) if 0 <= index < len(window) else None
 
     return pick(previous_at), pick(next_at)
+
+
+def suggested_links(store: Store, filters: QueueFilters) -> list[dict]:
+    """The still-suggested links of the filtered set, with what a bulk decision's preview shows of them."""
+    where, params = filters.where("suggested")
+    return list(store.db.query(
+        f"select e.passage, e.taxonomy, e.entry, e.classifier_id, e.version, e.probability, e.reason, "
+        f"substr(p.text, 1, 160) as text, t.text as entry_text {FROM} where {where} order by e.passage, e.entry",
+        params))
+
+
+def second_review_sample(store: Store, filters: QueueFilters, assignee: str, size: int) -> list[EvidenceKey]:
+    """A random sample of the filtered set's decided links that ``assignee`` neither decided nor has open or
+    done as a second review already."""
+    where, params = filters.where()
+    return [EvidenceKey(*row) for row in store.db.execute(
+        f"select e.passage, e.taxonomy, e.entry {FROM} where {where} and e.status in ('confirmed', 'rejected') "
+        "and coalesce(e.reviewed_by, '') != ? and not exists (select 1 from second_reviews s where s.passage = "
+        "e.passage and s.taxonomy = e.taxonomy and s.entry = e.entry and (s.done_at is null or s.assigned_to = ?)) "
+        "order by random() limit ?", [*params, assignee, assignee, size])]
 
 
 def load_item(store: Store, key: Key) -> dict | None:

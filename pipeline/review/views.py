@@ -71,11 +71,10 @@ def _banner(ctx: Ctx) -> dict | None:
     params = ctx.request.query_params
     batch = _int_param(ctx, "batch")
     if params.get("done") == "bulk" and batch is not None:
-        row = ctx.store.db.execute("select decision, items, reviewer, undone_at from batches where id = ?",
-                                   [batch]).fetchone()
-        if row:
-            return {"message": f"Bulk {row[0]} applied to {row[1]} items.", "batch": batch,
-                    "undoable": row[2] == ctx.reviewer.name and not row[3]}
+        found = ctx.store.batch(batch)
+        if found:
+            return {"message": f"Bulk {found.decision} applied to {found.items} items.", "batch": batch,
+                    "undoable": found.reviewer == ctx.reviewer.name and not found.undone_at}
     review_id = _int_param(ctx, "review")
     review = queries.review_row(ctx.store, review_id) if review_id is not None else None
     if review and review["reviewer"] == ctx.reviewer.name:

@@ -3,7 +3,7 @@
 Schema changes are ordered migrations applied on open (``schema``). Every write of a document
 (its row, passages, evidence and new embeddings) is one transaction, so a reader or a crash never
 sees half a document. ``Store`` is one open database; each concern is a module of its own
-(``documents``, ``evidence``, ``reviews``, ``cache``, ``fetches``, ``runs``), mixed into it so that
+(``documents``, ``evidence``, ``reviews``, ``team``, ``cache``, ``fetches``, ``runs``), mixed into it so that
 callers hold one handle and every write shares one connection and one transaction.
 """
 
@@ -13,7 +13,8 @@ from pipeline.store.documents import DocumentsMixin
 from pipeline.store.evidence import EvidenceMixin
 from pipeline.store.fetches import FetchesMixin
 from pipeline.store.runs import RunsMixin
+from pipeline.store.team import TeamMixin
 
 
-class Store(DocumentsMixin, EvidenceMixin, FetchesMixin, RunsMixin):
+class Store(DocumentsMixin, EvidenceMixin, TeamMixin, FetchesMixin, RunsMixin):
     """One open database. Use as a context manager, or call ``close``."""

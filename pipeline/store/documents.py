@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from pipeline.domain import (
     Authority,
+    DocumentFailure,
     DocumentMetadata,
     DocumentSource,
     DocumentState,
@@ -125,6 +126,17 @@ class DocumentsMixin(CacheMixin):
             "select p.id, p.text, p.heading, d.kind, d.title from passages p join documents d on d.id = p.document "
             "where p.document = ? and p.boilerplate = 0 order by p.ordinal", [sha256])]
 
+    def passages_by_id(self, ids: Sequence[str]) -> dict[str, StoredPassage]:
+        """Those passages that are stored (boilerplate or not), with their context, by id."""
+        found: dict[str, StoredPassage] = {}
+        for start in range(0, len(ids), 500):
+            chunk = list(ids[start:start + 500])
+            for row in self.db.execute(
+                    "select p.id, p.text, p.heading, d.kind, d.title from passages p join documents d on d.id = "
+                    f"p.document where p.id in ({','.join('?' * len(chunk))})", chunk):
+                found[row[0]] = StoredPassage(*row)
+        return found
+
     def record_failure(self, source: DocumentSource, sha256: str, reason: str, message: str,
                        extractor_version: str | None = None) -> None:
         with self.transaction():
@@ -135,10 +147,20 @@ class DocumentsMixin(CacheMixin):
                 pk="id",
             )
 
-    def failure(self, sha256: str) -> tuple[str | None, str | None]:
-        """(reason, message) recorded for a failed document."""
+    def failure(self, sha256: str) -> DocumentFailure:
+        """The reason and message recorded for a failed document (both None for any other)."""
         row = self.db.execute("select error_reason, error from documents where id = ?", [sha256]).fetchone()
-        return (row[0], row[1]) if row else (None, None)
+        return DocumentFailure(*row) if row else DocumentFailure(None, None)
+
+    def ocr_paths(self, sha256s: Sequence[str]) -> list[str]:
+        """The paths of those documents that were read (partly) by OCR, sorted."""
+        paths: list[str] = []
+        for start in range(0, len(sha256s), 500):
+            chunk = list(sha256s[start:start + 500])
+            paths += [row[0] for row in self.db.execute(
+                f"select path from documents where ocr_pages is not null and id in ({','.join('?' * len(chunk))})",
+                chunk)]
+        return sorted(paths)
 
     def touch(self, sha256: str) -> None:
         """Note that a stored document was seen again."""

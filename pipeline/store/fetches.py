@@ -5,22 +5,23 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from pipeline.domain import FetchRecord
 from pipeline.store.base import StoreBase, now
 
 BACKOFF_CAP_DAYS = 32
 
 
 class FetchesMixin(StoreBase):
-    def fetch_record(self, url: str) -> dict | None:
+    def fetch_record(self, url: str) -> FetchRecord | None:
         rows = list(self.db["fetches"].rows_where("url = ?", [url]))
-        return rows[0] if rows else None
+        return FetchRecord(**rows[0]) if rows else None
 
     def record_fetch(self, row: dict[str, object]) -> None:
         """Upsert what was fetched from a URL; first_seen is kept from the first sighting."""
         stamp = now()
         with self.write_transaction():  # read-then-write: take the lock first
             existing = self.fetch_record(str(row["url"]))
-            self.db["fetches"].upsert({**row, "first_seen": existing["first_seen"] if existing else stamp,
+            self.db["fetches"].upsert({**row, "first_seen": existing.first_seen if existing else stamp,
                                        "last_seen": stamp}, pk="url")
 
     def record_scrape_failure(self, run: int | None, source: str, url: str, key: str, level: str, reason: str,

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from pipeline.domain import REVIEW_DECISIONS, EvidenceKey, ReviewDecision, ReviewRecord, standing_decisions
+from pipeline.domain import (
+    REVIEW_DECISIONS,
+    EvidenceKey,
+    ReviewDecision,
+    ReviewRecord,
+    StandingDecision,
+    standing_decisions,
+)
 from pipeline.store.base import StoreBase, now
 
 
@@ -75,13 +82,31 @@ class ReviewsMixin(StoreBase):
                               ).fetchone()
         return bool(row) and row[0] == "failure_indicator"
 
-    def review_log(self, link: tuple[str, str, str] | None = None) -> list[ReviewRecord]:
-        """The review log in order, of one link or of every link."""
-        sql = ("select id, passage, taxonomy, entry, decision, reviewer, reason, new_entry, previous_status, blind "
-               "from reviews")
-        where, params = (" where passage = ? and taxonomy = ? and entry = ?", list(link)) if link else ("", [])
-        return [ReviewRecord(row[0], EvidenceKey(*row[1:4]), ReviewDecision(row[4]), *row[5:9], bool(row[9]))
+    def has_entry(self, taxonomy: str, entry: str) -> bool:
+        return self.db.execute("select 1 from taxonomy_entries where taxonomy = ? and id = ?",
+                               [taxonomy, entry]).fetchone() is not None
+
+    def review_log(self, link: tuple[str, str, str] | None = None, taxonomy: str | None = None) -> list[ReviewRecord]:
+        """The review log in order: of one link, of one taxonomy's links, or of every link."""
+        if link:
+            return self._review_records(" where passage = ? and taxonomy = ? and entry = ?", list(link))
+        return self._review_records(" where taxonomy = ?", [taxonomy]) if taxonomy else self._review_records("", [])
+
+    def review(self, review_id: int) -> ReviewRecord | None:
+        """One decision of the log (blind second reviews are not an analyst's own decisions to act on)."""
+        records = self._review_records(" where id = ? and blind = 0", [review_id])
+        return records[0] if records else None
+
+    def _review_records(self, where: str, params: list[object]) -> list[ReviewRecord]:
+        sql = ("select id, passage, taxonomy, entry, decision, reviewer, reason, new_entry, previous_status, blind, "
+               "settles from reviews")
+        return [ReviewRecord(row[0], EvidenceKey(*row[1:4]), ReviewDecision(row[4]), *row[5:9], bool(row[9]),
+                             bool(row[10]))
                 for row in self.db.execute(sql + where + " order by id", params)]
+
+    def standing(self, taxonomy: str) -> dict[EvidenceKey, StandingDecision]:
+        """What stands on each of the taxonomy's links (``standing_decisions`` over its log)."""
+        return standing_decisions(self.review_log(taxonomy=taxonomy))
 
     def decision_to_undo(self, link: tuple[str, str, str]) -> ReviewRecord | None:
         """The latest confirm, reject or reassign on the link that no later undo has taken back."""

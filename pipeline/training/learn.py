@@ -30,7 +30,7 @@ from pipeline.classify.entry_vectors import write_vectors
 from pipeline.classify.evidence import EvidenceClassifier
 from pipeline.classify.model import save_model
 from pipeline.classify.registry import activate, registry_for, write_report
-from pipeline.domain import PassageContext, ReviewDecision
+from pipeline.domain import EvidenceKey, PassageContext, ReviewDecision
 from pipeline.embed import Encoder
 from pipeline.errors import LearnError
 from pipeline.ids import sha256_bytes, vector_key
@@ -93,25 +93,24 @@ class LearnReport:
 
 def decided_passages(store: Store, taxonomy: Taxonomy) -> list[DecidedPassage]:
     """Passages with standing decisions under this taxonomy, each with its decided links."""
-    rows = store.db.execute(
-        "select distinct r.passage, r.entry, p.text, p.heading, d.kind, d.title from reviews r "
-        "join passages p on p.id = r.passage join documents d on d.id = p.document "
-        "where r.taxonomy = ? and r.blind = 0 order by r.passage, r.entry", [taxonomy.id]).fetchall()
     known = {e.id for e in taxonomy.entries}
-    by_passage: dict[str, tuple[str, dict[str, str], list[DecidedLink]]] = {}
-    for passage, entry, text, heading, kind, title in rows:
-        decision = store.decision_to_undo((passage, taxonomy.id, entry))
-        if decision is None or entry not in known:
+    standing = store.standing(taxonomy.id)
+    keys = sorted((k for k in standing if k.entry in known), key=EvidenceKey.as_tuple)
+    stored = store.passages_by_id(sorted({k.passage for k in keys}))
+    by_passage: dict[str, list[DecidedLink]] = {}
+    for key in keys:
+        if key.passage not in stored:
             continue
-        context = PassageContext.of(kind, heading, title)
-        _, _, links = by_passage.setdefault(passage, (text, context, []))
+        decision, links = standing[key].latest, by_passage.setdefault(key.passage, [])
         if decision.decision is ReviewDecision.REASSIGN:
-            links.append(DecidedLink(passage, entry, False, "wrong_entry"))
+            links.append(DecidedLink(key.passage, key.entry, False, "wrong_entry"))
             if decision.new_entry in known:
-                links.append(DecidedLink(passage, decision.new_entry, True, "reassigned"))
+                links.append(DecidedLink(key.passage, decision.new_entry, True, "reassigned"))
         else:
-            links.append(DecidedLink(passage, entry, decision.decision is ReviewDecision.CONFIRM, decision.reason))
-    return [DecidedPassage(pid, text, context, _dedupe(links)) for pid, (text, context, links) in by_passage.items()]
+            links.append(DecidedLink(key.passage, key.entry, decision.decision is ReviewDecision.CONFIRM,
+                                     decision.reason))
+    return [DecidedPassage(pid, stored[pid].text, stored[pid].context(), _dedupe(links))
+            for pid, links in by_passage.items()]
 
 
 def _dedupe(links: list[DecidedLink]) -> tuple[DecidedLink, ...]:
