@@ -38,7 +38,10 @@ class Workspace:
     triage: Sequence[str]
 
     def env(self) -> dict[str, str]:
+        # No shared real documents, wherever the command runs: a checkout would find them beside itself and
+        # refit `triage learn` on their rows too, an installed tool never does.
         return {**os.environ, "TRIAGE_DATA_DIR": "data", "PREFECT_HOME": str(self.path / ".prefect"),
+                "TRIAGE_SHARED_DIR": str(self.path / "no-shared-documents"),
                 "COLUMNS": "100", "NO_COLOR": "1", "TERM": "dumb"}
 
     def run(self, *args: str) -> subprocess.CompletedProcess[str]:
@@ -114,6 +117,36 @@ def _scrape_faults(workspace: Workspace, _: str) -> str:
     return _console(command, output)
 
 
+def _learn(workspace: Workspace, _: str) -> str:
+    """``triage learn --dry-run`` on a copy of the demo database in which a script stands in for an analyst: it
+    confirms the top-ranked suggestion of each brackenmoor passage and rejects the others as the wrong entry."""
+    import shutil
+    import sqlite3
+
+    from pipeline.store import Store
+
+    copy = workspace.path / "data" / "learn-sample" / "triage.db"
+    copy.parent.mkdir(parents=True)
+    source, target = sqlite3.connect(workspace.path / "data" / "triage.db"), sqlite3.connect(copy)
+    source.backup(target)  # with what the write-ahead log still holds
+    source.close()
+    target.close()
+    with Store(copy) as store:
+        links = store.db.execute(
+            "select e.passage, e.taxonomy, e.entry, e.rank from evidence e join passages p on p.id = e.passage "
+            "join documents d on d.id = p.document where d.authority = 'brackenmoor' and e.status = 'suggested' "
+            "order by e.passage, e.rank, e.entry").fetchall()
+        for passage, taxonomy, entry, rank in links:
+            if rank == 1:
+                store.add_review(passage, taxonomy, entry, "confirm", "sample-analyst")
+            else:
+                store.add_review(passage, taxonomy, entry, "reject", "sample-analyst", reason="wrong_entry")
+    output = workspace.run("learn", "--db", "data/learn-sample/triage.db", "--dry-run").stdout
+    shutil.rmtree(copy.parent)
+    return _console("triage learn --db data/learn-sample/triage.db --dry-run",
+                    output.replace(f"{workspace.path.resolve()}/", ""))
+
+
 SAMPLES: dict[str, Callable[[Workspace, str], str]] = {
     "scrape-faults": _scrape_faults,
     "run": _run,
@@ -122,6 +155,7 @@ SAMPLES: dict[str, Callable[[Workspace, str], str]] = {
     "keyboard": _keyboard,
     "reasons": _reasons,
     "export": _export,
+    "learn": _learn,
 }
 
 
