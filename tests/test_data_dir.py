@@ -43,6 +43,25 @@ def test_a_data_dir_that_is_a_file_is_refused(tmp_path: Path):
     assert "--data-dir" in result.stderr and "taken" in result.stderr
 
 
+def test_defaults_are_resolved_when_a_command_runs_not_when_the_cli_is_imported(tmp_path: Path):
+    """In one process, after pipeline.cli was imported under another TRIAGE_DATA_DIR: each command still looks
+    in the directory chosen for it."""
+    from typer.testing import CliRunner
+
+    from pipeline.cli import app
+
+    option, variable = tmp_path / "option", tmp_path / "variable"
+    runner = CliRunner()
+    chosen = runner.invoke(app, ["--data-dir", str(option), "summary"], env={"TRIAGE_DATA_DIR": str(variable)})
+    assert chosen.exit_code == 1 and chosen.stderr.startswith(f"error: no database at {option / 'triage.db'};")
+    for command in (["export", "flags"], ["tokens", "list"], ["summary"]):
+        inherited = runner.invoke(app, command, env={"TRIAGE_DATA_DIR": str(variable)})
+        assert inherited.exit_code == 1 and f"no database at {variable / 'triage.db'};" in inherited.stderr
+    explicit = runner.invoke(app, ["--data-dir", str(option), "summary", "--db", str(tmp_path / "x.db")],
+                             env={"TRIAGE_DATA_DIR": str(variable)})
+    assert f"no database at {tmp_path / 'x.db'};" in explicit.stderr
+
+
 @pytest.mark.slow  # doctor looks for the model package
 def test_doctor_shows_the_chosen_data_dir_and_db(tmp_path: Path):
     option, variable = tmp_path / "option", tmp_path / "variable"
