@@ -15,6 +15,8 @@ speed, agreement with fp32 and the classifier's development-set metrics on each.
 
 from __future__ import annotations
 
+import inspect
+import json
 import logging
 import os
 import shutil
@@ -31,7 +33,7 @@ from pipeline.paths import model_cache
 
 THREADS_VARIABLE = "TRIAGE_ENCODER_THREADS"
 MAX_TOKENS = 256
-DIMENSION = 384
+INPUTS = ("input_ids", "attention_mask", "token_type_ids")  # those the transformer takes (MPNet: no token types)
 
 
 class OnnxEncoder:
@@ -43,6 +45,7 @@ class OnnxEncoder:
         self.cache = cache or model_cache() / "onnx"
         self._session: Any = None
         self._tokenizer: Any = None
+        self._inputs: list[str] = []
 
     @property
     def loaded(self) -> bool:
@@ -50,18 +53,22 @@ class OnnxEncoder:
 
     @property
     def dimension(self) -> int:
-        return DIMENSION
+        return int(json.loads((self.model_path / "config.json").read_text(encoding="utf-8"))["hidden_size"])
+
+    @property
+    def file(self) -> Path:
+        """The int8 model, built here from ``model_path`` on first use."""
+        return self.cache / self.model_id.replace("@", "-").replace("+", "-") / "model.int8.onnx"
 
     def encode(self, texts: list[str]) -> np.ndarray:
-        out = np.zeros((len(texts), DIMENSION), dtype=np.float32)
         if not texts:
-            return out
+            return np.zeros((0, self.dimension), dtype=np.float32)
         session, tokenizer = self._load()
+        out = np.zeros((len(texts), session.get_outputs()[0].shape[-1]), dtype=np.float32)
         for i, encoding in enumerate(tokenizer.encode_batch(texts)):
             ids = np.array([encoding.ids], dtype=np.int64)
-            mask = np.ones_like(ids)
-            hidden = session.run(None, {"input_ids": ids, "attention_mask": mask,
-                                        "token_type_ids": np.zeros_like(ids)})[0][0]
+            feed = {"input_ids": ids, "attention_mask": np.ones_like(ids), "token_type_ids": np.zeros_like(ids)}
+            hidden = session.run(None, {name: feed[name] for name in self._inputs})[0][0]
             pooled = hidden.mean(axis=0)
             out[i] = pooled / max(float(np.linalg.norm(pooled)), 1e-12)
         return out
@@ -73,14 +80,14 @@ class OnnxEncoder:
                 from tokenizers import Tokenizer
             except ImportError as e:
                 raise ModelError(f"the ONNX encoder needs onnxruntime and tokenizers ({e}); run `make setup`") from e
-            file = self.cache / self.model_id.replace("@", "-").replace("+", "-") / "model.int8.onnx"
-            if not file.is_file():
-                build_onnx(self.model_path, file)
+            if not self.file.is_file():
+                build_onnx(self.model_path, self.file)
             options = onnxruntime.SessionOptions()
             # A run's document workers each encode on one thread (TRIAGE_ENCODER_THREADS=1), so the
             # cores run one session each instead of two sessions fighting over both.
             options.intra_op_num_threads = int(os.environ.get(THREADS_VARIABLE) or 0) or os.cpu_count() or 1
-            self._session = onnxruntime.InferenceSession(str(file), options, providers=["CPUExecutionProvider"])
+            self._session = onnxruntime.InferenceSession(str(self.file), options, providers=["CPUExecutionProvider"])
+            self._inputs = [i.name for i in self._session.get_inputs()]
             tokenizer = Tokenizer.from_file(str(self.model_path / "tokenizer.json"))
             tokenizer.enable_truncation(MAX_TOKENS)
             tokenizer.no_padding()
@@ -102,22 +109,22 @@ def build_onnx(model_path: Path, target: Path) -> Path:
     work = Path(tempfile.mkdtemp(prefix=".build-", dir=target.parent))
     try:
         transformer = SentenceTransformer(str(model_path), device="cpu", local_files_only=True)[0].auto_model.eval()
+        names = [n for n in INPUTS if n in inspect.signature(transformer.forward).parameters]
 
         class Hidden(torch.nn.Module):
             def __init__(self) -> None:
                 super().__init__()
                 self.transformer = transformer
 
-            def forward(self, input_ids, attention_mask, token_type_ids):  # type: ignore[no-untyped-def]
-                return self.transformer(input_ids=input_ids, attention_mask=attention_mask,
-                                        token_type_ids=token_type_ids).last_hidden_state
+            def forward(self, *inputs):  # type: ignore[no-untyped-def]
+                return self.transformer(**dict(zip(names, inputs, strict=True))).last_hidden_state
 
         sample = torch.ones((1, 8), dtype=torch.long)
         fp32, int8 = work / "model.onnx", work / "model.int8.onnx"
         axes = {0: "batch", 1: "tokens"}
         with warnings.catch_warnings():  # the tracer's notes about shapes do not apply to this model
             warnings.simplefilter("ignore")
-            _export(torch, Hidden().eval(), sample, fp32, axes)
+            _export(torch, Hidden().eval(), names, sample, fp32, axes)
         logging.getLogger().disabled, was = True, logging.getLogger().disabled  # quantize_dynamic's advice
         try:
             quantize_dynamic(str(fp32), str(int8), weight_type=QuantType.QInt8, per_channel=True)
@@ -129,9 +136,8 @@ def build_onnx(model_path: Path, target: Path) -> Path:
     return target
 
 
-def _export(torch, module, sample, path: Path, axes: dict) -> None:  # type: ignore[no-untyped-def]
-    torch.onnx.export(module, (sample, sample, torch.zeros_like(sample)), str(path),
-                      input_names=["input_ids", "attention_mask", "token_type_ids"],
+def _export(torch, module, names: list[str], sample, path: Path, axes: dict) -> None:  # type: ignore[no-untyped-def]
+    values = {"input_ids": sample, "attention_mask": sample, "token_type_ids": torch.zeros_like(sample)}
+    torch.onnx.export(module, tuple(values[n] for n in names), str(path), input_names=names,
                       output_names=["last_hidden_state"], opset_version=17, dynamo=False,
-                      dynamic_axes={"input_ids": axes, "attention_mask": axes, "token_type_ids": axes,
-                                    "last_hidden_state": axes})
+                      dynamic_axes={**dict.fromkeys(names, axes), "last_hidden_state": axes})

@@ -68,8 +68,11 @@ class CrossValidation:
 
 
 def cross_validations(encoder: Encoder, data: TrainingSet, settings: TrainSettings = DEFAULT_SETTINGS,
-                      folds: int = 5, written: bool = True) -> list[CrossValidation]:
+                      folds: int = 5, written: bool = True,
+                      evidence: FitPredict | None = None) -> list[CrossValidation]:
     """The yardstick and its companion, each for evidence-v1 beside BM25.
+
+    ``evidence`` replaces the evidence-v1 system fitted on ``data`` (an encoder fine-tuned per fold, say).
 
     1. Real text: the real-text rows in folds by document (a document's passages never train the model
        that scores them), every written row a training row in every fold.
@@ -91,7 +94,7 @@ def cross_validations(encoder: Encoder, data: TrainingSet, settings: TrainSettin
     for title, test_rows, test_groups, always in plans:
         if not test_rows:
             continue
-        systems = {"evidence-v1": evidence_fit_predict(encoder, data, settings),
+        systems = {"evidence-v1": evidence or evidence_fit_predict(encoder, data, settings),
                    "bm25": bm25_fit_predict(data.taxonomy)}
         reports, predictions = {}, {}
         for name, fit_predict in systems.items():

@@ -1,0 +1,62 @@
+"""SetFit-style fine-tuning of MiniLM: pairs drawn by label, a seeded tune, the int8 export cached by rows."""
+
+from collections import Counter
+
+import numpy as np
+import pytest
+
+from pipeline.embed.onnx import OnnxEncoder
+from pipeline.training.dataset import LabelledRow
+from pipeline.training.finetune import FinetuneSettings, contrastive_pairs, finetuned_encoder, row_label
+
+ROWS = [
+    LabelledRow("r1", "The Council set a balanced budget without drawing on reserves.", "R", False, ("R005",)),
+    LabelledRow("r2", "Reserves were kept at the level the Section 151 officer advised.", "R", False, ("R005",)),
+    LabelledRow("r3", "The Council has had to use reserves to balance the budget for three years.", "R", True,
+                ("R-F06",)),
+    LabelledRow("r4", "Reserves will be exhausted next year unless savings are found.", "R", True, ("R-F06",)),
+    LabelledRow("r5", "The Ombudsman found fault causing injustice and upheld the complaint.", "SD", True,
+                ("SD-F02",)),
+    LabelledRow("r6", "The Ombudsman found maladministration in the handling of housing repairs.", "SD", True,
+                ("SD-F02",)),
+    LabelledRow("r7", "Apologies were received from Councillor Smith.", None, False, ()),
+    LabelledRow("r8", "The meeting closed at 8.15 pm.", None, False, ()),
+    LabelledRow("r9", "A single row of its label cannot form a positive pair.", "C", False, ()),
+]
+
+
+def test_pairs_join_same_labels_and_part_different_ones():
+    labels = {r.text: row_label(r) for r in ROWS}
+    pairs = contrastive_pairs(ROWS, 200, seed=3)
+    assert len(pairs) == 400
+    assert Counter(y for _, _, y in pairs) == {1.0: 200, 0.0: 200}
+    for a, b, y in pairs:
+        assert (labels[a] == labels[b]) == (y == 1.0)
+    anchors = Counter(labels[a] for a, _, y in pairs if y == 1.0)
+    assert ROWS[8].text not in {a for a, _, _ in pairs}  # a label with one row anchors nothing
+    assert set(anchors) == {"R:other", "R:failure", "SD:failure", "none:other"}
+    assert min(anchors.values()) > 30  # labels drawn uniformly, not by their number of rows
+    assert contrastive_pairs(ROWS, 200, seed=3) == pairs  # seeded
+    assert contrastive_pairs(ROWS, 200, seed=4) != pairs
+
+
+def test_pairs_need_two_labels():
+    with pytest.raises(ValueError, match="two labels"):
+        contrastive_pairs(ROWS[:2], 10, seed=0)
+
+
+@pytest.mark.slow
+def test_finetuned_encoder_is_seeded_cached_by_rows_and_exported_to_int8(tmp_path, encoder):
+    settings = FinetuneSettings(pairs=16, batch_size=16)
+    tuned = finetuned_encoder(ROWS, settings, cache=tmp_path)
+    assert "+setfit-" in tuned.model_id and tuned.model_id.endswith("+onnx-int8")
+    assert tuned.file.is_file() and tuned.file.stat().st_size < 30e6  # int8: about 23 MB
+    assert not list(tmp_path.rglob("*.safetensors"))  # the fp32 weights are not kept
+    texts = [r.text for r in ROWS]
+    vectors = tuned.encode(texts)
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    assert not np.allclose(vectors, encoder.encode(texts), atol=1e-3)  # it learned something
+    again = finetuned_encoder(ROWS, settings, cache=tmp_path)  # from the cache: the same model
+    assert again.model_id == tuned.model_id and np.array_equal(again.encode(texts), vectors)
+    rebuilt = finetuned_encoder(ROWS, settings, cache=tmp_path / "other")  # trained again: the same weights
+    assert isinstance(rebuilt, OnnxEncoder) and np.allclose(rebuilt.encode(texts), vectors, atol=1e-6)
