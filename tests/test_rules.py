@@ -1,0 +1,131 @@
+"""The classifier's rules as pure logic, without the model: polarity cues (negation, hedges, the features the
+heads read), tripwires (what fires, what a hedge, quotation or negation does) and procedural suppression."""
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from pipeline.classify.rules.polarity import FEATURE_NAMES, cue_counts, cue_features, is_hedged, is_negated
+from pipeline.classify.rules.priors import suppression_reason
+from pipeline.classify.rules.tripwires import load_tripwires, parse_tripwires
+from pipeline.errors import TaxonomyError
+from pipeline.paths import TAXONOMY_DIR
+from pipeline.taxonomy import load_taxonomy
+
+TAXONOMY = load_taxonomy()
+TRIPWIRES = load_tripwires(TAXONOMY)
+passage_text = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=300)
+
+
+# -- polarity cues ------------------------------------------------------------------------------------
+
+def test_a_negated_failure_state_is_health_not_failure():
+    counts = cue_counts("No significant weaknesses were identified in the Council's arrangements.")
+    assert counts.failure == 0 and counts.failure_negated >= 1
+    assert counts.healthy_by_negation and counts.not_asserted
+
+
+def test_a_hedged_failure_state_is_a_possibility_not_a_failure():
+    counts = cue_counts("There is a risk that the Council could overspend by £2m if demand keeps rising.")
+    assert counts.failure == 0 and counts.failure_hedged >= 1 and counts.possibility_only
+
+
+def test_an_asserted_failure_state_counts_as_failure():
+    counts = cue_counts("The Council overspent its social care budget by £4m and drew on reserves again.")
+    assert counts.failure >= 1 and not counts.not_asserted
+
+
+def test_guidance_about_authorities_in_general_is_quoted_not_asserted():
+    counts = cue_counts("Indicators of potential failure include a lack of financial controls in local authorities.")
+    assert counts.quoted_guidance and counts.not_asserted
+
+
+def test_negation_and_hedges_look_only_within_the_clause():
+    text = "The audit found no fault, but the backlog of complaints has grown."
+    assert is_negated(text, text.index("fault"), text.index("fault") + 5)
+    assert not is_negated(text, text.index("backlog"), text.index("backlog") + 7)
+    hedged = "If savings slip, there could be an overspend."
+    assert is_hedged(hedged, hedged.index("overspend"))
+
+
+@given(st.lists(passage_text, max_size=5))
+def test_cue_features_are_one_finite_non_negative_row_per_text(texts):
+    features = cue_features(texts)
+    assert features.shape == (len(texts), len(FEATURE_NAMES)) and features.dtype == np.float32
+    assert np.isfinite(features).all() and (features >= 0).all()
+
+
+@given(passage_text, st.data())
+def test_negation_and_hedges_read_any_span_of_any_text(text, data):
+    start = data.draw(st.integers(min_value=0, max_value=len(text)))
+    end = data.draw(st.integers(min_value=start, max_value=len(text)))
+    assert isinstance(is_negated(text, start, end), bool) and isinstance(is_hedged(text, start), bool)
+
+
+# -- tripwires ----------------------------------------------------------------------------------------
+
+def test_an_issued_section_114_notice_trips_r_f09():
+    [hit] = TRIPWIRES.match("The Chief Finance Officer issued a section 114 notice on 5 September.")
+    assert hit.rule == "s114" and hit.entries[0] == "R-F09" and hit.polarity == "failure" and not hit.negated
+    assert hit.reason == "tripwire:s114"
+
+
+def test_a_negated_failure_tripwire_fires_for_the_healthy_pole():
+    hits = TRIPWIRES.match("We have not identified any significant weaknesses in the Council's arrangements.")
+    assert [(h.reason, h.polarity) for h in hits] == [("tripwire:significant-weakness:negated", "positive")]
+    entries = {e.id: e for e in TAXONOMY.entries}
+    assert hits[0].entries and not any(entries[e].is_failure for e in hits[0].entries)
+
+
+@pytest.mark.parametrize("text", [
+    "There is a risk that the Section 151 Officer may have to issue a section 114 notice if savings slip.",
+    "Section 114 of the Local Government Finance Act 1988 requires the chief finance officer to make a report if "
+    "expenditure is likely to exceed resources.",
+    "Indicators of potential failure include significant weaknesses identified in annual audit reports, and/or "
+    "statutory recommendations.",
+    "The Police and Crime Commissioner thanked the Council for its support.",
+])
+def test_tripwires_ignore_hedges_quotations_and_lookalikes(text):
+    assert TRIPWIRES.match(text) == []
+
+
+def test_tripwire_table_is_validated_against_the_taxonomy():
+    table = (TAXONOMY_DIR / "bv-2023-draft.tripwires.yaml").read_text()
+    tripwires = parse_tripwires(table, TAXONOMY)
+    ids = {e.id for e in TAXONOMY.entries}
+    assert tripwires.rules and all(set(r.entries) | set(r.negated_entries) <= ids for r in tripwires.rules)
+    with pytest.raises(TaxonomyError, match="unknown entry 'R-F99'"):
+        parse_tripwires(table.replace("entries: [R-F09]", "entries: [R-F99]"), TAXONOMY)
+    with pytest.raises(TaxonomyError, match="polarity"):
+        parse_tripwires(table.replace("entries: [R-F09]", "entries: [R001]"), TAXONOMY)
+
+
+@given(passage_text)
+def test_every_tripwire_hit_names_entries_of_its_pole(text):
+    entries = {e.id: e for e in TAXONOMY.entries}
+    for hit in TRIPWIRES.match(text):
+        assert hit.entries and all(entries[e].is_failure == (hit.polarity == "failure") for e in hit.entries)
+        assert hit.negated == (hit.polarity == "positive" and hit.reason.endswith(":negated"))
+
+
+# -- procedural suppression ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("text", [
+    "There are no legal implications arising from this report.",
+    "RESOLVED: That the report be noted.",
+    "Apologies for absence were received from Councillors Patel and Morgan.",
+])
+def test_procedural_passages_are_suppressed(text):
+    assert suppression_reason(text) is not None
+
+
+def test_a_statement_of_fact_is_not_suppressed():
+    assert suppression_reason("The Council overspent its adult social care budget by £4.2m in 2023/24.") is None
+
+
+def test_log_counts_keep_ten_cues_from_outweighing_one():
+    [row] = cue_features(["overspend " * 10])
+    assert row[FEATURE_NAMES.index("failure_states")] == pytest.approx(math.log1p(10), rel=1e-6)
