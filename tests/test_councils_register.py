@@ -157,6 +157,7 @@ def test_sources_list_available_prints_one_line_per_council(shipped):
     assert len(_triage("sources", "list", "--available").stdout.splitlines()) == len(shipped)
 
 
+@pytest.mark.slow  # Prefect deployments for every council
 def test_all_moderngov_gives_one_staggered_deployment_per_council(tmp_path):
     from flows.serve import build_deployments
     from pipeline.collect.sources import load_register

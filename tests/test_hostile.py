@@ -47,6 +47,7 @@ def flipped(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
     return byte_flipped_pdfs(REAL_PDFS, tmp_path_factory.mktemp("flipped"))
 
 
+@pytest.mark.slow  # each file runs into a limit: seconds of work
 @pytest.mark.parametrize("case", HOSTILE)
 def test_hostile_file_fails_with_its_reason(case: str, hostile_files: dict[str, Path]) -> None:
     started = time.monotonic()
@@ -64,6 +65,7 @@ def run_extract(path: Path, folder: Path) -> tuple[int, bytes, str, int]:
     return process.returncode, stdout, stderr.decode(), int(peak.read_text())
 
 
+@pytest.mark.slow  # a measured `triage extract` process per file
 @pytest.mark.parametrize("case", HOSTILE)
 def test_triage_extract_exits_2_with_one_line_within_budget(case: str, hostile_files: dict[str, Path],
                                                            tmp_path: Path) -> None:
@@ -102,7 +104,7 @@ def test_triage_extract_notes_skipped_pages_and_prints_passages(tmp_path: Path) 
     assert {json.loads(line)["page"] for line in result.stdout.splitlines()} == {1, 5}
 
 
-@pytest.mark.parametrize("depth", [2_000, 100_000])
+@pytest.mark.parametrize("depth", [2_000, pytest.param(100_000, marks=pytest.mark.slow)])
 def test_html_is_walked_without_recursion(depth: int, tmp_path: Path) -> None:
     started = time.monotonic()
     document = extract_document(html_nested_divs(tmp_path, depth))
@@ -145,6 +147,7 @@ def test_flipped_copies_are_generated_deterministically(flipped: list[Path], tmp
     assert [p.read_bytes() for p in again] == [p.read_bytes() for p in flipped]
 
 
+@pytest.mark.slow  # fifty damaged real PDFs, each through the extractor
 @pytest.mark.parametrize("number", range(50))
 def test_byte_flipped_real_pdf_gives_passages_or_one_line(number: int, flipped: list[Path]) -> None:
     result = CliRunner().invoke(app, ["extract", str(flipped[number])])

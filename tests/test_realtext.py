@@ -61,6 +61,7 @@ def test_a_changed_document_or_passage_is_skipped_with_its_reason(tmp_path):
     assert rebuild([ref], tmp_path).skipped == {ref.gid: f"document {ref.file} changed since labelling"}
 
 
+@pytest.mark.slow
 @needs_shared
 def test_every_row_rebuilds_from_the_shared_documents():
     loaded = load_real_rows()

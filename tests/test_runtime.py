@@ -24,6 +24,8 @@ from pipeline.store.lock import run_lock
 
 UNBOUNDED_PAGES = Limits(max_page_objects=10**9, max_page_chars=10**9, max_page_content_bytes=2**40)
 
+pytestmark = pytest.mark.slow  # worker processes and budgets of seconds, not pure logic
+
 
 @pytest.fixture(autouse=True)
 def _no_ocr(monkeypatch: pytest.MonkeyPatch) -> None:
