@@ -39,7 +39,9 @@ test-fast: $(STAMP)
 	$(BIN)/python -m pytest -m "not slow"
 
 bench: $(STAMP)
+	@echo "==> benchmarks (about 20 minutes on 2 cores), then the README's and docs' performance blocks from them"
 	$(BIN)/python -m bench
+	$(BIN)/python docs/samples.py --bench
 
 screenshots: $(STAMP)
 	@echo "==> the review app's browser tests, saving the documentation's screenshots to docs/images/"

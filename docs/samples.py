@@ -5,6 +5,8 @@ real commands (the demo corpus into a fresh data directory) and writes their out
 
     python docs/samples.py           rewrite every sample block
     python docs/samples.py --check   say which blocks differ from a fresh run and exit 1
+    python docs/samples.py --bench   rewrite only the performance blocks, from bench/results.json (no demo run;
+                                     `make bench` does this after measuring)
 
 ``tests/test_docs.py`` runs the check against a run the suite makes, so a change that alters
 what a command prints fails until the docs are regenerated.
@@ -147,7 +149,28 @@ def _learn(workspace: Workspace, _: str) -> str:
                     output.replace(f"{workspace.path.resolve()}/", ""))
 
 
+def _from_bench(name: str) -> Callable[[Workspace, str], str]:
+    """A performance block, written from the latest benchmark figures (bench/results.json), not from the demo."""
+
+    def make(_: Workspace, __: str) -> str:
+        import json
+
+        sys.path.insert(0, str(ROOT))
+        from bench import report
+        from bench.common import RESULTS
+
+        return getattr(report, name)(json.loads(RESULTS.read_text()))
+
+    return make
+
+
+BENCH_SAMPLES: dict[str, Callable[[Workspace, str], str]] = {
+    name.replace("_", "-"): _from_bench(name)
+    for name in ("performance", "time_budget", "scale_curve", "capacity_plan", "figures_table")
+}
+
 SAMPLES: dict[str, Callable[[Workspace, str], str]] = {
+    **BENCH_SAMPLES,
     "scrape-faults": _scrape_faults,
     "run": _run,
     "orientation": _orientation,
@@ -164,11 +187,14 @@ def generate(workspace: Workspace, run_output: str) -> dict[str, str]:
     return {name: make(workspace, run_output) for name, make in SAMPLES.items()}
 
 
-def render(text: str, samples: dict[str, str]) -> str:
-    """``text`` with every sample block replaced by its generated content."""
+def render(text: str, samples: dict[str, str], only: bool = False) -> str:
+    """``text`` with every sample block replaced by its generated content (``only``: the blocks given,
+    leaving the others as they are)."""
 
     def replace(match: re.Match[str]) -> str:
         name = match["name"]
+        if only and name not in samples:
+            return match[0]
         if name not in samples:
             raise KeyError(f"unknown sample {name!r}; known: {', '.join(sorted(samples))}")
         return match["open"] + samples[name] + match["close"]
@@ -188,10 +214,13 @@ def drifted(samples: dict[str, str]) -> list[str]:
 
 
 def main(argv: Sequence[str]) -> int:
-    check = "--check" in argv
+    check, bench = "--check" in argv, "--bench" in argv
     with tempfile.TemporaryDirectory(prefix="bv-samples-") as tmp:
         workspace = Workspace(Path(tmp), [str(Path(sys.executable).with_name("triage"))])
-        samples = generate(workspace, demo_run(workspace))
+        if bench:
+            samples = {name: make(workspace, "") for name, make in BENCH_SAMPLES.items()}
+        else:
+            samples = generate(workspace, demo_run(workspace))
     if check:
         problems = drifted(samples)
         for problem in problems:
@@ -199,7 +228,7 @@ def main(argv: Sequence[str]) -> int:
         return 1 if problems else 0
     for path in documents():
         text = path.read_text()
-        updated = render(text, samples)
+        updated = render(text, samples, only=bench)
         if updated != text:
             path.write_text(updated)
             print(f"updated {path.relative_to(ROOT)}")

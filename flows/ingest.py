@@ -7,6 +7,7 @@ done is skipped through the database (document hash, extractor version, classifi
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sqlite3
 from collections.abc import Iterator
@@ -24,6 +25,7 @@ from prefect.task_runners import TaskRunner  # noqa: E402
 
 from pipeline.collect.corpus import discover  # noqa: E402
 from pipeline.domain import Authority, DocumentSource  # noqa: E402
+from pipeline.embed.onnx import THREADS_VARIABLE  # noqa: E402
 from pipeline.errors import FailureReason  # noqa: E402
 from pipeline.extract.limits import limits_from_environment  # noqa: E402
 from pipeline.ingest import (  # noqa: E402
@@ -35,10 +37,8 @@ from pipeline.ingest import (  # noqa: E402
     process_encoder,
     store_here,
 )
-from pipeline.runtime import WorkerPool, prepare_safely, source_key  # noqa: E402
+from pipeline.runtime import WORKERS, WorkerPool, offered_pool, prepare_safely, source_key  # noqa: E402
 from pipeline.taxonomy import DEFAULT_TAXONOMY  # noqa: E402
-
-WORKERS = 2  # document workers of a local run: one per core, each preparing and encoding
 
 
 def _transient(task, task_run, state) -> bool:  # type: ignore[no-untyped-def]
@@ -73,9 +73,11 @@ def dask_task_runner(address: str | None = None, workers: int = 2) -> TaskRunner
 
     if address:
         return DaskTaskRunner(address=address)
+    # one encoder thread per worker process, as the run's own workers: sessions that each spread over
+    # every core fight for them
     return DaskTaskRunner(cluster_class="distributed.LocalCluster",
                           cluster_kwargs={"n_workers": workers, "threads_per_worker": 1, "processes": True,
-                                          "dashboard_address": None})
+                                          "dashboard_address": None, "env": {THREADS_VARIABLE: "1"}})
 
 
 @flow(name="ingest", validate_parameters=False)
@@ -91,14 +93,16 @@ def ingest_documents(sources: list[DocumentSource], authorities: list[Authority]
                      on_cluster: bool = False) -> RunSummary:
     """The body of every flow that ingests. Documents are prepared and embedded by the run's own
     worker processes (``pipeline.runtime``), or with ``on_cluster`` by the flow's task runner (a Dask
-    cluster), and stored by a task in this process; the run is published as an artifact."""
+    cluster), and stored by a task in this process; the run is published as an artifact. The
+    workers are the ones ``triage run`` started before the flow when it offers them."""
     logger = get_run_logger()
 
     def on_the_cluster(new: list[DocumentSource]) -> Iterator[Prepared]:
         futures = prepare_document.map(new)
         return (_prepared(future, source, logger) for future, source in zip(futures, new, strict=True))
 
-    with WorkerPool(WORKERS, limits_from_environment(), embed=True) as pool:
+    early = offered_pool()  # started by `triage run` before Prefect; else started here
+    with contextlib.nullcontext(early) if early else WorkerPool(WORKERS, limits_from_environment()) as pool:
         summary = ingest_sources(sources, authorities, db, taxonomy, flow_name=flow_name, parameters=parameters,
                                  prepare_many=on_the_cluster if on_cluster else pool.prepare,
                                  store_batch=store_batch, progress=progress)

@@ -30,6 +30,7 @@ from pipeline.domain import (
     ExtractedDocument,
     Passage,
     PassageContext,
+    Prediction,
 )
 from pipeline.embed import Encoder, load_encoder
 from pipeline.errors import RETRIED, DocumentError, FailureReason
@@ -46,6 +47,18 @@ from pipeline.store import Store
 from pipeline.store.lock import run_lock
 from pipeline.taxonomy import Crosswalk, load_crosswalk, load_taxonomy
 from pipeline.terminal import printable
+from pipeline.timing import (
+    CLASSIFICATION,
+    ENCODING,
+    EXTRACTION,
+    PLANNING,
+    READING,
+    SEGMENTATION,
+    SUMMARY,
+    WAITING,
+    WRITES,
+    Budget,
+)
 
 BATCH_PASSAGES = 256  # embed this many passages across documents in one call
 SETTLED = ("done", "failed")
@@ -87,6 +100,7 @@ class Prepared:
     error_reason: str | None = None
     error: str | None = None
     vectors: dict[str, np.ndarray] = field(default_factory=dict)  # made where it was prepared, by vector_key
+    timings: dict[str, float] = field(default_factory=dict)  # seconds per phase where it was prepared
 
 
 def read_source(source: DocumentSource, limits: Limits = DEFAULT_LIMITS) -> bytes:
@@ -140,24 +154,31 @@ def prepare(source: DocumentSource, limits: Limits = DEFAULT_LIMITS, segmenter: 
     model's work and the single writer only classifies and stores (the int8 encoder gives a text
     the same vector wherever and with whatever it is encoded).
     """
+    clock = Budget()
     try:
-        data = read_source(source, limits)
+        with clock.phase(READING):
+            data = read_source(source, limits)
+            sha = sha256_bytes(data)
     except DocumentError as e:
-        return Prepared(source, path_key(source), error_reason=e.reason, error=str(e))
-    sha = sha256_bytes(data)
+        return Prepared(source, path_key(source), error_reason=e.reason, error=str(e), timings=clock.seconds)
     try:
-        document = extract_bytes(data, source.path.name, limits)
+        with clock.phase(EXTRACTION):
+            document = extract_bytes(data, source.path.name, limits)
     except DocumentError as e:
-        return Prepared(source, sha, error_reason=e.reason, error=str(e))
-    passages = (segmenter or process_segmenter()).passages(document)
+        return Prepared(source, sha, error_reason=e.reason, error=str(e), timings=clock.seconds)
+    with clock.phase(SEGMENTATION):
+        passages = (segmenter or process_segmenter()).passages(document)
+        metadata = guess_metadata(document, source.path.name)
     if len(passages) > limits.max_passages:
         return Prepared(source, sha, error_reason=FailureReason.TOO_LARGE,
-                        error=f"document has {len(passages):,} passages; the limit is {limits.max_passages:,}")
-    prepared = Prepared(source, sha, document, passages, guess_metadata(document, source.path.name))
+                        error=f"document has {len(passages):,} passages; the limit is {limits.max_passages:,}",
+                        timings=clock.seconds)
+    prepared = Prepared(source, sha, document, passages, metadata, timings=clock.seconds)
     if encoder is not None:
-        texts = list(dict.fromkeys(x.text for x in passages if not x.boilerplate))
-        prepared.vectors = dict(zip((vector_key(encoder.model_id, t) for t in texts), encoder.encode(texts),
-                                    strict=True))
+        with clock.phase(ENCODING):
+            texts = list(dict.fromkeys(x.text for x in passages if not x.boilerplate))
+            prepared.vectors = dict(zip((vector_key(encoder.model_id, t) for t in texts), encoder.encode(texts),
+                                        strict=True))
     return prepared
 
 
@@ -180,6 +201,7 @@ class Ingestor:
     classifier: VectorClassifier
     limits: Limits = DEFAULT_LIMITS
     crosswalk: Crosswalk = field(default_factory=dict)  # decisions under older taxonomy versions
+    budget: Budget = field(default_factory=Budget)  # where this process's time goes
     classifier_id: str = field(init=False)
     taxonomy_id: str = field(init=False)
     model_id: str = field(init=False)
@@ -244,12 +266,20 @@ class Ingestor:
         """Embed a batch of documents' passages together (one sorted encode call, one scoring
         product), then write each document in its own transaction."""
         ready = [p for p in batch if p.document is not None]
-        repeated = {id(p): self._mark_repeated(p.source.authority, p.sha, p.passages) for p in ready}
-        evidence = {id(p): [x for x in p.passages if not x.boilerplate] for p in ready}
-        texts = [x.text for p in ready for x in evidence[id(p)]]
-        vectors, new_vectors = self._vectors(texts, {k: v for p in ready for k, v in p.vectors.items()})
-        contexts = [passage_context(p, x) for p in ready for x in evidence[id(p)]]
-        predictions = self.classifier.predict_vectors(vectors, texts=texts, contexts=contexts) if texts else []
+        with self.budget.phase(WRITES):  # reads that decide what is written
+            repeated = {id(p): self._mark_repeated(p.source.authority, p.sha, p.passages) for p in ready}
+            evidence = {id(p): [x for x in p.passages if not x.boilerplate] for p in ready}
+            texts = [x.text for p in ready for x in evidence[id(p)]]
+            vectors, new_vectors = self._vectors(texts, {k: v for p in ready for k, v in p.vectors.items()})
+        with self.budget.phase(CLASSIFICATION):
+            contexts = [passage_context(p, x) for p in ready for x in evidence[id(p)]]
+            predictions = self.classifier.predict_vectors(vectors, texts=texts, contexts=contexts) if texts else []
+        with self.budget.phase(WRITES):
+            return self._write(batch, evidence, repeated, predictions, new_vectors)
+
+    def _write(self, batch: list[Prepared], evidence: dict[int, list[Passage]], repeated: dict[int, list[str]],
+               predictions: list[Prediction], new_vectors: dict[str, np.ndarray]) -> list[DocumentResult]:
+        """Each document of a classified batch in its own transaction."""
         results: list[DocumentResult] = []
         offset = 0
         for prepared in batch:
@@ -335,6 +365,8 @@ class RunSummary:
     embedded: int  # texts sent to the model; 0 when everything came from the cache
     failures: list[dict[str, str | None]] = field(default_factory=list)
     ocr: list[str] = field(default_factory=list)  # documents read (partly) by OCR
+    timings: dict[str, float] = field(default_factory=dict)  # wall seconds of this process per phase
+    worker_seconds: dict[str, float] = field(default_factory=dict)  # busy seconds of the workers per phase
 
     def markdown(self) -> str:
         """The run as a short markdown report: counts, documents read by OCR, failures with reasons."""
@@ -349,7 +381,8 @@ class RunSummary:
         return "\n".join(lines)
 
 
-def summarise_run(run_id: int, results: list[DocumentResult], store: Store) -> RunSummary:
+def summarise_run(run_id: int, results: list[DocumentResult], store: Store, budget: Budget | None = None,
+                  workers: Budget | None = None) -> RunSummary:
     ocr = store.ocr_paths([r.sha256 for r in results if r.sha256 and r.outcome is not Outcome.FAILED])
     return RunSummary(
         run_id=run_id,
@@ -361,13 +394,16 @@ def summarise_run(run_id: int, results: list[DocumentResult], store: Store) -> R
         failures=[{"path": r.path, "reason": r.reason, "message": r.message}
                   for r in results if r.outcome is Outcome.FAILED],
         ocr=ocr,
+        timings=budget.as_dict() if budget else {},
+        worker_seconds=workers.as_dict() if workers else {},
     )
 
 
 def settled_run(sources: list[DocumentSource], authorities: list[Authority], db: Path, taxonomy_id: str,
-                parameters: dict[str, object]) -> RunSummary | None:
+                parameters: dict[str, object]) -> tuple[RunSummary | None, list[DocumentSource]]:
     """Record a run over documents that are all done (or failed for good) under the current extractor and
-    classifier, without the flow; None when any document has work to do.
+    classifier, without the flow; else record nothing and say which documents need preparing (so a
+    run can start them while Prefect starts).
 
     Such a run reads and hashes the files and nothing else, so it need not pay for starting Prefect's
     ephemeral server (about 10 s, more than the rest of a re-run).
@@ -375,18 +411,19 @@ def settled_run(sources: list[DocumentSource], authorities: list[Authority], db:
     from pipeline import __version__
 
     if not db.exists():
-        return None
+        return None, list(sources)
     with run_lock(db), Store(db) as store:
         ingestor = Ingestor(store, None, load_classifier(load_encoder(), taxonomy_id, registry=registry_for(db)))
         states = [ingestor.settle(source) for source in sources]
         if any(state not in SETTLED for state, _, _ in states):
-            return None
+            return None, [source for source, (state, _, _) in zip(sources, states, strict=True)
+                          if state is DocumentState.NEW]
         store.upsert_authorities(authorities)
         run_id = store.start_run("ingest", parameters, __version__, ingestor.model_id, ingestor.classifier_id)
         results = [ingestor.skip(source, sha, state) for source, (state, sha, _) in zip(sources, states, strict=True)]
         summary = summarise_run(run_id, results, store)
         store.finish_run(run_id, "completed", asdict(summary))
-    return summary
+    return summary, []
 
 
 PrepareMany = Callable[[list[DocumentSource]], Iterable[Prepared]]
@@ -406,36 +443,44 @@ def store_here(ingestor: Ingestor, batch: list[Prepared], batch_number: int) -> 
 
 def ingest_sources(sources: list[DocumentSource], authorities: list[Authority], db: str | Path, taxonomy: str, *,
                    flow_name: str, parameters: dict[str, object], prepare_many: PrepareMany = prepare_here,
-                   store_batch: StoreBatch = store_here, progress: bool = False) -> RunSummary:
+                   store_batch: StoreBatch = store_here, progress: bool = False,
+                   budget: Budget | None = None) -> RunSummary:
     """Ingest documents into the database, record the run and derive the feed's flag events.
 
     Documents already done are skipped and extracted ones re-classified here; new ones go to
     ``prepare_many`` (worker processes or a Dask cluster when a flow runs this) and come back to be
     stored in batches of about ``BATCH_PASSAGES`` passages, in the order given, by ``store_batch``.
+    Each phase's time goes to ``budget``, the workers' to the summary's ``worker_seconds``.
     """
     from pipeline import __version__
 
-    tax = load_taxonomy(taxonomy)
+    budget = budget if budget is not None else Budget()
+    workers = Budget()
+    with budget.phase(PLANNING):
+        tax = load_taxonomy(taxonomy)
     with run_lock(Path(db)), Store(db) as store:
-        store.upsert_authorities(authorities)
-        store.sync_taxonomy(tax)
-        classifier = load_classifier(load_encoder(), tax.id, registry=registry_for(db))  # weights load on first use
-        ingestor = Ingestor(store, None, classifier, crosswalk=load_crosswalk(tax.id))  # prepared elsewhere
-        run_id = store.start_run(flow_name, parameters, __version__, ingestor.model_id, ingestor.classifier_id)
+        with budget.phase(PLANNING):
+            store.upsert_authorities(authorities)
+            store.sync_taxonomy(tax)
+            classifier = load_classifier(load_encoder(), tax.id, registry=registry_for(db))  # weights load on use
+            ingestor = Ingestor(store, None, classifier, crosswalk=load_crosswalk(tax.id), budget=budget)
+            run_id = store.start_run(flow_name, parameters, __version__, ingestor.model_id, ingestor.classifier_id)
         results: list[DocumentResult] = []
         outcome = "failed"
         try:
             with Progress("Ingesting", len(sources), enabled=progress) as bar:
                 new: list[DocumentSource] = []
-                for source in sources:
-                    _, result = ingestor.plan(source)
-                    if result is None:
-                        new.append(source)
-                    else:
-                        results.append(result)
-                        bar.advance(printable(source.path.name))
+                with budget.phase(PLANNING):
+                    for source in sources:
+                        _, result = ingestor.plan(source)
+                        if result is None:
+                            new.append(source)
+                        else:
+                            results.append(result)
+                            bar.advance(printable(source.path.name))
                 batch: list[Prepared] = []
-                for number, prepared in enumerate(prepare_many(new)):
+                for number, prepared in enumerate(_timed(prepare_many(new), budget)):
+                    workers.add_all(prepared.timings)
                     batch.append(prepared)
                     if sum(len(p.passages) for p in batch) >= BATCH_PASSAGES or number == len(new) - 1:
                         results += store_batch(ingestor, batch, number)
@@ -444,7 +489,22 @@ def ingest_sources(sources: list[DocumentSource], authorities: list[Authority], 
                         batch = []
             outcome = "completed"
         finally:
-            summary = summarise_run(run_id, results, store)
-            store.finish_run(run_id, outcome, asdict(summary))
-        sync_events(store)
+            with budget.phase(SUMMARY):
+                summary = summarise_run(run_id, results, store, budget, workers)
+            with budget.phase(WRITES):
+                store.finish_run(run_id, outcome, asdict(summary))
+        with budget.phase(WRITES):
+            sync_events(store)
+    summary.timings = budget.as_dict()
     return summary
+
+
+def _timed(prepared: Iterable[Prepared], budget: Budget) -> Iterator[Prepared]:
+    """The prepared documents, the time spent waiting for each going to the budget."""
+    documents = iter(prepared)
+    while True:
+        with budget.phase(WAITING):
+            document = next(documents, None)
+        if document is None:
+            return
+        yield document

@@ -25,10 +25,12 @@ import select
 import signal
 import subprocess
 import sys
+import threading
 import time
 import traceback
 from collections import deque
 from collections.abc import Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
@@ -39,11 +41,13 @@ from pipeline.errors import FailureReason, TriageError
 from pipeline.extract.limits import DEFAULT_LIMITS, Limits
 from pipeline.ids import sha256_bytes
 from pipeline.paths import path_text
+from pipeline.timing import WORKER_START, process_age
 
 if TYPE_CHECKING:
     from pipeline.domain import DocumentSource
     from pipeline.ingest import Prepared
 
+WORKERS = 2  # document workers of a local run: one per core, each preparing and encoding
 POLL_SECONDS = 0.05  # how often the pool looks at its workers' clocks and memory
 PR_SET_PDEATHSIG = 1
 _PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
@@ -80,6 +84,7 @@ def _worker_main(parent: int, jobs_fd: int, results_fd: int, embed: bool) -> Non
     encoder = process_encoder() if embed else None
     if encoder is not None:
         encoder.encode(["warm"])
+    started = {WORKER_START: process_age()}  # reported with the first document
     jobs, results = Connection(jobs_fd, writable=False), Connection(results_fd, readable=False)
     while True:
         try:
@@ -90,7 +95,10 @@ def _worker_main(parent: int, jobs_fd: int, results_fd: int, embed: bool) -> Non
             return
         index, source, limits = job
         results.send(("start", index))
-        results.send(("done", index, prepare_safely(source, limits, encoder)))
+        prepared = prepare_safely(source, limits, encoder)
+        prepared.timings.update(started)
+        started = {}
+        results.send(("done", index, prepared))
 
 
 def prepare_safely(source: DocumentSource, limits: Limits, encoder: object) -> Prepared:
@@ -148,8 +156,15 @@ class WorkerPool:
     """Worker processes that prepare documents in parallel, each within the limits' budgets.
 
     ``prepare`` yields the documents back in the order given, so runs store the same rows
-    whatever the timing. Use it as a context manager: leaving it stops every worker.
+    whatever the timing. A thread of the pool drives the workers (hands out jobs, collects
+    results, enforces the budgets), so they keep working while the caller does something else:
+    ``begin`` starts documents before the caller is ready to store them (a run starts its workers
+    and its first documents while Prefect starts). The workers stay at most ``AHEAD`` documents
+    ahead of the caller, so a run never holds a corpus in memory. Use the pool as a context
+    manager: leaving it stops every worker.
     """
+
+    AHEAD = 8  # documents prepared and not yet taken that the pool may hold
 
     def __init__(self, workers: int = 2, limits: Limits = DEFAULT_LIMITS, embed: bool = True) -> None:
         self.size = max(1, workers)
@@ -158,6 +173,13 @@ class WorkerPool:
         self.workers: list[_Worker] = []
         self.replaced = 0  # workers killed or dead and started again
         self._stillborn = 0  # workers in a row that died before starting any job
+        self._sources: list[DocumentSource] = []
+        self._done: dict[int, Prepared] = {}
+        self._taken = 0  # documents handed to the caller
+        self._error: BaseException | None = None
+        self._stopping = False
+        self._changed = threading.Condition()
+        self._driver: threading.Thread | None = None
 
     def __enter__(self) -> WorkerPool:
         return self
@@ -171,6 +193,12 @@ class WorkerPool:
             self.workers.append(self._spawn())
 
     def close(self) -> None:
+        with self._changed:
+            self._stopping = True
+            self._changed.notify_all()
+        if self._driver is not None:
+            self._driver.join()
+            self._driver = None
         for worker in self.workers:
             with contextlib.suppress(OSError):
                 worker.jobs.send(None)
@@ -181,25 +209,65 @@ class WorkerPool:
             worker.kill()
         self.workers = []
 
+    def begin(self, sources: list[DocumentSource]) -> None:
+        """Start preparing these documents now; ``prepare`` with the same list then takes them."""
+        if self._driver is not None:
+            raise RuntimeError("this pool is already preparing documents")
+        self.start()
+        self._sources, self._done, self._taken, self._error = list(sources), {}, 0, None
+        self._driver = threading.Thread(target=self._drive, name="document-workers", daemon=True)
+        self._driver.start()
+
     def prepare(self, sources: list[DocumentSource]) -> Iterator[Prepared]:
         """Prepare every source; yield each result in the order given, as soon as it and all before it are in."""
         if not sources:
             return
-        self.start()
-        waiting = deque(range(len(sources)))
-        done: dict[int, Prepared] = {}
-        next_out = 0
-        while next_out < len(sources):
-            self._dispatch(sources, waiting)
-            self._collect(sources, waiting, done)
-            while next_out in done:
-                yield done.pop(next_out)
-                next_out += 1
+        if self._driver is None or self._sources != sources:
+            self._stop_driver()
+            self.begin(sources)
+        while self._taken < len(sources):
+            with self._changed:
+                while self._taken not in self._done and self._error is None:
+                    self._changed.wait()
+                if self._error is not None:
+                    raise self._error
+                prepared = self._done.pop(self._taken)
+                self._taken += 1
+                self._changed.notify_all()
+            yield prepared
+        self._stop_driver()
+
+    def _stop_driver(self) -> None:
+        """Let the driving thread end (its documents are done, or not wanted after all)."""
+        if self._driver is None:
+            return
+        with self._changed:
+            self._stopping = True
+            self._changed.notify_all()
+        self._driver.join()
+        self._driver, self._stopping = None, False
+        if any(worker.queued for worker in self.workers):  # jobs of documents not wanted: start afresh
+            for worker in self.workers:
+                worker.kill()
+            self.workers = []
+
+    def _drive(self) -> None:
+        """The pool's thread: hand out jobs and collect results until every document is in or the pool stops."""
+        waiting = deque(range(len(self._sources)))
+        try:
+            while not self._stopping and len(self._done) + self._taken < len(self._sources):
+                self._dispatch(self._sources, waiting)
+                self._collect(self._sources, waiting, self._done)
+        except BaseException as e:  # a pool that cannot go on (workers that never start): the caller raises it
+            with self._changed:
+                self._error = e
+                self._changed.notify_all()
 
     def _dispatch(self, sources: list[DocumentSource], waiting: deque[int]) -> None:
-        """Keep two jobs with each worker: one running, one ready, so none waits for this process."""
+        """Keep two jobs with each worker (one running, one ready, so none waits for this process), and no
+        more than ``AHEAD`` documents beyond what the caller has taken."""
         for worker in self.workers:
-            while waiting and len(worker.queued) < 2:
+            while waiting and len(worker.queued) < 2 and waiting[0] < self._taken + self.AHEAD:
                 index = waiting.popleft()
                 worker.queued.append(index)
                 try:
@@ -245,7 +313,9 @@ class WorkerPool:
             _, index, prepared = message
             worker.queued.remove(index)
             worker.running = None
-            done[index] = prepared
+            with self._changed:
+                done[index] = prepared
+                self._changed.notify_all()
 
     def _replace(self, worker: _Worker, sources: list[DocumentSource], waiting: deque[int],
                  done: dict[int, Prepared], reason: FailureReason, message: str) -> None:
@@ -258,7 +328,9 @@ class WorkerPool:
                                   "installation with `make setup`")
         failed = worker.running
         if failed is not None:
-            done[failed] = _failed(sources[failed], reason, message)
+            with self._changed:
+                done[failed] = _failed(sources[failed], reason, message)
+                self._changed.notify_all()
         waiting.extendleft(reversed([i for i in worker.queued if i != failed]))
         self.workers[self.workers.index(worker)] = self._spawn()
         self.replaced += 1
@@ -275,6 +347,25 @@ class WorkerPool:
         os.close(jobs_read)
         os.close(results_write)
         return _Worker(process, Connection(jobs_write, readable=False), Connection(results_read, writable=False))
+
+
+_OFFERED: ContextVar[WorkerPool | None] = ContextVar("bv_triage_offered_pool", default=None)
+
+
+@contextlib.contextmanager
+def offered(pool: WorkerPool) -> Iterator[WorkerPool]:
+    """Offer a pool started before the flow to the flow that runs inside this block: a run starts its
+    workers and its first documents first, so they load and work while Prefect starts."""
+    token = _OFFERED.set(pool)
+    try:
+        yield pool
+    finally:
+        _OFFERED.reset(token)
+
+
+def offered_pool() -> WorkerPool | None:
+    """The pool offered by the caller of the running flow, if any (the flow does not close it)."""
+    return _OFFERED.get()
 
 
 # -- the lifeline ----------------------------------------------------------------------------------------

@@ -1,5 +1,6 @@
 """The ingest slice end to end: real documents, model, SQLite file and Prefect flow."""
 
+import json
 import re
 import sqlite3
 
@@ -36,9 +37,10 @@ def _add_bad_documents(root):
 def test_run_flow_stores_documents_isolates_failures_and_reruns_idempotently(small_corpus, db_path):
     _add_bad_documents(small_corpus)
     runner = CliRunner()
-    first = runner.invoke(app, ["run", str(small_corpus), "--db", str(db_path)], env={"COLUMNS": "200"})
+    first = runner.invoke(app, ["run", str(small_corpus), "--db", str(db_path), "--timings"], env={"COLUMNS": "200"})
     assert first.exit_code == 0, first.output
     assert "5 documents (2 failed, 3 stored)" in first.stdout
+    assert "Where the run's time went" in first.stderr and "encoding" in first.stderr
 
     with Store(db_path) as store:
         db = store.db
@@ -64,6 +66,11 @@ def test_run_flow_stores_documents_isolates_failures_and_reruns_idempotently(sma
         counts = store.table_counts()
         [run] = list(db["runs"].rows)
         assert run["outcome"] == "completed" and run["classifier_id"].startswith("clf-")
+        recorded = json.loads(run["counts"])  # the run's time budget, from its own clocks
+        for phase in ("Prefect: start, tasks, finish", "classification", "writes and indexes", "summary"):
+            assert recorded["timings"][phase] > 0, phase
+        for phase in ("worker start: interpreter, imports, models", "extraction", "segmentation", "encoding"):
+            assert recorded["worker_seconds"][phase] > 0, phase
 
     second = runner.invoke(app, ["run", str(small_corpus), "--db", str(db_path)], env={"COLUMNS": "200"})
     assert second.exit_code == 0, second.output

@@ -34,36 +34,60 @@ def run(
                                                      "cluster of this many worker processes.")] = None,
     dask_address: Annotated[str | None, typer.Option("--dask-address", help="Prepare documents on the Dask "
                                                      "scheduler at this address (tcp://host:8786).")] = None,
+    timings: Annotated[bool, typer.Option("--timings", help="Print where the run's time went, phase by phase "
+                                          "(the run's record keeps it either way).")] = False,
 ) -> None:
     """Ingest documents into the database with the Prefect flow, then print a summary."""
+    import time
+
     from pipeline.collect.corpus import discover
     from pipeline.ingest import settled_run
     from pipeline.report.summary import authority_summaries
     from pipeline.store import Store
+    from pipeline.timing import IMPORTS, PLANNING, PREFECT, SUMMARY, Budget, process_age
 
+    budget = Budget()
+    budget.add(IMPORTS, process_age())
     targets = paths or [DEMO_CORPUS]
     parameters = {"paths": [str(p) for p in targets], "authority": authority, "taxonomy": taxonomy}
-    authorities, sources = discover(targets, authority)  # fail fast, before Prefect and the model start
-    load_taxonomy(taxonomy)
-    summary = settled_run(sources, authorities, db, taxonomy, parameters)
+    with budget.phase(PLANNING):
+        authorities, sources = discover(targets, authority)  # fail fast, before Prefect and the model start
+        load_taxonomy(taxonomy)
+        summary, to_prepare = settled_run(sources, authorities, db, taxonomy, parameters)
     if summary is not None:
         err.print("Nothing to do: every document is stored under the current extractor and classifier "
                   "(Prefect not started)", highlight=False)
     else:
-        from flows.ingest import dask_task_runner, ingest_flow
-        from pipeline.runtime import Lifeline
+        from pipeline.extract.limits import limits_from_environment
+        from pipeline.runtime import WORKERS, Lifeline, WorkerPool, offered
 
-        if dask_workers or dask_address:
-            ingest_flow = ingest_flow.with_options(task_runner=dask_task_runner(dask_address, dask_workers or 2))
         note(f"Ingesting {', '.join(str(p) for p in targets)} into {db} (Prefect, local ephemeral mode unless "
              "PREFECT_API_URL is set)")
-        with Lifeline():  # if this process is killed, what it started (Prefect's server, workers) dies too
+        started = time.perf_counter()
+        on_cluster = bool(dask_workers or dask_address)
+        # If this process is killed, what it started (Prefect's server, workers) dies too. The workers
+        # start, and start on the documents, before Prefect does, so their work overlaps its start.
+        with Lifeline(), WorkerPool(WORKERS, limits_from_environment()) as pool, offered(pool):
+            if not on_cluster:
+                pool.begin(to_prepare)
+            from flows.ingest import dask_task_runner, ingest_flow
+
+            if on_cluster:
+                ingest_flow = ingest_flow.with_options(task_runner=dask_task_runner(dask_address, dask_workers or 2))
             summary = ingest_flow(parameters["paths"], str(db), authority, taxonomy, progress=True,
-                                  on_cluster=bool(dask_workers or dask_address))
+                                  on_cluster=on_cluster)
+        budget.add(PREFECT, time.perf_counter() - started - sum(summary.timings.values()))
+        budget.add_all(summary.timings)
+    with budget.phase(SUMMARY):
+        with Store(db) as store:
+            print_summary(authority_summaries(store, authority if paths else None))
+        outcomes = ", ".join(f"{n} {k}" for k, n in sorted(summary.outcomes.items()))
+        out.print(f"run {summary.run_id}: {summary.documents} documents ({outcomes}); database {db}", highlight=False)
+    summary.timings = budget.as_dict()
     with Store(db) as store:
-        print_summary(authority_summaries(store, authority if paths else None))
-    outcomes = ", ".join(f"{n} {k}" for k, n in sorted(summary.outcomes.items()))
-    out.print(f"run {summary.run_id}: {summary.documents} documents ({outcomes}); database {db}", highlight=False)
+        store.record_timings(summary.run_id, summary.timings, summary.worker_seconds)
+    if timings:
+        print_timings(summary.timings, summary.worker_seconds)
 
 
 def summary(
@@ -144,3 +168,18 @@ def print_summary(summaries: list[AuthoritySummary]) -> None:
     for s in summaries:
         for path, reason in s.failures:
             out.print(printable(f"failed: {s.slug} {Path(path).name}: {reason}"), highlight=False, markup=False)
+
+
+def print_timings(wall: dict[str, float], workers: dict[str, float]) -> None:
+    """The run's time budget on stderr: this process's wall time by phase, then the workers' busy time."""
+    table = Table(title="Where the run's time went", caption="run: wall seconds of this process, adding up to the "
+                  "run; workers: busy seconds of all document workers together", caption_justify="left")
+    for column in ("", "phase", "seconds", "share"):
+        table.add_column(column, justify="right" if column in ("seconds", "share") else "left")
+    total = sum(wall.values()) or 1.0
+    for name, seconds in wall.items():
+        table.add_row("run", name, f"{seconds:.2f}", f"{100 * seconds / total:.0f}%")
+    table.add_row("run", "total", f"{total:.2f}", "100%")
+    for name, seconds in workers.items():
+        table.add_row("workers", name, f"{seconds:.2f}", "")
+    err.print(table)

@@ -22,6 +22,14 @@ class RunsMixin(StoreBase):
             self.db["runs"].update(run_id, {"ended_at": now(), "outcome": outcome,
                                             "counts": json.dumps(counts, default=str)})
 
+    def record_timings(self, run_id: int, timings: dict[str, float], worker_seconds: dict[str, float]) -> None:
+        """Keep the run's whole time budget (known only once the run's summary is printed) with its counts."""
+        with self.transaction():
+            row = self.db.execute("select counts from runs where id = ?", [run_id]).fetchone()
+            counts = json.loads(row[0]) if row and row[0] else {}
+            counts.update(timings=timings, worker_seconds=worker_seconds)
+            self.db["runs"].update(run_id, {"counts": json.dumps(counts)})
+
     def last_run(self, flow: str) -> int | None:
         row = self.db.execute("select max(id) from runs where flow = ?", [flow]).fetchone()
         return row[0] if row else None
