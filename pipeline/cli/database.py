@@ -68,7 +68,7 @@ def run(
         # If this process is killed, what it started (Prefect's server, workers) dies too. The workers
         # start, and start on the documents, before Prefect does, so their work overlaps its start.
         with Lifeline(), WorkerPool(WORKERS, limits_from_environment()) as pool, offered(pool):
-            if not on_cluster:
+            if to_prepare and not on_cluster:
                 pool.begin(to_prepare)
             from flows.ingest import dask_task_runner, ingest_flow
 
