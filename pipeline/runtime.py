@@ -79,11 +79,13 @@ def _worker_main(parent: int, jobs_fd: int, results_fd: int, embed: bool) -> Non
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the run's to handle; it stops the workers
     from pipeline.ingest import process_encoder, process_segmenter
 
-    segmenter = process_segmenter()
-    segmenter.count_tokens("warm")  # spaCy and the tokenizer load now, not inside a document's budget
     encoder = process_encoder() if embed else None
     if encoder is not None:
-        encoder.encode(["warm"])
+        encoder.encode(["warm"])  # builds the int8 model the first time on a machine, with torch
+    keep_torch_out()
+    segmenter = process_segmenter()
+    segmenter.count_tokens("warm")  # spaCy and the tokenizer load now, not inside a document's budget
+    segmenter.nlp  # noqa: B018
     started = {WORKER_START: process_age()}  # reported with the first document
     jobs, results = Connection(jobs_fd, writable=False), Connection(results_fd, readable=False)
     while True:
@@ -99,6 +101,16 @@ def _worker_main(parent: int, jobs_fd: int, results_fd: int, embed: bool) -> Non
         prepared.timings.update(started)
         started = {}
         results.send(("done", index, prepared))
+
+
+def keep_torch_out() -> None:
+    """Make ``import torch`` fail in this process from now on, unless it is already loaded.
+
+    spaCy's thinc imports torch when it can (about 190 MB and a second or two per worker) though
+    splitting sentences never uses it, and nothing else a worker does needs it once the int8 model
+    is built.
+    """
+    sys.modules.setdefault("torch", None)  # type: ignore[arg-type]
 
 
 def prepare_safely(source: DocumentSource, limits: Limits, encoder: object) -> Prepared:
