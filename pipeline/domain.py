@@ -296,6 +296,20 @@ class PassageContext:
 
 
 @dataclass(frozen=True)
+class StoredPassage:
+    """A stored passage as classification and learning read it back: its text and where it stands."""
+
+    id: str
+    text: str
+    heading: str | None
+    doc_kind: str | None
+    title: str | None
+
+    def context(self) -> PassageContext | None:
+        return PassageContext.of(self.doc_kind, self.heading, self.title)
+
+
+@dataclass(frozen=True)
 class GoldPassage:
     """A labelled passage (see LABELLING.md): what it evidences, as the evaluation and baselines read it."""
 

@@ -16,6 +16,7 @@ from typing import TextIO
 from pipeline.classify.base import DEFAULT_TOP_K, Classifier
 from pipeline.domain import PassageContext
 from pipeline.errors import InputError
+from pipeline.jsonl import json_objects
 from pipeline.taxonomy import DEFAULT_TAXONOMY
 from pipeline.text import squash_space
 
@@ -25,21 +26,13 @@ EMPTY = {"theme": None, "matches": [], "flagged": []}  # empty or whitespace-onl
 
 
 def read_records(lines: Iterable[str]) -> Iterator[dict]:
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as e:
-            raise InputError(f"input line {number} is not valid JSON: {e.msg}") from e
-        if not isinstance(record, dict):
-            raise InputError(f"input line {number} is not a JSON object")
+    for _, where, record in json_objects(lines, "input line {}".format, InputError):
         text = record.get("text", "")
         if not isinstance(text, str):
-            raise InputError(f"input line {number}: 'text' must be a string")
+            raise InputError(f"{where}: 'text' must be a string")
         for key in CONTEXT_KEYS:
             if record.get(key) is not None and not isinstance(record[key], str):
-                raise InputError(f"input line {number}: {key!r} must be a string")
+                raise InputError(f"{where}: {key!r} must be a string")
         yield record
 
 

@@ -14,7 +14,7 @@ from pipeline.classify import load_classifier
 from pipeline.classify.evidence import EvidenceClassifier
 from pipeline.classify.registry import POINTER, active_model_dir, registry_for
 from pipeline.cli import app
-from pipeline.domain import Authority, DocumentSource, PassageContext
+from pipeline.domain import Authority, DocumentSource, StoredPassage
 from pipeline.errors import LearnError
 from pipeline.ingest import Ingestor, Outcome
 from pipeline.store import Store
@@ -92,17 +92,17 @@ def test_decisions_become_labels_by_the_labelling_rules():
     taxonomy = load_taxonomy(TAX)
 
     def passage(*links: DecidedLink) -> DecidedPassage:
-        return DecidedPassage("p1", "  The Council  overspent. ", PassageContext(doc_kind="minutes"), links)
+        return DecidedPassage(StoredPassage("p1", "  The Council  overspent. ", None, "minutes", None), links)
 
-    confirmed = label(passage(DecidedLink("p1", "R-F02", True), DecidedLink("p1", "G003", False, "wrong_entry")),
+    confirmed = label(passage(DecidedLink("R-F02", True), DecidedLink("G003", False, "wrong_entry")),
                       taxonomy)
     assert (confirmed.text, confirmed.theme, confirmed.failure, confirmed.entries, confirmed.doc_kind) == (
         "The Council overspent.", "R", True, ("R-F02",), "minutes")
-    not_evidence = label(passage(DecidedLink("p1", "G003", False, "boilerplate")), taxonomy)
+    not_evidence = label(passage(DecidedLink("G003", False, "boilerplate")), taxonomy)
     assert (not_evidence.theme, not_evidence.failure, not_evidence.entries) == (None, False, ())
-    flipped = label(passage(DecidedLink("p1", "R-F02", False, "wrong_polarity")), taxonomy)
+    flipped = label(passage(DecidedLink("R-F02", False, "wrong_polarity")), taxonomy)
     assert (flipped.theme, flipped.failure, flipped.entries) == ("R", False, ())
-    assert label(passage(DecidedLink("p1", "R-F02", False, "wrong_entry")), taxonomy) is None
+    assert label(passage(DecidedLink("R-F02", False, "wrong_entry")), taxonomy) is None
 
 
 def test_held_back_slice_is_fixed_and_about_a_quarter():

@@ -15,7 +15,7 @@ from pipeline.review import auth, decisions, queries, work
 from pipeline.review.decisions import REASONS, BulkSet, Decision
 from pipeline.review.sentences import highlight
 from pipeline.review.views import filters_for
-from pipeline.review.web import Ctx, page, whole_number
+from pipeline.review.web import Ctx, page
 
 BLIND_DONE = {"confirm": "Confirmed, in a blind review. Here is your next one.",
               "reject": "Rejected, in a blind review. Here is your next one."}
@@ -54,11 +54,8 @@ def bulk_apply(ctx: Ctx) -> Response:
 
 
 def undo_batch(ctx: Ctx) -> Response:
-    batch = whole_number(ctx.request.path_params["batch"])
-    if batch is None:
-        raise HTTPException(404, "no such bulk decision")
     try:
-        undone = decisions.undo_batch(ctx.store, batch, ctx.reviewer.name)
+        undone = decisions.undo_batch(ctx.store, ctx.path_number("batch", "bulk decision"), ctx.reviewer.name)
     except DecisionError as e:
         return page(ctx, "error.html", 409, message=str(e))
     return RedirectResponse(f"/queue?done=batch-undone&n={undone}", status_code=303)
@@ -101,8 +98,7 @@ def request_second_reviews(ctx: Ctx) -> Response:
 
 def _request_or_404(ctx: Ctx) -> tuple[SecondReview, dict]:
     """The open second review assigned to this reviewer, and its item."""
-    review_id = whole_number(ctx.request.path_params["review_id"])
-    request = ctx.store.second_review(review_id) if review_id is not None else None
+    request = ctx.store.second_review(ctx.path_number("review_id", "second review for you"))
     if request is None or request.assigned_to != ctx.reviewer.name:
         raise HTTPException(404, "no such second review for you")
     item = queries.load_item(ctx.store, request.key.as_tuple())

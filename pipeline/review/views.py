@@ -161,11 +161,8 @@ def decide(ctx: Ctx) -> Response:
 def undo(ctx: Ctx) -> Response:
     """Undo one of my decisions from wherever I am (the banner on the next item, the recent decisions), then show
     the item it was on, to decide again."""
-    review_id = whole_number(ctx.request.path_params["review_id"])
-    if review_id is None:
-        raise HTTPException(404, "no such decision")
     try:
-        key = decisions.undo_review(ctx.store, review_id, ctx.reviewer.name)
+        key = decisions.undo_review(ctx.store, ctx.path_number("review_id", "decision"), ctx.reviewer.name)
     except DecisionError as e:
         return page(ctx, "error.html", 409, message=str(e))
     return RedirectResponse(item_url(key, done="undo"), status_code=303)

@@ -19,6 +19,7 @@ from urllib.parse import urlencode, urlsplit
 from jinja2 import Environment
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, MutableHeaders
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -65,6 +66,13 @@ class Ctx:
 
     def field(self, name: str) -> str:
         return str(self.form.get(name) or "").strip() if self.form else ""
+
+    def path_number(self, name: str, what: str) -> int:
+        """A whole-number path parameter (an id); 404 "no such <what>" when it is not one."""
+        number = whole_number(self.request.path_params[name])
+        if number is None:
+            raise HTTPException(404, f"no such {what}")
+        return number
 
 
 Handler = Callable[[Ctx], Response]

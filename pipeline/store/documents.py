@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 
 import numpy as np
 
@@ -16,26 +15,13 @@ from pipeline.domain import (
     DocumentState,
     ExtractedDocument,
     Passage,
-    PassageContext,
+    StoredPassage,
 )
 from pipeline.ids import text_key
 from pipeline.paths import path_text
 from pipeline.store.base import now
 from pipeline.store.cache import CacheMixin
 from pipeline.taxonomy import Taxonomy
-
-
-@dataclass(frozen=True)
-class StoredPassage:
-    id: str
-    text: str
-    heading: str
-    doc_kind: str | None
-    title: str | None
-
-    def context(self) -> PassageContext | None:
-        """What the classifier's priors read: document kind, heading path and title."""
-        return PassageContext.of(self.doc_kind, self.heading, self.title)
 
 
 class DocumentsMixin(CacheMixin):

@@ -17,7 +17,6 @@ passage lists entries); precision, recall and F1 of a single class are 0.0 when 
 
 from __future__ import annotations
 
-import json
 import random
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass
@@ -26,6 +25,7 @@ from pathlib import Path
 from pipeline.classify.calibration import binary_f1, confusion_counts
 from pipeline.domain import GoldPassage
 from pipeline.errors import EvaluationError, GoldFileError, PredictionError
+from pipeline.jsonl import json_objects
 from pipeline.paths import DEVSET
 from pipeline.taxonomy import DEFAULT_TAXONOMY, load_taxonomy
 
@@ -70,11 +70,8 @@ def load_gold(path: Path | str) -> list[GoldPassage]:
         raise GoldFileError(f"gold file {path} cannot be read: {e}") from e
     rows: list[GoldPassage] = []
     first_line: dict[str, int] = {}
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        where = f"{path.name} line {number}"
-        row = _gold_row(line, where)
+    for number, where, raw in json_objects(lines, f"{path.name} line {{}}".format, GoldFileError):
+        row = _gold_row(raw, where)
         if row.id in first_line:
             raise GoldFileError(f"{where}: id {row.id!r} already used on line {first_line[row.id]}")
         first_line[row.id] = number
@@ -84,13 +81,7 @@ def load_gold(path: Path | str) -> list[GoldPassage]:
     return rows
 
 
-def _gold_row(line: str, where: str) -> GoldPassage:
-    try:
-        raw = json.loads(line)
-    except json.JSONDecodeError as e:
-        raise GoldFileError(f"{where} is not valid JSON: {e.msg}") from e
-    if not isinstance(raw, dict):
-        raise GoldFileError(f"{where} is not a JSON object")
+def _gold_row(raw: dict, where: str) -> GoldPassage:
     gold_id = raw.get("gid", raw.get("id"))
     if not isinstance(gold_id, str | int) or isinstance(gold_id, bool) or gold_id == "":
         raise GoldFileError(f"{where}: needs a string or integer 'gid' (or 'id')")

@@ -30,7 +30,7 @@ from pipeline.classify.entry_vectors import write_vectors
 from pipeline.classify.evidence import EvidenceClassifier
 from pipeline.classify.model import save_model
 from pipeline.classify.registry import activate, registry_for, write_report
-from pipeline.domain import EvidenceKey, PassageContext, ReviewDecision
+from pipeline.domain import EvidenceKey, ReviewDecision, StoredPassage
 from pipeline.embed import Encoder
 from pipeline.errors import LearnError
 from pipeline.ids import sha256_bytes, vector_key
@@ -47,7 +47,8 @@ MIN_HELD_BACK = 10  # fewer held-back decided links than this: no verdict, nothi
 
 @dataclass(frozen=True)
 class DecidedLink:
-    passage: str
+    """What the standing decision on one of the passage's links says: confirmed, or rejected and why."""
+
     entry: str
     confirmed: bool
     reason: str | None = None
@@ -55,10 +56,8 @@ class DecidedLink:
 
 @dataclass(frozen=True)
 class DecidedPassage:
-    id: str
-    text: str
-    context: PassageContext | None
-    links: tuple[DecidedLink, ...]
+    passage: StoredPassage
+    links: tuple[DecidedLink, ...]  # one per entry
 
 
 @dataclass(frozen=True)
@@ -103,14 +102,12 @@ def decided_passages(store: Store, taxonomy: Taxonomy) -> list[DecidedPassage]:
             continue
         decision, links = standing[key].latest, by_passage.setdefault(key.passage, [])
         if decision.decision is ReviewDecision.REASSIGN:
-            links.append(DecidedLink(key.passage, key.entry, False, "wrong_entry"))
+            links.append(DecidedLink(key.entry, False, "wrong_entry"))
             if decision.new_entry in known:
-                links.append(DecidedLink(key.passage, decision.new_entry, True, "reassigned"))
+                links.append(DecidedLink(decision.new_entry, True, "reassigned"))
         else:
-            links.append(DecidedLink(key.passage, key.entry, decision.decision is ReviewDecision.CONFIRM,
-                                     decision.reason))
-    return [DecidedPassage(pid, stored[pid].text, stored[pid].context(), _dedupe(links))
-            for pid, links in by_passage.items()]
+            links.append(DecidedLink(key.entry, decision.decision is ReviewDecision.CONFIRM, decision.reason))
+    return [DecidedPassage(stored[pid], _dedupe(links)) for pid, links in by_passage.items()]
 
 
 def _dedupe(links: list[DecidedLink]) -> tuple[DecidedLink, ...]:
@@ -122,21 +119,21 @@ def _dedupe(links: list[DecidedLink]) -> tuple[DecidedLink, ...]:
     return tuple(out.values())
 
 
-def label(passage: DecidedPassage, taxonomy: Taxonomy) -> LabelledRow | None:
+def label(decided: DecidedPassage, taxonomy: Taxonomy) -> LabelledRow | None:
     """The training row the decisions imply, or None when they only say what the passage is not."""
     entries = {e.id: e for e in taxonomy.entries}
-    confirmed = [entries[link.entry] for link in passage.links if link.confirmed]
-    text = squash_space(passage.text)
-    kind = passage.context.doc_kind if passage.context else None
+    confirmed = [entries[link.entry] for link in decided.links if link.confirmed]
+    passage = decided.passage
+    text, kind = squash_space(passage.text), passage.doc_kind or None
     if confirmed:
         failures = [e for e in confirmed if e.is_failure]
         theme = (failures or confirmed)[0].theme
         return LabelledRow(passage.id, text, theme, bool(failures), tuple(e.id for e in confirmed), kind)
-    reasons = {link.reason for link in passage.links}
+    reasons = {link.reason for link in decided.links}
     if reasons and reasons <= set(NOT_EVIDENCE_REASONS):
         return LabelledRow(passage.id, text, None, False, (), kind)
     if reasons == {"wrong_polarity"}:
-        rejected = [entries[link.entry] for link in passage.links]
+        rejected = [entries[link.entry] for link in decided.links]
         if len({e.theme for e in rejected}) == 1 and len({e.is_failure for e in rejected}) == 1:
             return LabelledRow(passage.id, text, rejected[0].theme, not rejected[0].is_failure, (), kind)
     return None
@@ -152,8 +149,8 @@ def score_links(classifier: EvidenceClassifier, passages: Sequence[DecidedPassag
     """Link precision and recall of the classifier's suggestions against the analysts' decisions."""
     if not passages:
         return Scores(0, 0, None, None, None)
-    predictions = classifier.predict_vectors(vectors, texts=[p.text for p in passages],
-                                             contexts=[p.context for p in passages])
+    predictions = classifier.predict_vectors(vectors, texts=[p.passage.text for p in passages],
+                                             contexts=[p.passage.context() for p in passages])
     true_positive = suggested_decided = confirmed = links = 0
     for passage, prediction in zip(passages, predictions, strict=True):
         suggested = {m.entry.id for m in prediction.evidence} if prediction.theme else set()
@@ -184,8 +181,8 @@ def learn(db: str | Path, encoder: Encoder, taxonomy: Taxonomy, *, holdout: floa
         passages = decided_passages(store, taxonomy)
         if not passages:
             raise LearnError("no decisions to learn from: confirm or reject suggested evidence in `triage review`")
-        vectors = _passage_vectors(store, encoder, [p.text for p in passages])
-    test = [i for i, p in enumerate(passages) if held_back(p.id, holdout)]
+        vectors = _passage_vectors(store, encoder, [p.passage.text for p in passages])
+    test = [i for i, p in enumerate(passages) if held_back(p.passage.id, holdout)]
     held_indices = set(test)
     train = [i for i in range(len(passages)) if i not in held_indices]
     rows = [label(passages[i], taxonomy) for i in train]
