@@ -221,6 +221,12 @@ class WorkerPool:
             worker.kill()
         self.workers = []
 
+    @property
+    def ready(self) -> int:
+        """Documents prepared and not yet taken."""
+        with self._changed:
+            return len(self._done)
+
     def begin(self, sources: list[DocumentSource]) -> None:
         """Start preparing these documents now; ``prepare`` with the same list then takes them."""
         if self._driver is not None:

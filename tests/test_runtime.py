@@ -66,6 +66,50 @@ def test_workers_prepare_in_order_and_fail_bad_documents_as_data(tmp_path: Path)
     assert pool.replaced == 0
 
 
+def _wait_for(condition, seconds: float = 90.0) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + seconds
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.1)
+
+
+@pytest.mark.slow
+def test_documents_begun_early_are_prepared_while_the_caller_is_busy_and_handed_over_in_order(tmp_path: Path) -> None:
+    good = DEMO_CORPUS / "ferncastle" / "2024-06-11-cabinet-peer-challenge-progress.html"
+    given = sources(good, html_nested_divs(tmp_path), docx_truncated_xml(tmp_path))
+    with WorkerPool(2, embed=False) as pool:
+        pool.begin(given)  # what `triage run` does before Prefect starts
+        _wait_for(lambda: pool.ready == len(given))
+        assert pool.ready == len(given)  # all prepared with nobody asking yet
+        prepared = list(pool.prepare(given))
+        assert pool.ready == 0
+    assert [p.source for p in prepared] == given
+    assert [p.error_reason for p in prepared] == [None, None, FailureReason.CORRUPT]
+
+
+@pytest.mark.slow
+def test_workers_stay_a_bounded_number_of_documents_ahead_of_the_caller(tmp_path: Path) -> None:
+    folders = [tmp_path / str(i) for i in range(4)]
+    for folder in folders:
+        folder.mkdir()
+    given = sources(*[html_nested_divs(folder) for folder in folders])
+    with WorkerPool(2, embed=False) as pool:
+        pool.AHEAD = 1
+        pool.begin(given)
+        _wait_for(lambda: pool.ready == 1)
+        time.sleep(1.0)  # time enough for more, were they allowed
+        assert pool.ready == 1
+        assert len(list(pool.prepare(given))) == len(given)
+
+
+@pytest.mark.slow
+def test_a_pool_begun_on_other_documents_prepares_the_ones_asked_for(tmp_path: Path) -> None:
+    first, second = html_nested_divs(tmp_path), docx_truncated_xml(tmp_path)
+    with WorkerPool(1, embed=False) as pool:
+        pool.begin(sources(first, second))
+        [only] = pool.prepare(sources(second))
+    assert only.source == sources(second)[0] and only.error_reason == FailureReason.CORRUPT
+
+
 def test_a_document_past_its_time_budget_fails_as_timeout_and_the_next_is_read(tmp_path: Path) -> None:
     """Scattered glyphs take pdfium about 30 s with the page limits lifted; the budget here is 2 s."""
     limits = Limits(**{**UNBOUNDED_PAGES.__dict__, "seconds": 2.0})
