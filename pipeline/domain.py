@@ -206,6 +206,36 @@ class FetchRecord:
     error: str | None = None
 
 
+@dataclass(frozen=True)
+class LoggedScrapeFailure:
+    """One failure a collect run logged: the URL, the level it failed at, its reason code and HTTP status."""
+
+    id: int
+    run: int | None
+    source: str
+    url: str
+    level: str  # "source", "committees", "meetings", "meeting" or "document"
+    reason: str
+    http_status: int | None
+    message: str | None
+    at: str
+
+
+@dataclass(frozen=True)
+class FailingUrl:
+    """A URL failing run after run (keyed without its rolling date window), and until when it is skipped."""
+
+    url: str
+    source: str
+    level: str | None
+    reason: str | None
+    http_status: int | None
+    failures: int  # failures in a row
+    first_failed: str | None
+    last_failed: str
+    retry_at: str | None  # None: asked again on the next run
+
+
 # -- what was guessed about a document -------------------------------------------------------------
 
 @dataclass(frozen=True)

@@ -154,8 +154,8 @@ def test_a_url_failing_repeatedly_backs_off_and_a_success_clears_it(site, tmp_pa
     asked = [h for h in site.hits_for("/brackenmoor/mgConvert2PDF.aspx") if h.query.get("ID") == "81010"]
     assert len(asked) == 2 * 2  # two runs, each a first try and one retry; none in the third
     [failing] = store.failing_urls()
-    assert failing["failures"] == 2 and failing["retry_at"] > failing["last_failed"]
-    store.db["failing_urls"].update(failing["url"], {"retry_at": "2000-01-01T00:00:00+00:00"})
+    assert failing.failures == 2 and failing.retry_at > failing.last_failed
+    store.db["failing_urls"].update(failing.url, {"retry_at": "2000-01-01T00:00:00+00:00"})
     del site.routes[target]
     fourth, store = run(site, tmp_path)
     assert "81010" in collected(fourth) and store.failing_urls() == []
@@ -168,7 +168,7 @@ def test_a_meeting_list_keeps_its_failure_streak_from_one_window_to_the_next(sit
     run(site, tmp_path)
     store = run(site, tmp_path)[1]
     [failing] = store.failing_urls()
-    assert failing["failures"] == 2 and failing["url"].endswith("GetMeetings?lCommitteeId=131")
+    assert failing.failures == 2 and failing.url.endswith("GetMeetings?lCommitteeId=131")
     store.close()
     third = run(site, tmp_path)[0]
     assert third.counts["deferred"] == 1 and not third.failures

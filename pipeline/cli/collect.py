@@ -133,14 +133,14 @@ def scrape_main(
         failing = store.failing_urls()
     out.print(f"scrape run {run_id}: {len(failures)} failures", highlight=False)
     for f in failures:
-        status = f" HTTP {f['http_status']}" if f["http_status"] else ""
-        out.print(f"  {f['source']}  {f['level']}  {f['reason']}{status}  {f['url']}", highlight=False,
+        status = f" HTTP {f.http_status}" if f.http_status else ""
+        out.print(f"  {f.source}  {f.level}  {f.reason}{status}  {f.url}", highlight=False,
                   markup=False, soft_wrap=True)
     out.print(f"failing now: {len(failing)} URLs", highlight=False)
-    for f in failing:
-        wait = f", skipped until {f['retry_at']}" if f["retry_at"] else ""
-        out.print(f"  {f['source']}  {f['level']}  {f['reason']}  failed {f['failures']}x since "
-                  f"{f['first_failed']}{wait}  {f['url']}", highlight=False, markup=False, soft_wrap=True)
+    for u in failing:
+        wait = f", skipped until {u.retry_at}" if u.retry_at else ""
+        out.print(f"  {u.source}  {u.level}  {u.reason}  failed {u.failures}x since "
+                  f"{u.first_failed}{wait}  {u.url}", highlight=False, markup=False, soft_wrap=True)
 
 
 AllowPrivate = Annotated[bool, typer.Option("--allow-private-hosts", help="Allow loopback and private addresses "

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from pipeline.domain import FetchRecord
+from pipeline.domain import FailingUrl, FetchRecord, LoggedScrapeFailure
 from pipeline.store.base import StoreBase, now
 
 BACKOFF_CAP_DAYS = 32
@@ -55,8 +55,9 @@ class FetchesMixin(StoreBase):
         row = self.db.execute("select retry_at from failing_urls where url = ?", [url]).fetchone()
         return bool(row and row[0] and row[0] > now())
 
-    def scrape_failures(self, run: int) -> list[dict]:
-        return [dict(row) for row in self.db["scrape_failures"].rows_where("run = ?", [run], order_by="id")]
+    def scrape_failures(self, run: int) -> list[LoggedScrapeFailure]:
+        return [LoggedScrapeFailure(**row) for row in self.db["scrape_failures"].rows_where("run = ?", [run],
+                                                                                              order_by="id")]
 
-    def failing_urls(self) -> list[dict]:
-        return list(self.db["failing_urls"].rows_where(order_by="source, failures desc, url"))
+    def failing_urls(self) -> list[FailingUrl]:
+        return [FailingUrl(**row) for row in self.db["failing_urls"].rows_where(order_by="source, failures desc, url")]
