@@ -176,7 +176,9 @@ class WorkerPool:
     manager: leaving it stops every worker.
     """
 
-    AHEAD = 8  # documents prepared and not yet taken that the pool may hold
+    # Documents prepared and not yet taken that the pool may hold: enough to keep the workers busy through
+    # Prefect's start (a few MB of passages and vectors), few enough to keep a corpus out of memory.
+    AHEAD = 32
 
     def __init__(self, workers: int = 2, limits: Limits = DEFAULT_LIMITS, embed: bool = True) -> None:
         self.size = max(1, workers)
