@@ -38,46 +38,14 @@ def run(
                                           "(the run's record keeps it either way).")] = False,
 ) -> None:
     """Ingest documents into the database with the Prefect flow, then print a summary."""
-    import time
-
-    from pipeline.collect.corpus import discover
-    from pipeline.ingest import settled_run
+    from flows.run import run_paths
     from pipeline.report.summary import authority_summaries
     from pipeline.store import Store
-    from pipeline.timing import IMPORTS, PLANNING, PREFECT, SUMMARY, Budget, process_age
+    from pipeline.timing import IMPORTS, SUMMARY, Budget, process_age
 
     budget = Budget()
     budget.add(IMPORTS, process_age())
-    targets = paths or [DEMO_CORPUS]
-    parameters = {"paths": [str(p) for p in targets], "authority": authority, "taxonomy": taxonomy}
-    with budget.phase(PLANNING):
-        authorities, sources = discover(targets, authority)  # fail fast, before Prefect and the model start
-        load_taxonomy(taxonomy)
-        summary, to_prepare = settled_run(sources, authorities, db, taxonomy, parameters)
-    if summary is not None:
-        err.print("Nothing to do: every document is stored under the current extractor and classifier "
-                  "(Prefect not started)", highlight=False)
-    else:
-        from pipeline.extract.limits import limits_from_environment
-        from pipeline.runtime import WORKERS, Lifeline, WorkerPool, offered
-
-        note(f"Ingesting {', '.join(str(p) for p in targets)} into {db} (Prefect, local ephemeral mode unless "
-             "PREFECT_API_URL is set)")
-        started = time.perf_counter()
-        on_cluster = bool(dask_workers or dask_address)
-        # If this process is killed, what it started (Prefect's server, workers) dies too. The workers
-        # start, and start on the documents, before Prefect does, so their work overlaps its start.
-        with Lifeline(), WorkerPool(WORKERS, limits_from_environment()) as pool, offered(pool):
-            if to_prepare and not on_cluster:
-                pool.begin(to_prepare)
-            from flows.ingest import dask_task_runner, ingest_flow
-
-            if on_cluster:
-                ingest_flow = ingest_flow.with_options(task_runner=dask_task_runner(dask_address, dask_workers or 2))
-            summary = ingest_flow(parameters["paths"], str(db), authority, taxonomy, progress=True,
-                                  on_cluster=on_cluster)
-        budget.add(PREFECT, time.perf_counter() - started - sum(summary.timings.values()))
-        budget.add_all(summary.timings)
+    summary = run_paths(paths or [DEMO_CORPUS], db, authority, taxonomy, budget, note, dask_workers, dask_address)
     with budget.phase(SUMMARY):
         with Store(db) as store:
             print_summary(authority_summaries(store, authority if paths else None))
