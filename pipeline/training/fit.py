@@ -12,8 +12,9 @@ Everything fitted is fitted here, deterministically, from the development set
    training rows;
 3. the final heads on all rows; document-kind priors from the rows' ``doc_kind``.
 
-``build`` writes the artefacts (``python -m pipeline.training``); ``crossval`` scores the same fit
-on held-out folds.
+Everything a fit reads travels as one ``TrainingSet`` (``pipeline.training.dataset``): the labelled
+rows with their vectors, the entry bank and the non-evidence passages. ``build`` writes the
+artefacts (``python -m pipeline.training``); ``crossval`` scores the same fit on held-out folds.
 """
 
 from __future__ import annotations
