@@ -185,7 +185,7 @@ def passages_per_second(factory: Callable[[], Encoder], texts: Sequence[str], wo
     return len(texts) / seconds
 
 
-def speed(name: str, passages: int) -> dict:
+def speed(name: str, passages: int, predict: bool = True) -> dict:
     """Encode rates (1 thread; 2 workers) and the predict pipeline's time, each beside fp32 MiniLM's."""
     from bench.classification import sample_passages
 
@@ -199,7 +199,8 @@ def speed(name: str, passages: int) -> dict:
             theirs = max(theirs, passages_per_second(reference, texts, workers))
             ours = max(ours, passages_per_second(factory, texts, workers))
         out[f"{label}_passages_per_s"], out[f"{label}_reference_passages_per_s"] = ours, theirs
-    out["predict_s"], out["reference_encode_s"] = _predict_against_bare(factory, texts)
+    if predict:
+        out["predict_s"], out["reference_encode_s"] = _predict_against_bare(factory, texts)
     return out
 
 
@@ -250,7 +251,7 @@ def table(results: dict[str, dict]) -> str:
             cells += [f"{speed_[f'{k}_passages_per_s']:.1f}/s "
                       f"({speed_[f'{k}_passages_per_s'] / speed_[f'{k}_reference_passages_per_s']:.2f}x)"
                       for k in ("one_thread", "two_workers")]
-            cells.append(f"{speed_['predict_s'] / speed_['reference_encode_s']:.2f}")
+            cells.append(f"{speed_['predict_s'] / speed_['reference_encode_s']:.2f}" if "predict_s" in speed_ else "-")
         else:
             cells += ["-"] * 3
         lines.append("| " + " | ".join(cells) + " |")
@@ -263,6 +264,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--written", action="store_true", help="also cross-validate on the written passages")
     parser.add_argument("--skip-quality", action="store_true")
     parser.add_argument("--skip-speed", action="store_true")
+    parser.add_argument("--skip-predict", action="store_true",
+                        help="no predict timing (it fits a classifier on the candidate's vectors: every training "
+                             "text encoded once)")
     parser.add_argument("--passages", type=int, default=SPEED_PASSAGES, help="passages timed for speed")
     args = parser.parse_args(argv)
     unknown = [name for name in args.candidates if name not in CANDIDATES]
@@ -275,7 +279,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             if not args.skip_quality:
                 result.update(quality(name, args.written))
             if not args.skip_speed:
-                result["speed"] = speed(name, args.passages)
+                result["speed"] = speed(name, args.passages, not args.skip_predict)
         except ModelError as e:
             print(f"{name}: not run: {e}", file=sys.stderr)
             continue
