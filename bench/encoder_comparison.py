@@ -231,7 +231,7 @@ def _predict_against_bare(factory: Callable[[], Encoder], texts: list[str]) -> t
         warm.encode(texts[:16])
     predict = bare = float("inf")
     for _ in range(2):
-        predict = min(predict, timed(lambda: predict_records(records, classifier, top_k=5))[0])
+        predict = min(predict, timed(lambda: list(predict_records(records, classifier, top_k=5)))[0])
         bare = min(bare, timed(lambda: reference.encode(texts))[0])
     return predict, bare
 
@@ -275,7 +275,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     stored = json.loads(RESULTS.read_text()) if RESULTS.is_file() else {}
     for name in args.candidates:
         try:
-            result = stored.get(name, {})
+            result = {}
             if not args.skip_quality:
                 result.update(quality(name, args.written))
             if not args.skip_speed:
@@ -283,7 +283,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         except ModelError as e:
             print(f"{name}: not run: {e}", file=sys.stderr)
             continue
-        stored[name] = {"description": CANDIDATES[name].description, **result}
+        stored = json.loads(RESULTS.read_text()) if RESULTS.is_file() else {}  # another run may have written
+        stored[name] = {**stored.get(name, {}), "description": CANDIDATES[name].description, **result}
         RESULTS.write_text(json.dumps(stored, indent=2) + "\n")
     print(table(stored))
     return 0
