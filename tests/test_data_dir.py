@@ -89,3 +89,18 @@ def test_run_writes_the_database_and_caches_into_the_data_dir(tmp_path: Path, sm
     assert "no database at" in triage("summary", cwd=tmp_path, env_dir=variable, ok=False).stderr
     triage("summary", "--db", "option/triage.db", "--html", "map.html", cwd=tmp_path, env_dir=variable)
     assert (tmp_path / "map.html").is_file() and not variable.exists()
+
+
+@pytest.mark.slow  # builds Prefect deployments
+def test_served_deployments_scrape_into_the_chosen_data_dir(tmp_path: Path):
+    """The schedules run later, in other processes: the database chosen now is written into each deployment."""
+    from typer.testing import CliRunner
+
+    from pipeline.cli import app
+
+    option = tmp_path / "option"
+    result = CliRunner().invoke(app, ["--data-dir", str(option), "flows", "serve", "--dry-run"],
+                                env={"TRIAGE_DATA_DIR": str(tmp_path / "variable")})
+    assert result.exit_code == 0, result.output
+    lines = [line for line in result.stdout.splitlines() if line.startswith(("scrape-", "learn-weekly"))]
+    assert lines and all(f"'db': '{option / 'triage.db'}'" in line for line in lines)
