@@ -11,7 +11,7 @@ from pipeline.classify import load_classifier
 from pipeline.classify.calibration import Platt, fit_platt
 from pipeline.classify.entry_vectors import cached_vectors, entry_texts, load_exemplars, read_vectors, texts_key
 from pipeline.classify.evidence import EvidenceClassifier
-from pipeline.classify.model import load_model
+from pipeline.classify.model import HEALTHY_CAP, load_model
 from pipeline.classify.rules.tripwires import load_tripwires, parse_tripwires
 from pipeline.classify.similarity import SimilarityClassifier
 from pipeline.domain import PassageContext, Prediction
@@ -67,6 +67,17 @@ def test_risk_register_possibility_is_not_a_failure(evidence):
                                       "has exceeded the budget for the third year running.")
     assert possibility.flagged == []
     assert happening.flagged and happening.failure_probability > possibility.failure_probability
+
+
+def test_a_denied_indicator_stays_capped_whatever_the_document_kind(evidence):
+    """Audit reports lean towards failure (a positive prior), but a prior never lifts a denied indicator."""
+    audit = PassageContext(doc_kind="audit_report")
+    denied = "The annual review has not identified any significant governance issues this year."
+    reported = "The annual review identified three significant governance issues this year."
+    assert predict_one(evidence, denied, audit).failure_probability <= HEALTHY_CAP + 1e-6
+    assert predict_one(evidence, denied, audit).flagged == []
+    assert (predict_one(evidence, reported, audit).failure_probability
+            > predict_one(evidence, reported).failure_probability > HEALTHY_CAP)
 
 
 # -- tripwires --------------------------------------------------------------------------------------

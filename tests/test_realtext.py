@@ -1,6 +1,7 @@
 """The real-text development rows: references only in the repository, text rebuilt from ../shared, and the
-classifier's behaviour on the failure modes real papers showed (negated, hypothetical, listed risk, quoted
-guidance, table fragment). Tests that need the shared documents skip with the reason when they are absent."""
+classifier's behaviour on the failure modes real papers showed (negated, hypothetical, listed risk, plan, quoted
+guidance, statement of law, table fragment). Tests that need the shared documents skip with the reason when they
+are absent."""
 
 from __future__ import annotations
 
@@ -104,7 +105,9 @@ DENIED = {  # nothing here asserts a failure: none may be flagged
         _unlabelled(FORUM, 7434, 7672, "4ee88fe40d63df5f0e59e1e8a0207c86d23f5100e48c909d0e36e103e4a242d7"),
     ],
     "listed risk": [REFS["f1d328f4345a"]],
+    "plan": [REFS["37d608a5ab5a"], REFS["bd81320dbd6b"]],
     "quoted guidance": [REFS["9ae40e9b64fe"], REFS["498601894530"]],
+    "statement of law": [REFS["bf0f7ddc7b1e"], REFS["53654f2da7ab"]],
 }
 FRAGMENTS = [REFS["c16c6e78dd69"], REFS["44c49d7ff122"],
              _unlabelled(ENFORCEMENT, 32198, 32247, "8c4fe0fb9a961f3dfd6577c34b80189ad3e3cf3acf3a663ad3cae94daee8e91e")]

@@ -51,6 +51,53 @@ def test_negation_and_hedges_look_only_within_the_clause():
     assert is_hedged(hedged, hedged.index("overspend"))
 
 
+# Each way of mentioning a failure without reporting one, beside a sentence that reports it (the same modes on
+# real sentences of the development documents are in test_realtext.py, on the bundled corpus in test_demo_flags.py).
+@pytest.mark.parametrize(("mode", "text"), [
+    ("negated subject", "No standards complaints were upheld during the year."),
+    ("negated subject", "Six code of conduct complaints were received. None was upheld after investigation."),
+    ("negated verb", "The annual review has not identified any significant governance issues."),
+    ("negated verb", "We did not identify any material misstatement in the draft accounts."),
+    ("negated verb", "The Council has not borrowed to invest for yield."),
+    ("conditional", "If the remaining £1.2m cannot be recovered, it will be met from the contingency reserve."),
+    ("plan", "The Council intends to invite a further corporate peer challenge in 2027."),
+    ("scenario", "The board stress-tested its controls against two scenarios: the failure of a major supplier and "
+                 "a cyber attack that took systems offline for a week."),
+    ("statement of law", "A council must decide a homelessness application within 56 days (Housing Act 1996, "
+                         "section 184). The duty is owed to the applicant."),
+    ("statement of law", "Section 114 of the Local Government Finance Act 1988 requires the chief finance officer to "
+                         "report if spending is likely to exceed resources. (Comments of the Interim Monitoring "
+                         "Officer.)"),
+    ("table answered no", "Criterion | Significant weakness identified | Statutory recommendation "
+                          "Financial sustainability | No | No Governance | No | No"),
+])
+def test_a_failure_mentioned_but_not_reported_is_denied(mode, text):
+    counts = cue_counts(text)
+    assert counts.not_asserted, (mode, counts)
+    assert not counts.asserts_failure, (mode, counts)
+
+
+@pytest.mark.parametrize(("mode", "text"), [
+    ("upheld", "The Ombudsman upheld four complaints about the Council's handling of housing repairs."),
+    ("issues", "The Annual Governance Statement reports three significant governance issues."),
+    ("no plan", "The Council does not yet have a plan to reduce its borrowing."),
+    ("reserves", "The overspend of £2.1m was met from the general reserve."),
+    ("assertion beside a conditional", "The Council overspent by £3m in 2023/24. If that continues, its reserves "
+                                       "would be exhausted by 2026."),
+    ("table answered yes", "Criterion | Significant weakness identified Financial sustainability | Yes"),
+    ("plan beside a failure", "Savings of £2m were not delivered, and the Council intends to revisit them."),
+])
+def test_a_reported_failure_is_asserted(mode, text):
+    counts = cue_counts(text)
+    assert counts.asserts_failure, (mode, counts)
+    assert not counts.not_asserted, (mode, counts)
+
+
+def test_vacancy_management_is_a_saving_not_a_vacancy():
+    assert cue_counts("Savings come from vacancy management and a review of placements.").failure == 0
+    assert cue_counts("The post of Monitoring Officer has been vacant since March.").failure == 1
+
+
 @given(st.lists(passage_text, max_size=5))
 def test_cue_features_are_one_finite_non_negative_row_per_text(texts):
     features = cue_features(texts)
@@ -87,6 +134,7 @@ def test_a_negated_failure_tripwire_fires_for_the_healthy_pole():
     "Indicators of potential failure include significant weaknesses identified in annual audit reports, and/or "
     "statutory recommendations.",
     "The Police and Crime Commissioner thanked the Council for its support.",
+    "CR07 | Governance: failure to respond to the auditor's statutory recommendations | Monitoring Officer | 3 | 4",
 ])
 def test_tripwires_ignore_hedges_quotations_and_lookalikes(text):
     assert TRIPWIRES.match(text) == []

@@ -11,7 +11,7 @@ import numpy as np
 from pipeline.classify.base import DEFAULT_TOP_K, Context, contexts_for
 from pipeline.classify.calibration import sigmoid
 from pipeline.classify.entry_vectors import EntryBank, load_entry_bank
-from pipeline.classify.model import EvidenceModel, ModelThresholds, load_model
+from pipeline.classify.model import EvidenceModel, ModelThresholds, cap_denied, load_model
 from pipeline.classify.rules.priors import doc_kind_of, rules_key, suppression_reason
 from pipeline.classify.rules.tripwires import TripwireHit, Tripwires, load_tripwires
 from pipeline.domain import Match, Polarity, Prediction
@@ -96,7 +96,7 @@ class EvidenceClassifier:
                 evidence_logit[i] += offsets.evidence
                 failure_logit[i] += offsets.failure
                 theme_score[i] += np.asarray(offsets.themes)
-        p_evidence, p_failure = sigmoid(evidence_logit), sigmoid(failure_logit)
+        p_evidence, p_failure = sigmoid(evidence_logit), sigmoid(cap_denied(failure_logit, combined.denied))
         p_entry = model.calibration.entry(combined.entry_score)
         order = np.argsort(-combined.entry_score, axis=1, kind="stable")[:, :top_k]
         best_failure = np.argmax(np.where(model.entry_is_failure, combined.entry_score, -np.inf), axis=1)

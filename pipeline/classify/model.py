@@ -179,9 +179,9 @@ class EvidenceModel:
         w = self.weights
         pt = np.clip(raw.theme_proba, 1e-9, 1.0)
         pe = np.clip(raw.entry_proba, 1e-9, 1.0)
-        failure_logit = self.polarity_head.logits(polarity_features(raw.failure_logit, raw.cues))[:, 0]
-        healthy = (raw.cues[:, NOT_ASSERTED] > 0.5).any(axis=1)
-        failure_logit = np.where(healthy, np.minimum(failure_logit, logit(HEALTHY_CAP)), failure_logit)
+        denied = (raw.cues[:, NOT_ASSERTED] > 0.5).any(axis=1)
+        failure_logit = cap_denied(self.polarity_head.logits(polarity_features(raw.failure_logit, raw.cues))[:, 0],
+                                   denied)
         p_fail = np.clip(sigmoid(failure_logit), 1e-6, 1 - 1e-6)[:, None]
         polarity = np.where(self.entry_is_failure[None, :], np.log(p_fail), np.log1p(-p_fail))
         entry_score = (w.entry_head * np.log(pe) + w.theme * np.log(pt[:, self.entry_theme])
@@ -192,7 +192,8 @@ class EvidenceModel:
             theme_score[:, t] += (w.entry_head * np.log(pe[:, members].max(axis=1))
                                   + w.similarity * raw.sims[:, members].max(axis=1))
         evidence_logit = logit(1.0 - raw.theme_proba[:, len(self.themes)])
-        return Combined(theme_score, entry_score, self.calibration.evidence.logit(evidence_logit), failure_logit)
+        return Combined(theme_score, entry_score, self.calibration.evidence.logit(evidence_logit), failure_logit,
+                        denied)
 
 
 @dataclass
@@ -211,6 +212,16 @@ class Combined:
     entry_score: np.ndarray  # (n, entries) ranking score; calibration.entry maps it to a probability
     evidence_logit: np.ndarray  # (n,) calibrated logit of "the passage is evidence"
     failure_logit: np.ndarray  # (n,) calibrated logit of "the passage evidences a failure"
+    denied: np.ndarray  # (n,) bool: a denied indicator, whose failure logit stays capped (see cap_denied)
+
+
+def cap_denied(failure_logit: np.ndarray, denied: np.ndarray) -> np.ndarray:
+    """The failure logit, at most logit(HEALTHY_CAP) where the passage denies the failure it mentions.
+
+    Applied once more after anything that shifts the logit (document-kind priors), so no prior turns a
+    negated, hypothetical or quoted failure into a confident one.
+    """
+    return np.where(denied, np.minimum(failure_logit, logit(HEALTHY_CAP)), failure_logit)
 
 
 def theme_features(vectors: np.ndarray, cues: np.ndarray) -> np.ndarray:

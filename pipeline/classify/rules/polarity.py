@@ -43,9 +43,13 @@ _NEGATOR = re.compile(
     r"instances? of|need(?:ed)? (?:for|to)|been needed to|requirement (?:for|to)|plans? to|"
     r"identif(?:y|ied)|find|found|report(?:ed)?|made|recourse to|call on|unplanned|planned|"
     r"reliance on|further|for|of|to|be|been|have|has|was|were|is|are|its|our|their|[a-z]+ed|"
-    r"at (?:this|the|any) (?:stage|time|point)|at present|yet|so far|to date|under|report|notice)\b)*\s*$",
+    r"at (?:this|the|any) (?:stage|time|point)|at present|yet|so far|to date|under|report|notice|"
+    r"[a-z]+(?= any\b))\b)*\s*$",
     re.IGNORECASE,
 )
+# A negated subject: "No standards complaints were upheld", "none of them was found".
+_NEGATED_SUBJECT = re.compile(r"\b(?:no|none|neither|nothing)\b(?:\s+[\w'-]+){0,4}\s+"
+                              r"(?:was|were|is|are|has been|have been|had been)\s*$", re.IGNORECASE)
 # After a cue: "the complaint was not upheld", "fault was not found".
 _POST_NEGATION = re.compile(
     r"^[^.;:,]{0,30}?\b(?:was|were|is|are|has been|have been|had been)\s+(?:not|never)\s+"
@@ -61,9 +65,30 @@ _HEDGE = re.compile(
 # Government Finance Act 1988 requires the chief finance officer to make a report if ...".
 _STATEMENT_OF_LAW = re.compile(r"\b(?:section|s\.)\s?\d+\w*(?:\(\d+\))? of the [\w ]{3,60}? act(?: \d{4})? "
                                r"(?:requires|provides|states|says|allows|empowers|places|sets out)\b", re.IGNORECASE)
+# A conditional sentence is a possibility throughout: "If the remaining £4.2m cannot be recovered, it will be met
+# from reserves" (the comma ends the hedge's clause, not its reach).
+_CONDITIONAL_SENTENCE = re.compile(r"^\s*(?:[\d.]+\s+)?(?:if|unless|should|were|in the event|where)\b", re.IGNORECASE)
+# A plan or a scenario is not a state: "intends to invite a further peer challenge", "stress-tested against three
+# scenarios".
+PLAN = re.compile(r"\b(?:intends? to|intention to|(?<!\ba )(?<!\bno )(?<!\bany )plans? to|"
+                  r"will (?:consider|explore|review)|aims? to|propos(?:es|ed) to|scenarios?|stress[- ]test\w*)\b",
+                  re.IGNORECASE)
+# What a scenario imagines is not reported: "stress-tested against two scenarios: the failure of a major supplier".
+_SCENARIO = re.compile(r"\b(?:scenarios?|stress[- ]test\w*)\b", re.IGNORECASE)
+# A statement of law: an enactment cited and a duty stated ("A council must issue a final plan within 20 weeks
+# (... Regulations 2014)", "Section 114 of the ... Act 1988 requires ..."). What it says may happen is not a report
+# that it has.
+_ENACTMENT = re.compile(r"\b(?:act|regulations|order|rules)(?: \((?:england|wales)\))?,? (?:19|20)\d\d\b|"
+                        r"\bsection \d+\w*(?:\(\d+\))? of (?:the|that)\b|\bschedule \d+ to\b", re.IGNORECASE)
+_DUTY = re.compile(r"\b(?:must|shall|requires?|required to|(?:has|have|owes?) a duty|duty to|the duty|"
+                   r"is not (?:suitable|permitted|lawful)|may not|is entitled)\b", re.IGNORECASE)
 _SENTENCE_END = re.compile(r"[.!?](?:\s|$)")
 _CLAUSE_BREAK = re.compile(r"[.;:!?,()]|\b(?:but|however|although|whereas|while|which|and)\b", re.IGNORECASE)
 _WINDOW = 80  # characters before a cue searched for its negator or hedge
+# A flattened table whose answer cells say no ("Significant weakness identified | No"): its failure words are column
+# labels answered in the negative.
+_NO_ANSWER = re.compile(r"^(?:no|none|nil|n/a|not applicable|0)$", re.IGNORECASE)
+_YES_ANSWER = re.compile(r"^(?:yes|y)$", re.IGNORECASE)
 _BALANCED_BY_RESERVES = re.compile(r"\breserves?\b.*\b(?:used|needed|required|drawn|applied|necessary) to\s*$",
                                    re.IGNORECASE)
 
@@ -79,15 +104,17 @@ FAILURE_STATES = _compile([
     r"(?:use|used|using|uses|draw(?:s|n|ing)?|drew|call(?:ed|ing)? on|contributions?|transfers?) (?:down |on )?"
     r"(?:of |from )?(?:\S+ ){0,4}(?:reserves?|balances?)\b",
     r"reserves? (?:\S+ ){0,3}(?:used|drawn|applied|needed|required) to (?:balance|fund|meet|close|bridge|support)",
-    r"(?:funded|met|financed|covered|bridged|balanced) (?:\S+ ){0,4}(?:from|by|using|through) (?:\S+ ){0,3}reserves",
+    r"(?:funded|met|financed|covered|bridged|balanced) (?:\S+ ){0,4}(?:from|by|using|through) (?:\S+ ){0,3}reserves?\b",
     r"reserves (?:\S+ ){0,3}(?:depleted|exhausted|fallen|fell|below)", r"unbalanced", r"unaffordable",
-    r"slippage", r"slipped", r"delay(?:s|ed)?\b", r"backlogs?", r"overdue", r"fault\b", r"maladministration",
+    r"slippage", r"slipped", r"misstatements?", r"significant (?:\w+ ){0,2}issues?\b",
+    r"(?:borrow|invest)\w* (?:\S+ ){0,3}for yield",
+    r"delay(?:s|ed)?\b", r"backlogs?", r"overdue", r"fault\b", r"maladministration",
     r"injustice", r"upheld", r"significant weakness(?:es)?", r"weakness(?:es)?", r"inadequate",
     r"requires? improvement",
     r"poor(?:ly)?\b", r"insufficient", r"ineffective", r"unlawful", r"breach(?:es|ed)?", r"criticis(?:ed|m)",
     r"concerns?\b", r"deteriorat\w*", r"declin(?:ed|ing)", r"worse\b", r"worst\b", r"below (?:target|average|the)",
-    r"missed", r"vacan(?:t|cy|cies)", r"interims?\b", r"turnover", r"resign(?:ed|ations?)", r"suspended",
-    r"bully(?:ing)?",
+    r"missed", r"vacan(?:t|cy|cies)(?! (?:management|control|factor|savings?))", r"interims?\b", r"turnover",
+    r"resign(?:ed|ations?)", r"suspended", r"bully(?:ing)?",
     r"harassment", r"grievances?", r"qualified (?:audit )?opinion", r"disclaim(?:er|ed)", r"intervention",
     r"commissioners?\b", r"statutory (?:direction|recommendation)s?", r"section 114", r"s\.?114\b", r"waivers?\b",
     r"complaints? (?:about|against)", r"hostil\w+", r"distrust", r"secrecy", r"high[- ]risk", r"red[- ]rated",
@@ -100,7 +127,7 @@ FAILURE_CONSTRUCTIONS = _compile([
     r"implemented|completed|recorded|minuted|consulted|reviewed|updated|refreshed|followed|published|addressed|"
     r"resolved|compliant|robust|effective|adequate|sufficient|sustainable|able|set|agreed|approved|carried out|"
     r"undertaken|prepared|produced|made|taken|acted|responded|improved|reported|presented|considered|tested|"
-    r"monitored|tracked|fit for purpose|in place|clear|aware|involved)",
+    r"monitored|tracked|fit for purpose|in place|clear|aware|involved|provided|given|informed|told|notified|shared)",
     r"not (?:yet )?(?:been )?(?:delivered|achieved|met|implemented|completed|recorded|followed|published|"
     r"fit for purpose|in place)",
     r"no (?:longer|credible|clear|agreed|up[- ]to[- ]date|corporate|medium[- ]term|formal|effective|meaningful|"
@@ -108,7 +135,8 @@ FAILURE_CONSTRUCTIONS = _compile([
     r"terms of reference|mrp|mechanism|oversight|risk register|people plan|performance framework|improvement)",
     r"lack(?:s|ed|ing)?\b", r"unable to", r"fail(?:ed|s|ing)? to", r"failure to", r"out of date", r"outdated",
     r"too (?:slow|long|late|many|few|little)", r"only \d+ (?:of|out of)", r"still (?:not|no|awaiting|outstanding)",
-    r"(?:has|have) yet to", r"none of the", r"without (?:debate|consultation|approval|challenge|scrutiny|re-?tender|"
+    r"(?:has|have) yet to", r"(?:does|do|did|has|have)(?:n't| not)(?: yet)? (?:have|had|got) (?:a|an|any)\b",
+    r"none of the", r"without (?:debate|consultation|approval|challenge|scrutiny|re-?tender|"
     r"a business case|notice|member|authority|tender|competition|discussion|a decision|proper)",
     r"never (?:been )?(?:reviewed|met|updated|tested|used)",
 ])
@@ -178,11 +206,20 @@ class CueCounts:
     generic_subject: int = 0  # "an authority", "local authorities", "indicators of potential failure"
     specific_subject: int = 0  # "the Council", "we", "our"
     questions: int = 0  # question marks and first-person singular
+    plans: int = 0  # intentions, plans and scenarios: "intends to", "stress-tested against three scenarios"
+    statement_of_law: bool = False  # an enactment cited and a duty stated
 
     @property
     def quoted_guidance(self) -> bool:
-        """Authorities in general and none in particular: guidance describing failure, not a failure."""
-        return self.generic_subject > 0 and self.specific_subject == 0
+        """Authorities in general and none in particular, or a statement of law asserting no failure: guidance
+        describing failure, not a failure."""
+        return (self.generic_subject > 0 and self.specific_subject == 0) or (self.statement_of_law
+                                                                             and not self.asserts_failure)
+
+    @property
+    def asserts_failure(self) -> bool:
+        """A failure state asserted, a failure construction, a materialised risk or a positive state negated."""
+        return bool(self.failure or self.failure_constructions or self.materialised or self.positive_negated)
 
     @property
     def not_asserted(self) -> bool:
@@ -197,9 +234,9 @@ class CueCounts:
 
     @property
     def possibility_only(self) -> bool:
-        """A risk described, not reported: hedged or risk-register language and no failure asserted or materialised."""
-        return ((self.risk_register > 0 or self.failure_hedged > 0) and self.failure == 0
-                and self.failure_constructions == 0 and self.materialised == 0 and self.positive_negated == 0)
+        """A risk described, not reported: hedged or risk-register language, a plan or a scenario, and no failure
+        asserted or materialised."""
+        return (self.risk_register > 0 or self.failure_hedged > 0 or self.plans > 0) and not self.asserts_failure
 
 
 def _clause_before(text: str, start: int) -> str:
@@ -210,20 +247,25 @@ def _clause_before(text: str, start: int) -> str:
 
 def is_negated(text: str, start: int, end: int) -> bool:
     """True when a negator governs ``text[start:end]`` (a few words before, same clause) or "was not upheld" follows."""
-    if _NEGATOR.search(_clause_before(text, start)):
+    clause = _clause_before(text, start)
+    if _NEGATOR.search(clause) or _NEGATED_SUBJECT.search(clause):
         return True
     return bool(_POST_NEGATION.match(text[end:end + 60]))
 
 
 def is_hedged(text: str, start: int) -> bool:
     """True when a hedge (risk that, could, if, likelihood) precedes ``text[start:]`` in its clause, or its
-    sentence is a statement of law."""
+    sentence is conditional ("If ..., it will be met from reserves"), a statement of law or a parenthesised aside
+    ("(Comments of ..., Interim Monitoring Officer.)"), or a scenario precedes it in its sentence."""
     if _HEDGE.search(_clause_before(text, start)):
         return True
     ends = [m.end() for m in _SENTENCE_END.finditer(text, 0, start)]
     sentence_start = ends[-1] if ends else 0
     following = _SENTENCE_END.search(text, start)
-    return bool(_STATEMENT_OF_LAW.search(text[sentence_start:following.end() if following else len(text)]))
+    sentence = text[sentence_start:following.end() if following else len(text)]
+    return bool(_CONDITIONAL_SENTENCE.match(sentence) or _STATEMENT_OF_LAW.search(sentence)
+                or (_ENACTMENT.search(sentence) and _DUTY.search(sentence)) or sentence.lstrip().startswith("(")
+                or _SCENARIO.search(text, sentence_start, start))
 
 
 def _spans(pattern: re.Pattern[str], text: str) -> list[tuple[int, int]]:
@@ -238,10 +280,11 @@ def cue_counts(text: str) -> CueCounts:
 
     failure = negated = hedged = 0
     failure_spans = _spans(FAILURE_STATES, text)
+    answered_no = _answered_no(text)
     for start, end in failure_spans:
         if inside(start, end):
             continue
-        if is_negated(text, start, end):
+        if answered_no or is_negated(text, start, end):
             negated += 1
         elif is_hedged(text, start):
             hedged += 1
@@ -264,7 +307,16 @@ def cue_counts(text: str) -> CueCounts:
         risk_register=len(RISK_REGISTER.findall(text)), materialised=len(MATERIALISED.findall(text)),
         procedural=len(PROCEDURAL.findall(text)), generic_subject=len(GENERIC_SUBJECT.findall(text)),
         specific_subject=len(SPECIFIC_SUBJECT.findall(text)), questions=len(QUESTION.findall(text)),
+        plans=len(PLAN.findall(text)), statement_of_law=bool(_ENACTMENT.search(text) and _DUTY.search(text)),
     )
+
+
+def _answered_no(text: str) -> bool:
+    """A flattened table (cells between "|") with answer cells saying no and none saying yes."""
+    if text.count("|") < 3:
+        return False
+    cells = [c.strip() for c in text.split("|")]
+    return any(_NO_ANSWER.match(c) for c in cells) and not any(_YES_ANSWER.match(c) for c in cells)
 
 
 def cue_features(texts: Sequence[str]) -> np.ndarray:

@@ -172,11 +172,17 @@ class DocKindPriors:
 
 def fit_doc_kind_priors(kinds: Sequence[str | None], themes: Sequence[str | None], failures: Sequence[bool],
                         theme_ids: Sequence[str], smoothing: float = 30.0) -> DocKindPriors:
-    """Log-odds shifts per document kind, smoothed towards the overall rates with ``smoothing`` pseudo-passages."""
-    n = len(kinds)
-    overall_evidence = (sum(t is not None for t in themes) + 1) / (n + 2)
-    overall_failure = (sum(failures) + 1) / (n + 2)
-    evidence_rows = [t for t in themes if t is not None]
+    """Log-odds shifts per document kind, smoothed towards the overall rates with ``smoothing`` pseudo-passages.
+
+    The overall rates are those of the rows whose kind is known: a shift measures how one kind differs from
+    the others in the same population, not how that population (written passages, three quarters evidence)
+    differs from rows without a kind (real text, a fifth evidence), which would raise every kind alike.
+    """
+    known = [i for i, k in enumerate(kinds) if k]
+    n = len(known)
+    overall_evidence = (sum(themes[i] is not None for i in known) + 1) / (n + 2)
+    overall_failure = (sum(failures[i] for i in known) + 1) / (n + 2)
+    evidence_rows = [themes[i] for i in known if themes[i] is not None]
     theme_rate = {t: (sum(x == t for x in evidence_rows) + 1) / (len(evidence_rows) + len(theme_ids))
                   for t in theme_ids}
     offsets: dict[str, KindOffsets] = {}

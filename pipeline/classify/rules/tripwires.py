@@ -31,6 +31,9 @@ _CLAUSE_BREAK = re.compile(r"[,:]|\bbut\b|\bhowever\b|\balthough\b|\band\b", re.
 # verb carries over a list of further objects, up to a contrast or a new clause.
 _LIST_NEGATOR = re.compile(r"\b(?:(?:has|have|had|did|does|do|was|were|is|are)(?:n't| not)|not|nor|neither|no)\b",
                            re.IGNORECASE)
+# A risk register's risk cell ("CR07 | Governance: failure to respond to the auditor's statutory recommendations |")
+# names a risk, not an event, however its own clauses run.
+_RISK_CELL = re.compile(r"\b(?:cr|sr|risk)\s?\d+\s*\|[^|]*$", re.IGNORECASE)
 _NEW_CLAUSE = re.compile(r"[;:]|\b(?:but|however|although|whereas|while|which|because|so)\b|"
                          r"\band (?:the|a|an|its|our|their|we|it|they|he|she|this|that)\b", re.IGNORECASE)
 
@@ -107,6 +110,8 @@ class Tripwires:
 
     def _hedged(self, sentence: str, start: int) -> bool:
         before = sentence[:start]
+        if _RISK_CELL.search(before):
+            return True
         breaks = list(_CLAUSE_BREAK.finditer(before))
         clause = before[breaks[-1].end():] if breaks else before
         return any(h.search(clause) for h in self.hedges)
