@@ -72,8 +72,8 @@ def test_risk_register_possibility_is_not_a_failure(evidence):
 def test_a_denied_indicator_stays_capped_whatever_the_document_kind(evidence):
     """Audit reports lean towards failure (a positive prior), but a prior never lifts a denied indicator."""
     audit = PassageContext(doc_kind="audit_report")
-    denied = "The annual review has not identified any significant governance issues this year."
-    reported = "The annual review identified three significant governance issues this year."
+    denied = "The Council has not needed to use reserves to balance its budget in any of the last four years."
+    reported = "The Council has used reserves to balance its budget in each of the last four years."
     assert predict_one(evidence, denied, audit).failure_probability <= HEALTHY_CAP + 1e-6
     assert predict_one(evidence, denied, audit).flagged == []
     assert (predict_one(evidence, reported, audit).failure_probability

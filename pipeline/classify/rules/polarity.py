@@ -106,7 +106,7 @@ FAILURE_STATES = _compile([
     r"reserves? (?:\S+ ){0,3}(?:used|drawn|applied|needed|required) to (?:balance|fund|meet|close|bridge|support)",
     r"(?:funded|met|financed|covered|bridged|balanced) (?:\S+ ){0,4}(?:from|by|using|through) (?:\S+ ){0,3}reserves?\b",
     r"reserves (?:\S+ ){0,3}(?:depleted|exhausted|fallen|fell|below)", r"unbalanced", r"unaffordable",
-    r"slippage", r"slipped", r"misstatements?", r"significant (?:\w+ ){0,2}issues?\b",
+    r"slippage", r"slipped", r"misstatements?", r"significant (?:\w+ ){0,2}issues?\b", r"refus(?:ed|als?)\b",
     r"(?:borrow|invest)\w* (?:\S+ ){0,3}for yield",
     r"delay(?:s|ed)?\b", r"backlogs?", r"overdue", r"fault\b", r"maladministration",
     r"injustice", r"upheld", r"significant weakness(?:es)?", r"weakness(?:es)?", r"inadequate",
