@@ -207,12 +207,7 @@ class WorkerPool:
             self.workers.append(self._spawn())
 
     def close(self) -> None:
-        with self._changed:
-            self._stopping = True
-            self._changed.notify_all()
-        if self._driver is not None:
-            self._driver.join()
-            self._driver = None
+        self._stop_driver()
         for worker in self.workers:
             with contextlib.suppress(OSError):
                 worker.jobs.send(None)

@@ -68,13 +68,14 @@ _STATEMENT_OF_LAW = re.compile(r"\b(?:section|s\.)\s?\d+\w*(?:\(\d+\))? of the [
 # A conditional sentence is a possibility throughout: "If the remaining £4.2m cannot be recovered, it will be met
 # from reserves" (the comma ends the hedge's clause, not its reach).
 _CONDITIONAL_SENTENCE = re.compile(r"^\s*(?:[\d.]+\s+)?(?:if|unless|should|were|in the event|where)\b", re.IGNORECASE)
+# What a scenario imagines is not reported: "stress-tested against two scenarios: the failure of a major supplier".
+_SCENARIO_WORDS = r"scenarios?|stress[- ]test\w*"
+_SCENARIO = re.compile(rf"\b(?:{_SCENARIO_WORDS})\b", re.IGNORECASE)
 # A plan or a scenario is not a state: "intends to invite a further peer challenge", "stress-tested against three
 # scenarios".
 PLAN = re.compile(r"\b(?:intends? to|intention to|(?<!\ba )(?<!\bno )(?<!\bany )plans? to|"
-                  r"will (?:consider|explore|review)|aims? to|propos(?:es|ed) to|scenarios?|stress[- ]test\w*)\b",
+                  rf"will (?:consider|explore|review)|aims? to|propos(?:es|ed) to|{_SCENARIO_WORDS})\b",
                   re.IGNORECASE)
-# What a scenario imagines is not reported: "stress-tested against two scenarios: the failure of a major supplier".
-_SCENARIO = re.compile(r"\b(?:scenarios?|stress[- ]test\w*)\b", re.IGNORECASE)
 # A statement of law: an enactment cited and a duty stated ("A council must issue a final plan within 20 weeks
 # (... Regulations 2014)", "Section 114 of the ... Act 1988 requires ..."). What it says may happen is not a report
 # that it has.
@@ -82,6 +83,13 @@ _ENACTMENT = re.compile(r"\b(?:act|regulations|order|rules)(?: \((?:england|wale
                         r"\bsection \d+\w*(?:\(\d+\))? of (?:the|that)\b|\bschedule \d+ to\b", re.IGNORECASE)
 _DUTY = re.compile(r"\b(?:must|shall|requires?|required to|(?:has|have|owes?) a duty|duty to|the duty|"
                    r"is not (?:suitable|permitted|lawful)|may not|is entitled)\b", re.IGNORECASE)
+
+
+def _states_law(text: str) -> bool:
+    """An enactment cited and a duty stated in ``text``."""
+    return bool(_ENACTMENT.search(text) and _DUTY.search(text))
+
+
 _SENTENCE_END = re.compile(r"[.!?](?:\s|$)")
 _CLAUSE_BREAK = re.compile(r"[.;:!?,()]|\b(?:but|however|although|whereas|while|which|and)\b", re.IGNORECASE)
 _WINDOW = 80  # characters before a cue searched for its negator or hedge
@@ -264,7 +272,7 @@ def is_hedged(text: str, start: int) -> bool:
     following = _SENTENCE_END.search(text, start)
     sentence = text[sentence_start:following.end() if following else len(text)]
     return bool(_CONDITIONAL_SENTENCE.match(sentence) or _STATEMENT_OF_LAW.search(sentence)
-                or (_ENACTMENT.search(sentence) and _DUTY.search(sentence)) or sentence.lstrip().startswith("(")
+                or _states_law(sentence) or sentence.lstrip().startswith("(")
                 or _SCENARIO.search(text, sentence_start, start))
 
 
@@ -307,7 +315,7 @@ def cue_counts(text: str) -> CueCounts:
         risk_register=len(RISK_REGISTER.findall(text)), materialised=len(MATERIALISED.findall(text)),
         procedural=len(PROCEDURAL.findall(text)), generic_subject=len(GENERIC_SUBJECT.findall(text)),
         specific_subject=len(SPECIFIC_SUBJECT.findall(text)), questions=len(QUESTION.findall(text)),
-        plans=len(PLAN.findall(text)), statement_of_law=bool(_ENACTMENT.search(text) and _DUTY.search(text)),
+        plans=len(PLAN.findall(text)), statement_of_law=_states_law(text),
     )
 
 
