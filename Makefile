@@ -28,7 +28,7 @@ run: $(STAMP)
 	$(BIN)/triage run
 
 test: $(STAMP)
-	@echo "==> ruff, then pytest (the full suite: about 6 minutes on 2 cores; browser and OCR tests skip"
+	@echo "==> ruff, then pytest (the full suite: about 13 minutes on 2 cores; browser and OCR tests skip"
 	@echo "    with a reason when Chromium or tesseract is missing)"
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
