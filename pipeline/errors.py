@@ -38,6 +38,12 @@ RETRIED = frozenset({FailureReason.UNREADABLE, FailureReason.TIMEOUT, FailureRea
 class TriageError(Exception):
     """Base class for errors a user can act on."""
 
+    def __init_subclass__(cls, *, reason: str | None = None, **kwargs: object) -> None:
+        """``class X(Base, reason=CODE)`` sets the code a whole kind of failure is recorded under, beside its name."""
+        super().__init_subclass__(**kwargs)
+        if reason is not None:
+            cls.reason = reason
+
 
 class TaxonomyError(TriageError):
     """A taxonomy file is missing or invalid."""
@@ -58,28 +64,28 @@ class DocumentError(TriageError):
             self.reason = FailureReason(reason)
 
 
-class UnsupportedFormatError(DocumentError):
-    reason = FailureReason.UNSUPPORTED_FORMAT
+class UnsupportedFormatError(DocumentError, reason=FailureReason.UNSUPPORTED_FORMAT):
+    """Not PDF, DOCX, HTML or text, by its name or its bytes."""
 
 
-class EmptyDocumentError(DocumentError):
-    reason = FailureReason.EMPTY
+class EmptyDocumentError(DocumentError, reason=FailureReason.EMPTY):
+    """The document holds no text at all."""
 
 
-class CorruptDocumentError(DocumentError):
-    reason = FailureReason.CORRUPT
+class CorruptDocumentError(DocumentError, reason=FailureReason.CORRUPT):
+    """The format's parser cannot read the damaged file."""
 
 
-class EncryptedDocumentError(DocumentError):
-    reason = FailureReason.ENCRYPTED
+class EncryptedDocumentError(DocumentError, reason=FailureReason.ENCRYPTED):
+    """The document needs a password."""
 
 
-class NeedsOCRError(DocumentError):
-    reason = FailureReason.NEEDS_OCR
+class NeedsOCRError(DocumentError, reason=FailureReason.NEEDS_OCR):
+    """The document is scanned and OCR is off or not installed."""
 
 
-class TooLargeError(DocumentError):
-    reason = FailureReason.TOO_LARGE
+class TooLargeError(DocumentError, reason=FailureReason.TOO_LARGE):
+    """The document is past a size limit, or past the memory budget while being prepared."""
 
 
 class CorpusError(TriageError):
@@ -122,31 +128,23 @@ class InputError(TriageError):
 class ScrapeError(TriageError):
     """A source could not be fetched or understood."""
 
-    reason = "scrape_error"
+    reason: str = "scrape_error"
 
 
-class ForbiddenHost(ScrapeError):
+class ForbiddenHost(ScrapeError, reason="forbidden_host"):
     """The URL is not on an allowed host (or scheme), or resolves to a private address."""
 
-    reason = "forbidden_host"
 
-
-class DisallowedByRobots(ScrapeError):
+class DisallowedByRobots(ScrapeError, reason="robots_disallowed"):
     """The site's robots.txt does not let us fetch this URL."""
 
-    reason = "robots_disallowed"
 
-
-class FetchTimeout(ScrapeError):
+class FetchTimeout(ScrapeError, reason="timeout"):
     """Connecting, reading or the whole download took longer than allowed."""
 
-    reason = "timeout"
 
-
-class TooLarge(ScrapeError):
+class TooLarge(ScrapeError, reason="too_large"):
     """The response is bigger than the per-download byte limit."""
-
-    reason = "too_large"
 
 
 class FetchFailed(ScrapeError):
@@ -177,22 +175,16 @@ def status_reason(status: int) -> str:
     return "server_error" if status >= 500 else "http_error"
 
 
-class NotADocument(ScrapeError):
+class NotADocument(ScrapeError, reason="not_a_document"):
     """A document URL answered with a web page (a sign-in form, an error page) instead of the file."""
 
-    reason = "not_a_document"
 
-
-class BackingOff(ScrapeError):
+class BackingOff(ScrapeError, reason="backing_off"):
     """The URL failed on several runs in a row; it is not asked for again until its back-off runs out."""
 
-    reason = "backing_off"
 
-
-class SourceFormatError(ScrapeError):
+class SourceFormatError(ScrapeError, reason="malformed"):
     """A page or web-service response does not have the expected structure."""
-
-    reason = "malformed"
 
 
 class InvalidBlobId(ScrapeError, ValueError):
