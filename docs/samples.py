@@ -65,10 +65,10 @@ def _console(command: str, output: str) -> str:
 
 
 def _keyboard(_: Workspace, __: str) -> str:
-    """The review app's keyboard map, from the one list its help dialog (``?``) shows."""
-    from pipeline.review.shortcuts import SHORTCUTS, as_markdown
+    """The review app's keyboard map, from the one data file its help dialog (``?``) shows."""
+    from pipeline.review.shortcuts import as_markdown, load_shortcuts
 
-    rows = [f"| {where} | {as_markdown(keys)} | {as_markdown(what)} |" for where, keys, what in SHORTCUTS]
+    rows = [f"| {where} | {as_markdown(keys)} | {as_markdown(what)} |" for where, keys, what in load_shortcuts()]
     return "\n".join(["| where | keys | what they do |", "|---|---|---|", *rows]) + "\n"
 
 

@@ -16,7 +16,7 @@ from starlette.staticfiles import StaticFiles
 
 from pipeline.review import api, insight, lead, login, views
 from pipeline.review.decisions import REASONS
-from pipeline.review.shortcuts import SHORTCUTS, as_html
+from pipeline.review.shortcuts import as_html, load_shortcuts
 from pipeline.review.tables import table_view
 from pipeline.review.web import LOOPBACK_HOSTS, AllowedHosts, SecurityHeaders, Settings, guarded, public, render
 from pipeline.store import Store
@@ -66,7 +66,7 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 def templates() -> Environment:
     env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=True, undefined=StrictUndefined,
                       trim_blocks=True, lstrip_blocks=True)
-    env.globals.update(item_url=views.item_url, reason_labels=REASONS, shortcuts=SHORTCUTS)
+    env.globals.update(item_url=views.item_url, reason_labels=REASONS, shortcuts=load_shortcuts())
     env.filters.update(keys=as_html, table_view=table_view)
     return env
 
