@@ -15,7 +15,8 @@ class DocumentRef:
     """A document found on a source, with the meeting context that the URL alone loses.
 
     Committee and meeting fields are None for documents found on plain listing pages;
-    ``agenda_item`` and ``attachment_id`` are None for meeting-level packs.
+    ``agenda_item`` and ``attachment_id`` are None for meeting-level packs. A ModernGov page or answer
+    gives what it holds, and the scraper fills in the meeting it was read for.
     """
 
     url: str

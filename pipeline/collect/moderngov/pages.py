@@ -12,7 +12,8 @@ from urllib.parse import parse_qsl, urlsplit
 from bs4 import BeautifulSoup, Tag
 
 from pipeline.collect.http import absolute_url
-from pipeline.collect.moderngov.service import Committee, LinkedDocument, Meeting
+from pipeline.collect.moderngov.service import Committee, Meeting
+from pipeline.collect.refs import DocumentRef
 from pipeline.errors import SourceFormatError
 from pipeline.text import squash_space
 
@@ -32,7 +33,7 @@ class MeetingPage:
     """An ieListDocuments page: meeting packs first, then each item's documents."""
 
     cancelled: bool
-    documents: tuple[LinkedDocument, ...]
+    documents: tuple[DocumentRef, ...]
 
 
 def parse_committee_list(html: bytes, page_url: str) -> list[Committee]:
@@ -94,7 +95,7 @@ def parse_meeting_page(html: bytes, page_url: str) -> MeetingPage:
     subtitle = soup.select_one(".mgSubTitleTxt")
     cancelled = bool(subtitle and _CANCELLED_TITLE.search(subtitle.get_text()))
     documents = [
-        LinkedDocument(url=url, title=_link_text(link))
+        DocumentRef(url=url, title=_link_text(link))
         for link, url in _document_links(soup.select("ul.mgActionList a[href]"), page_url)
     ]
     for row in soup.select("table.mgItemTable tr"):
@@ -106,7 +107,7 @@ def parse_meeting_page(html: bytes, page_url: str) -> MeetingPage:
         for link, url in _document_links(cells[1].select("a[href]"), page_url):
             attachment = _ATTACHMENT.search(urlsplit(url).path)
             documents.append(
-                LinkedDocument(
+                DocumentRef(
                     url=url,
                     title=_link_text(link),
                     attachment_id=int(attachment.group(1)) if attachment else None,

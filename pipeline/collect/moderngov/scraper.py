@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import replace
 from datetime import date, timedelta
 from urllib.parse import urlencode
 
@@ -20,7 +21,6 @@ from pipeline.collect.http import PoliteClient
 from pipeline.collect.moderngov.pages import parse_committee_list, parse_meeting_list, parse_meeting_page, query
 from pipeline.collect.moderngov.service import (
     Committee,
-    LinkedDocument,
     Meeting,
     parse_committees,
     parse_meeting,
@@ -228,7 +228,7 @@ class ModernGovScraper:
                 yield meeting
 
     def _ref(
-        self, doc: LinkedDocument, committee: Committee, meeting_id: int, meeting_date: date
+        self, doc: DocumentRef, committee: Committee, meeting_id: int, meeting_date: date
     ) -> DocumentRef | None:
         """The document as a ref, or None when its URL is on another host (links elsewhere are never fetched)."""
         try:
@@ -236,17 +236,8 @@ class ModernGovScraper:
         except ForbiddenHost:
             log.info("skipping %s: not on an allowed host", doc.url)
             return None
-        return DocumentRef(
-            url=url,
-            title=doc.title,
-            committee_id=committee.id,
-            committee=committee.title,
-            meeting_id=meeting_id,
-            meeting_date=meeting_date,
-            agenda_item=doc.agenda_item,
-            attachment_id=doc.attachment_id,
-            pack=query(url).get("t") == PACK_CODE,
-        )
+        return replace(doc, url=url, committee_id=committee.id, committee=committee.title, meeting_id=meeting_id,
+                       meeting_date=meeting_date, pack=query(url).get("t") == PACK_CODE)
 
 
 def _site_down(error: ScrapeError) -> bool:

@@ -8,6 +8,7 @@ from datetime import date, datetime
 import lxml.html
 from lxml import etree
 
+from pipeline.collect.refs import DocumentRef
 from pipeline.errors import SourceFormatError
 from pipeline.text import squash_space
 
@@ -38,24 +39,12 @@ class Meeting:
 
 
 @dataclass(frozen=True)
-class LinkedDocument:
-    """A document linked from a meeting: an agenda-item attachment or (HTML pages) a meeting pack."""
-
-    url: str
-    title: str
-    attachment_id: int | None = None
-    agenda_item: str | None = None
-    committee: str | None = None
-    meeting_date: date | None = None
-
-
-@dataclass(frozen=True)
 class AgendaItem:
     id: int | None
     number: str | None
     title: str
     text: str
-    documents: tuple[LinkedDocument, ...]
+    documents: tuple[DocumentRef, ...]  # as the answer gives them; the scraper adds the meeting's ids
 
 
 @dataclass(frozen=True)
@@ -117,7 +106,7 @@ def parse_meeting(data: bytes) -> MeetingDetail:
             continue
         title = squash_space(_xml_text(node, "agendaitemtitle") or "")
         documents = tuple(
-            LinkedDocument(
+            DocumentRef(
                 url=_xml_text(doc, "url") or "",
                 title=squash_space(_xml_text(doc, "title") or ""),
                 attachment_id=_xml_optional_int(doc, "attachmentid"),
