@@ -132,9 +132,21 @@ def retry_after_seconds(value: str | None) -> float | None:
 
 @dataclass(frozen=True)
 class _Origin:
+    """Scheme, host and port: what robots.txt, the allowed sites and the address check are kept per."""
+
     scheme: str
     host: str
     port: int
+
+    @property
+    def netloc(self) -> str:
+        """The host (bracketed if IPv6), with the port only when it is not the scheme's default."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return host if self.port == DEFAULT_PORTS[self.scheme] else f"{host}:{self.port}"
+
+    @property
+    def robots_url(self) -> str:
+        return f"{self.scheme}://{self.netloc}/robots.txt"
 
 
 @dataclass(frozen=True)
@@ -164,11 +176,6 @@ def _origin(url: str) -> _Origin:
     if parts.username is not None or parts.password is not None:
         raise ForbiddenHost(f"{url}: URLs with credentials are not fetched")
     return _Origin(scheme, parts.hostname.lower(), port or DEFAULT_PORTS[scheme])
-
-
-def _netloc(origin: _Origin) -> str:
-    host = f"[{origin.host}]" if ":" in origin.host else origin.host
-    return host if origin.port == DEFAULT_PORTS[origin.scheme] else f"{host}:{origin.port}"
 
 
 class PoliteClient:
@@ -228,7 +235,7 @@ class PoliteClient:
                 raise ForbiddenHost(f"{url}: host {origin.host} is not in the source register")
         parts = urlsplit(url)
         return urlunsplit(
-            (origin.scheme, _netloc(origin), _quote_path(parts.path) or "/", _quote_query(parts.query), "")
+            (origin.scheme, origin.netloc, _quote_path(parts.path) or "/", _quote_query(parts.query), "")
         )
 
     def allows(self, url: str) -> bool:
@@ -386,7 +393,7 @@ class PoliteClient:
         origin = _origin(url)
         parser = self._robots_for(origin)
         if not parser.can_fetch(self.user_agent, url):
-            raise DisallowedByRobots(f"{url}: disallowed by {origin.scheme}://{_netloc(origin)}/robots.txt")
+            raise DisallowedByRobots(f"{url}: disallowed by {origin.robots_url}")
 
     def _robots_for(self, origin: _Origin) -> urllib.robotparser.RobotFileParser:
         """The origin's robots.txt, fetched once and cached (RFC 9309 rules for failures)."""
@@ -398,7 +405,7 @@ class PoliteClient:
             return self._robots[origin]
 
     def _load_robots(self, origin: _Origin) -> urllib.robotparser.RobotFileParser:
-        url = f"{origin.scheme}://{_netloc(origin)}/robots.txt"
+        url = origin.robots_url
         parser = urllib.robotparser.RobotFileParser(url)
         deadline = time.monotonic() + self.limits.total_timeout
         try:
