@@ -24,7 +24,9 @@ from dataclasses import astuple, dataclass, fields
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+from pipeline.collect.corpus import check_slug
 from pipeline.collect.councils import Council
+from pipeline.errors import CorpusError
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_INPUT = HERE.parent.parent / "shared" / "councils" / "councils.tsv"
@@ -73,7 +75,6 @@ FLAGS = {
     "url_trimmed": "the input's URL is a page on the ModernGov site (mgMemberIndex.aspx); the register keeps "
                    "its folder, the site root",
 }
-_SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 
 
 @dataclass(frozen=True)
@@ -142,8 +143,10 @@ def _council(row: dict[str, str], folder: str) -> Council:
         if trimmed:
             flags.append("url_trimmed")
     slug = folder.split("-", 1)[1] if "-" in folder else slugify(row["common_name"])
-    if not _SLUG.match(slug):
-        raise ValueError(f"{folder}: {slug!r} is not a usable authority slug")
+    try:
+        check_slug(slug)
+    except CorpusError as e:
+        raise ValueError(f"{folder}: {slug!r} is not a usable authority slug") from e
     if row["council_type"] not in TYPES:
         raise ValueError(f"{folder}: no authority type for council_type {row['council_type']!r}")
     return Council(code=row["code"], slug=slug, name=row["name"], gss=row["gss"], nation=row["nation"],
