@@ -22,7 +22,6 @@ from pipeline.paths import CORPUS_DIR
 DEFAULT_COUNCILS = CORPUS_DIR / "councils.tsv"
 SCHEDULE_WINDOW = (0, 6 * 60)  # national runs start between 00:00 and 05:59, one council at a time
 PLATFORMS = {"cmis": "CMIS", "other": "its own website", "unknown": "a platform the register does not know"}
-_LOOSE = re.compile(r"[^a-z0-9]+")
 
 
 @dataclass(frozen=True)
@@ -69,15 +68,20 @@ def load_councils(path: Path = DEFAULT_COUNCILS) -> list[Council]:
     return [Council(**row) for row in rows]
 
 
+def _loose(name: str) -> str:
+    """Lower-case words and digits one space apart, so ``Adur  District-Council`` finds Adur District Council."""
+    return re.sub(r"[^a-z0-9]+", " ", name.lower()).strip()
+
+
 def find_council(councils: list[Council], key: str) -> Council:
     """By code (``ADU``), slug (``adur``) or name, loosely (``Adur District Council``, ``adur district``)."""
-    loose = _LOOSE.sub(" ", key.lower()).strip()
+    loose = _loose(key)
     for match in (lambda c: c.code.lower() == key.strip().lower(), lambda c: c.slug == key.strip().lower(),
-                  lambda c: _LOOSE.sub(" ", c.name.lower()).strip() == loose):
+                  lambda c: _loose(c.name) == loose):
         found = [c for c in councils if match(c)]
         if found:
             return found[0]
-    near = [c for c in councils if loose and loose in _LOOSE.sub(" ", c.name.lower())]
+    near = [c for c in councils if loose and loose in _loose(c.name)]
     if len(near) == 1:
         return near[0]
     hint = f"; did you mean {', '.join(f'{c.code} ({c.name})' for c in near[:5])}?" if near else \
