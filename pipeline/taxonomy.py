@@ -24,20 +24,6 @@ Crosswalk = dict[tuple[str, str], str]  # (old taxonomy, old entry id) -> entry 
 Kind = Literal["characteristic", "failure_indicator"]
 KINDS: tuple[str, ...] = ("characteristic", "failure_indicator")
 
-# Expected (characteristics, failure indicators) per theme, from TAXONOMY-IDS.md.
-EXPECTED_COUNTS: dict[str, dict[str, tuple[int, int]]] = {
-    "bv-2023-draft": {
-        "CI": (8, 5), "L": (9, 12), "G": (9, 14), "C": (9, 14),
-        "R": (12, 16), "SD": (7, 9), "PCE": (6, 6),
-    },
-    "wales-2013": {"O": (0, 8), "A": (0, 8), "D": (0, 6), "I": (0, 3), "E": (0, 22), "S": (0, 8)},
-}
-_ID_PATTERNS = {
-    "bv-2023-draft": re.compile(r"^(?P<theme>[A-Z]{1,3})(?:(?P<n>\d{3})|-F(?P<f>\d{2}))$"),
-    "wales-2013": re.compile(r"^WAL-(?P<theme>[OADIES])(?P<f>\d{2})$"),
-}
-_GENERIC_ID = re.compile(r"^[A-Z][A-Z0-9-]{1,15}$")
-
 
 @dataclass(frozen=True)
 class Theme:
@@ -90,6 +76,28 @@ class Taxonomy:
     def content_hash(self) -> str:
         """Changes whenever any entry's id, kind, theme or text changes."""
         return short_hash(self.id, *(f"{e.id}|{e.theme}|{e.kind}|{e.text}" for e in self.entries))
+
+
+@dataclass(frozen=True)
+class _PublishedShape:
+    """The id scheme and per-theme entry counts of a taxonomy we ship, so a mistyped id or a lost entry fails
+    the load instead of silently changing what is classified."""
+
+    id_pattern: re.Pattern[str]  # groups: ``theme``, and ``n`` (a characteristic) or ``f`` (a failure indicator)
+    counts: dict[str, tuple[int, int]]  # theme -> (characteristics, failure indicators)
+
+
+_PUBLISHED: dict[str, _PublishedShape] = {
+    "bv-2023-draft": _PublishedShape(
+        re.compile(r"^(?P<theme>[A-Z]{1,3})(?:(?P<n>\d{3})|-F(?P<f>\d{2}))$"),
+        {"CI": (8, 5), "L": (9, 12), "G": (9, 14), "C": (9, 14), "R": (12, 16), "SD": (7, 9), "PCE": (6, 6)},
+    ),
+    "wales-2013": _PublishedShape(
+        re.compile(r"^WAL-(?P<theme>[OADIES])(?P<f>\d{2})$"),
+        {"O": (0, 8), "A": (0, 8), "D": (0, 6), "I": (0, 3), "E": (0, 22), "S": (0, 8)},
+    ),
+}
+_GENERIC_ID = re.compile(r"^[A-Z][A-Z0-9-]{1,15}$")  # any other taxonomy's entry ids
 
 
 def available_taxonomies(directory: Path = TAXONOMY_DIR) -> list[str]:
@@ -145,7 +153,8 @@ def _entry(tax_id: str, raw: dict, theme_ids: set[str]) -> Entry:
         raise TaxonomyError(f"{tax_id}: entry must be a mapping: {raw!r}")
     entry_id, theme, kind = str(raw.get("id", "")), str(raw.get("theme", "")), raw.get("kind")
     text = squash_space(str(raw.get("text") or ""))
-    pattern = _ID_PATTERNS.get(tax_id)
+    published = _PUBLISHED.get(tax_id)
+    pattern = published.id_pattern if published else None
     match = pattern.match(entry_id) if pattern else _GENERIC_ID.match(entry_id)
     if not match:
         raise TaxonomyError(f"{tax_id}: entry id {entry_id!r} does not follow the id pattern")
@@ -164,10 +173,10 @@ def _entry(tax_id: str, raw: dict, theme_ids: set[str]) -> Entry:
 
 
 def _check_counts(tax_id: str, entries: tuple[Entry, ...]) -> None:
-    expected = EXPECTED_COUNTS.get(tax_id)
-    if not expected:
+    published = _PUBLISHED.get(tax_id)
+    if not published:
         return
-    for theme, (n_char, n_fail) in expected.items():
+    for theme, (n_char, n_fail) in published.counts.items():
         got = (sum(e.theme == theme and not e.is_failure for e in entries),
                sum(e.theme == theme and e.is_failure for e in entries))
         if got != (n_char, n_fail):
