@@ -75,10 +75,12 @@ class Outcome(StrEnum):
 
 @dataclass(frozen=True)
 class DocumentResult:
+    """What a run did with one document; every outcome knows the document's hash, read before anything else."""
+
     path: str
     authority: str
     outcome: Outcome
-    sha256: str | None = None
+    sha256: str
     passages: int = 0
     evidence: int = 0
     flagged: int = 0
