@@ -7,7 +7,7 @@ Documents and their blocks and passages (extraction, segmentation), where a docu
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 from enum import StrEnum
 from pathlib import Path
 
@@ -169,13 +169,17 @@ class Authority:
 
 @dataclass(frozen=True)
 class DocumentSource:
+    """A document given to a run: where it is (its file, its authority, the folder it was found in), then what
+    its manifest row or listing says of it, by name (four optional strings in a row are too easy to misorder)."""
+
     path: Path
     authority: str
+    folder: Path | None = None  # the folder given to the run that it was found in: its bytes must lie inside
+    _: KW_ONLY
     kind: str | None = None
     date: str | None = None
     title: str | None = None
     url: str | None = None
-    folder: Path | None = None  # the folder given to the run that it was found in: its bytes must lie inside
 
     @property
     def size(self) -> int:

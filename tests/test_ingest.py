@@ -155,7 +155,7 @@ def test_scanned_document_is_retried_once_ocr_is_available(tmp_path, db_path, se
     from pipeline.domain import Authority, DocumentSource
     from pipeline.extract.ocr import ocr_available
 
-    source = DocumentSource(scanned_letter(tmp_path / "scan.pdf"), "brackenmoor", "minutes")
+    source = DocumentSource(scanned_letter(tmp_path / "scan.pdf"), "brackenmoor", kind="minutes")
     with Store(db_path) as store:
         store.upsert_authorities([Authority("brackenmoor", "Brackenmoor Borough Council", "district")])
         store.sync_taxonomy(load_taxonomy())

@@ -47,7 +47,8 @@ def _ingest(folder: Path, classifier, segmenter, paragraphs: list[str]) -> Path:
     with Store(db) as store:
         store.upsert_authorities([Authority("testshire", "Testshire District Council", "district")])
         store.sync_taxonomy(load_taxonomy(TAX))
-        result = Ingestor(store, segmenter, classifier).process(DocumentSource(paper, "testshire", "budget_report"))
+        source = DocumentSource(paper, "testshire", kind="budget_report")
+        result = Ingestor(store, segmenter, classifier).process(source)
         assert result.outcome is Outcome.STORED
     return db
 
@@ -130,7 +131,7 @@ def test_learn_on_contradicting_decisions_moves_thresholds_and_activates(decided
     with Store(db) as store:  # the next run re-classifies from cached embeddings, the decisions replayed
         sha = store.db.execute("select id from documents").fetchone()[0]
         source = DocumentSource(Path(store.db.execute("select path from documents").fetchone()[0]), "testshire",
-                                "budget_report")
+                                kind="budget_report")
         result = Ingestor(store, segmenter, after).process(source)
         assert result.outcome is Outcome.RECLASSIFIED and result.embedded == 0
         risk_links = ("select count(*) from evidence e join passages p on p.id = e.passage where e.classifier_id = ? "

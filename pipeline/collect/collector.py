@@ -147,8 +147,8 @@ def _collect_one(ref: DocumentRef, source: Source, store: Store, blobs: BlobStor
                         "content_type": fetched.content_type, "status": "ok", "error_reason": None, "error": None})
     if previous and previous.sha256 == sha:
         return "unchanged"
-    result.documents.append(DocumentSource(blobs.path(sha), source.authority, None,
-                                           context["meeting_date"], ref.title, ref.url))
+    result.documents.append(DocumentSource(blobs.path(sha), source.authority, date=context["meeting_date"],
+                                           title=ref.title, url=ref.url))
     return "changed" if previous and previous.sha256 else "new"
 
 

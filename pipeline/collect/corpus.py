@@ -121,8 +121,8 @@ def _source(file: Path, resolved: Path, root: Path, authority: str | None,
                     raise CorpusError(f"{manifest}: authority {slug!r} is not in {folder / REGISTER}")
                 authorities[slug] = register[slug]
                 date = row.get("date")
-                return DocumentSource(file, slug, row.get("kind"), str(date) if date else None, row.get("title"),
-                                      row.get("url"))
+                return DocumentSource(file, slug, kind=row.get("kind"), date=str(date) if date else None,
+                                      title=row.get("title"), url=row.get("url"))
         if folder == root or folder == folder.parent:
             break
     if authority is None:
