@@ -402,7 +402,7 @@ class ReviewRecord:
     id: int
     key: EvidenceKey
     decision: ReviewDecision
-    reviewer: str | None = None
+    reviewer: str | None  # who decided: given with every decision (None only where an old log has no name)
     reason: str | None = None
     new_entry: str | None = None
     previous_status: str | None = None
