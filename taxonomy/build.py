@@ -42,6 +42,14 @@ ATTRIBUTION = (
 )
 
 
+def _taxonomy_file(taxonomy: str, title: str, *, publisher: str, version: str, source: str, crown_year: int,
+                   themes: list[dict], entries: list[dict]) -> dict:
+    """A data file's fields in the order every taxonomy file gives them; each seed is Crown copyright under the OGL."""
+    return {"taxonomy": taxonomy, "title": title, "publisher": publisher, "version": version, "source": source,
+            "licence": OGL, "licence_url": OGL_URL, "attribution": ATTRIBUTION.format(year=crown_year),
+            "themes": themes, "entries": entries}
+
+
 def _clean(text: str) -> str:
     text = html.unescape(re.sub(r"<[^>]+>", " ", text))
     return re.sub(r"\s+", " ", text).strip()
@@ -70,18 +78,10 @@ def build_bv_2023(seed: Path) -> dict:
             entries.append({"id": f"{code}{n:03d}", "theme": code, "kind": "characteristic", "text": text})
         for n, text in enumerate(_bullets(failures), 1):
             entries.append({"id": f"{code}-F{n:02d}", "theme": code, "kind": "failure_indicator", "text": text})
-    return {
-        "taxonomy": "bv-2023-draft",
-        "title": "Best Value Standards and Intervention: a statutory guide for best value authorities (draft)",
-        "publisher": "Department for Levelling Up, Housing and Communities",
-        "version": "2023 consultation draft, section 5",
-        "source": "shared/seeds/000_6940e0ab6a77cfa3.txt",
-        "licence": OGL,
-        "licence_url": OGL_URL,
-        "attribution": ATTRIBUTION.format(year=2023),
-        "themes": themes,
-        "entries": entries,
-    }
+    return _taxonomy_file(
+        "bv-2023-draft", "Best Value Standards and Intervention: a statutory guide for best value authorities (draft)",
+        publisher="Department for Levelling Up, Housing and Communities", version="2023 consultation draft, section 5",
+        source="shared/seeds/000_6940e0ab6a77cfa3.txt", crown_year=2023, themes=themes, entries=entries)
 
 
 def _list_after(lines: list[str], heading: str, start: int = 0) -> tuple[list[str], int]:
@@ -112,18 +112,10 @@ def build_wales_2013(seed: Path) -> dict:
         themes.append({"id": code, "name": name, "description": name + "."})
         for n, text in enumerate(groups[code], 1):
             entries.append({"id": f"WAL-{code}{n:02d}", "theme": code, "kind": "failure_indicator", "text": text})
-    return {
-        "taxonomy": "wales-2013",
-        "title": "Local Government Support and Intervention Protocol (Wales)",
-        "publisher": "Welsh Government and Welsh Local Government Association",
-        "version": "2013, Annex B and section 4.5",
-        "source": "shared/seeds/002_df147bda41c04764.txt",
-        "licence": OGL,
-        "licence_url": OGL_URL,
-        "attribution": ATTRIBUTION.format(year=2013),
-        "themes": themes,
-        "entries": entries,
-    }
+    return _taxonomy_file(
+        "wales-2013", "Local Government Support and Intervention Protocol (Wales)",
+        publisher="Welsh Government and Welsh Local Government Association", version="2013, Annex B and section 4.5",
+        source="shared/seeds/002_df147bda41c04764.txt", crown_year=2013, themes=themes, entries=entries)
 
 
 def render(data: dict) -> str:
