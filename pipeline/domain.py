@@ -472,3 +472,59 @@ def standing_decisions(log: Iterable[ReviewRecord]) -> dict[EvidenceKey, Standin
         elif record.decision is ReviewDecision.UNDO and stack:
             stack.pop()
     return {key: StandingDecision(key, tuple(stack)) for key, stack in stacks.items() if stack}
+
+
+# -- who may use the review app and the feed API ---------------------------------------------------------
+
+API_TOKEN_ID_LENGTH = 12  # the first characters of a token's hash: enough to name it, useless to log in with
+
+
+@dataclass(frozen=True)
+class Reviewer:
+    name: str
+    role: str
+
+    @property
+    def is_lead(self) -> bool:
+        return self.role == "lead"
+
+
+@dataclass(frozen=True)
+class Session:
+    """A signed-in reviewer's live session, with the CSRF token its forms must send back."""
+
+    reviewer: Reviewer
+    csrf: str
+
+
+@dataclass(frozen=True)
+class ReviewerAccount:
+    """A reviewer as the lead's page lists them; the password hash never leaves the store."""
+
+    reviewer: Reviewer
+    created_at: str
+    disabled: bool
+
+    @property
+    def name(self) -> str:
+        return self.reviewer.name
+
+    @property
+    def role(self) -> str:
+        return self.reviewer.role
+
+
+@dataclass(frozen=True)
+class ApiToken:
+    """An API token as kept: its hash only, named by the hash's first characters (``id``)."""
+
+    token_hash: str
+    name: str
+    created_by: str
+    created_at: str
+    last_used_at: str | None
+    revoked: bool
+
+    @property
+    def id(self) -> str:
+        return self.token_hash[:API_TOKEN_ID_LENGTH]

@@ -92,18 +92,17 @@ def tokens_list(db: ExistingDb = None) -> None:
     from rich.table import Table
     from rich.text import Text
 
-    from pipeline.review.api import list_tokens
     from pipeline.store import Store
 
     with Store(db) as store:
-        tokens = list_tokens(store)
+        tokens = store.api_tokens()
     if not tokens:
         err.print("no API tokens (add one with `triage tokens add NAME`)", highlight=False)
         return
     table = Table("id", "name", "created by", "created", "last used", "state")
     for t in tokens:
-        table.add_row(t["id"], Text(t["name"]), Text(t["created_by"]), t["created_at"], t["last_used_at"] or "never",
-                      "revoked" if t["revoked"] else "live")
+        table.add_row(t.id, Text(t.name), Text(t.created_by), t.created_at, t.last_used_at or "never",
+                      "revoked" if t.revoked else "live")
     out.print(table, highlight=False)
 
 

@@ -16,15 +16,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from pipeline.errors import FeedError, ReviewError
-from pipeline.feed.events import SCHEMA_PATH, ExportFilter, export_flags, parse_cursor
+from pipeline.feed.events import SCHEMA_PATH, ExportFilter, export_flags, parse_cursor, read_events
 from pipeline.review.web import integer_problem, settings
 from pipeline.store import Store
-from pipeline.store.base import now
 
 MAX_LIMIT = 1000
 DEFAULT_LIMIT = 100
 TOKEN_PREFIX = "bvt_"
-TOKEN_ID_LENGTH = 12
 
 
 def _hash(token: str) -> str:
@@ -36,48 +34,32 @@ def add_token(store: Store, name: str, created_by: str = "cli") -> str:
     if not name.strip() or len(name) > 80 or not name.isprintable():
         raise ReviewError("a token needs a name of 1-80 printable characters")
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    with store.transaction():
-        store.db["api_tokens"].insert({"token_hash": _hash(token), "name": name.strip(), "created_by": created_by,
-                                       "created_at": now(), "revoked": 0})
+    store.add_api_token(_hash(token), name.strip(), created_by)
     return token
-
-
-def list_tokens(store: Store) -> list[dict]:
-    """Every token, newest first, by its id (the first characters of its hash: enough to name it, useless
-    to log in with), name, creator, dates and whether it is revoked."""
-    return [{"id": token_hash[:TOKEN_ID_LENGTH], "name": name, "created_by": created_by, "created_at": created,
-             "last_used_at": used, "revoked": bool(revoked)}
-            for token_hash, name, created_by, created, used, revoked in store.db.execute(
-                "select token_hash, name, created_by, created_at, last_used_at, revoked from api_tokens "
-                "order by created_at desc, name")]
 
 
 def revoke_token(store: Store, id_or_name: str) -> list[str]:
     """Revoke the live token with this id (or id prefix), or every live token with this name; returns the
     revoked ids. ReviewError if nothing matches, or if an id prefix is ambiguous."""
-    live = [t for t in list_tokens(store) if not t["revoked"]]
-    by_id = [t for t in live if len(id_or_name) >= 6 and t["id"].startswith(id_or_name.lower())]
+    live = store.api_tokens(live_only=True)
+    by_id = [t for t in live if len(id_or_name) >= 6 and t.id.startswith(id_or_name.lower())]
     if len(by_id) > 1:
         raise ReviewError(f"{id_or_name!r} starts {len(by_id)} token ids: give more characters")
-    chosen = by_id or [t for t in live if t["name"] == id_or_name]
+    chosen = by_id or [t for t in live if t.name == id_or_name]
     if not chosen:
         raise ReviewError(f"no live token with id or name {id_or_name!r} (see `triage tokens list`)")
-    with store.transaction():
-        for token in chosen:
-            store.db.execute("update api_tokens set revoked = 1 where substr(token_hash, 1, ?) = ?",
-                             [TOKEN_ID_LENGTH, token["id"]])
-    return [t["id"] for t in chosen]
+    store.revoke_api_tokens([t.id for t in chosen])
+    return [t.id for t in chosen]
 
 
 def _token_name(store: Store, header: str | None) -> str | None:
     if not header or not header.startswith("Bearer "):
         return None
     digest = _hash(header.removeprefix("Bearer ").strip())
-    for token_hash, name in store.db.execute("select token_hash, name from api_tokens where revoked = 0"):
-        if hmac.compare_digest(token_hash, digest):
-            store.db.execute("update api_tokens set last_used_at = ? where token_hash = ?", [now(), token_hash])
-            store.db.conn.commit()
-            return name
+    for token in store.api_tokens(live_only=True):
+        if hmac.compare_digest(token.token_hash, digest):
+            store.mark_api_token_used(token.token_hash)
+            return token.name
     return None
 
 
@@ -112,8 +94,8 @@ def flags(request: Request, store: Store) -> Response:
         records, next_cursor = export_flags(store, since, ExportFilter(query.get("status") or "all", minimum), limit)
     except (FeedError, ValueError) as e:
         return JSONResponse({"error": str(e)}, status_code=400)
-    more = store.db.execute("select 1 from flag_events where cursor > ? limit 1", [next_cursor]).fetchone()
-    return JSONResponse({"records": records, "next_cursor": next_cursor, "more": more is not None})
+    more = next(read_events(store, next_cursor, limit=1), None) is not None
+    return JSONResponse({"records": records, "next_cursor": next_cursor, "more": more})
 
 
 OPENAPI = {

@@ -13,15 +13,13 @@ import hashlib
 import hmac
 import re
 import secrets
-import sqlite3
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from math import ceil
 
+from pipeline.domain import Reviewer, Session
 from pipeline.errors import ReviewerError
 from pipeline.review.passwords import dummy_hash, hash_password, verify_password
 from pipeline.store import Store
-from pipeline.store.base import now
 
 ROLES = ("analyst", "lead")
 MIN_PASSWORD = 10
@@ -30,22 +28,6 @@ LOGIN_WINDOW = timedelta(minutes=15)  # failures older than this are forgotten
 MAX_WAIT = 300  # seconds: the back-off's ceiling
 FREE_FAILURES = {"name_client": 3, "client": 10}  # failures before the back-off starts, per key
 _NAME = re.compile(r"^[a-z][a-z0-9._-]{1,31}$")
-
-
-@dataclass(frozen=True)
-class Reviewer:
-    name: str
-    role: str
-
-    @property
-    def is_lead(self) -> bool:
-        return self.role == "lead"
-
-
-@dataclass(frozen=True)
-class Session:
-    reviewer: Reviewer
-    csrf: str
 
 
 def _stamp(moment: datetime) -> str:
@@ -65,38 +47,20 @@ def add_reviewer(store: Store, name: str, role: str, password: str) -> Reviewer:
         raise ReviewerError(f"unknown role {role!r}; use one of {', '.join(ROLES)}")
     if len(password) < MIN_PASSWORD:
         raise ReviewerError(f"password too short: use at least {MIN_PASSWORD} characters")
-    try:
-        with store.transaction():
-            store.db["reviewers"].insert({"name": name, "role": role, "password_hash": hash_password(password),
-                                          "created_at": now(), "disabled": 0})
-    except sqlite3.IntegrityError as e:
-        raise ReviewerError(f"reviewer {name!r} already exists") from e
-    return Reviewer(name, role)
-
-
-def list_reviewers(store: Store) -> list[dict]:
-    return [dict(zip(("name", "role", "created_at", "disabled"), row, strict=True)) for row in store.db.execute(
-        "select name, role, created_at, coalesce(disabled, 0) from reviewers order by name")]
-
-
-def set_disabled(store: Store, name: str, disabled: bool) -> bool:
-    """Disable or re-enable a reviewer; disabling also ends their sessions. False if there is no such name."""
-    with store.transaction():
-        changed = store.db.execute("update reviewers set disabled = ? where name = ?", [int(disabled), name]).rowcount
-        if disabled:
-            store.db.execute("delete from sessions where reviewer = ?", [name])
-    return bool(changed)
+    reviewer = Reviewer(name, role)
+    if not store.add_reviewer_account(reviewer, hash_password(password)):
+        raise ReviewerError(f"reviewer {name!r} already exists")
+    return reviewer
 
 
 def authenticate(store: Store, name: str, password: str) -> Reviewer | None:
     """The reviewer if the password matches and the account is enabled. Unknown names cost a hash too."""
-    row = store.db.execute("select role, password_hash, coalesce(disabled, 0) from reviewers where name = ?",
-                           [name]).fetchone()
-    if row is None:
+    found = store.credentials(name)
+    if found is None:
         verify_password(password, dummy_hash())
         return None
-    role, stored, disabled = row
-    return Reviewer(name, role) if verify_password(password, stored) and not disabled else None
+    account, stored = found
+    return account.reviewer if verify_password(password, stored) and not account.disabled else None
 
 
 def login_wait(store: Store, name: str, client: str) -> int:
@@ -105,11 +69,8 @@ def login_wait(store: Store, name: str, client: str) -> int:
     moment = datetime.now(UTC)
     since = (moment - LOGIN_WINDOW).isoformat()
     wait = 0.0
-    for key, (where, params) in {"name_client": ("name = ? and client = ?", [name, client]),
-                                 "client": ("client = ?", [client])}.items():
-        failures, latest = store.db.execute(
-            f"select count(*), max(at) from login_attempts where {where} and ok = 0 and at >= ?",
-            [*params, since]).fetchone()
+    for key, of_name in (("name_client", name), ("client", None)):
+        failures, latest = store.login_failures(client, since, of_name)
         if failures >= FREE_FAILURES[key]:
             delay = min(MAX_WAIT, 2 ** (failures - FREE_FAILURES[key]))
             wait = max(wait, delay - (moment - datetime.fromisoformat(latest)).total_seconds())
@@ -118,37 +79,26 @@ def login_wait(store: Store, name: str, client: str) -> int:
 
 def record_attempt(store: Store, name: str, client: str, ok: bool) -> None:
     """Record a login attempt, to the microsecond: the back-off's first steps are one and two seconds."""
-    with store.transaction():
-        store.db["login_attempts"].insert({"name": name[:64], "client": client, "ok": int(ok),
-                                           "at": datetime.now(UTC).isoformat()})
+    store.record_login_attempt(name, client, ok, datetime.now(UTC).isoformat())
 
 
 def start_session(store: Store, reviewer: Reviewer) -> tuple[str, Session]:
     """A new session token (for the cookie only) and the session; expired sessions are cleared."""
     token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
     moment = datetime.now(UTC)
-    with store.transaction():
-        store.db.execute("delete from sessions where expires_at < ?", [_stamp(moment)])
-        store.db["sessions"].insert({"token_hash": _token_hash(token), "reviewer": reviewer.name, "csrf": csrf,
-                                     "created_at": _stamp(moment), "expires_at": _stamp(moment + SESSION_LIFETIME)})
-    return token, Session(reviewer, csrf)
+    session = Session(reviewer, csrf)
+    store.add_session(_token_hash(token), session, _stamp(moment), _stamp(moment + SESSION_LIFETIME))
+    return token, session
 
 
 def find_session(store: Store, token: str | None) -> Session | None:
     """The live session for a cookie token, if any (and its reviewer is still enabled)."""
-    if not token:
-        return None
-    row = store.db.execute(
-        "select r.name, r.role, s.csrf from sessions s join reviewers r on r.name = s.reviewer "
-        "where s.token_hash = ? and s.expires_at > ? and coalesce(r.disabled, 0) = 0",
-        [_token_hash(token), now()]).fetchone()
-    return Session(Reviewer(row[0], row[1]), row[2]) if row else None
+    return store.live_session(_token_hash(token)) if token else None
 
 
 def end_session(store: Store, token: str | None) -> None:
     if token:
-        with store.transaction():
-            store.db.execute("delete from sessions where token_hash = ?", [_token_hash(token)])
+        store.end_session(_token_hash(token))
 
 
 def same_token(given: str | None, expected: str) -> bool:

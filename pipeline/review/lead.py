@@ -80,7 +80,7 @@ def second_reviews(ctx: Ctx, status: int = 200, message: str | None = None) -> R
         message = "Recorded. That was your last second review."
     return page(ctx, "second_reviews.html", status, mine=ctx.store.open_second_reviews(ctx.reviewer.name),
                 everyone=ctx.store.open_second_reviews(None) if lead else [],
-                reviewers=auth.list_reviewers(ctx.store) if lead else [], message=message,
+                reviewers=ctx.store.reviewer_accounts() if lead else [], message=message,
                 authorities=queries.filter_options(ctx.store)["authorities"])
 
 
@@ -134,7 +134,7 @@ def blind_decide(ctx: Ctx) -> Response:
 
 
 def reviewers(ctx: Ctx, status: int = 200, message: str | None = None) -> Response:
-    return page(ctx, "reviewers.html", status, reviewers=auth.list_reviewers(ctx.store), roles=auth.ROLES,
+    return page(ctx, "reviewers.html", status, reviewers=ctx.store.reviewer_accounts(), roles=auth.ROLES,
                 message=message, min_password=auth.MIN_PASSWORD)
 
 
@@ -152,6 +152,6 @@ def set_disabled(ctx: Ctx) -> Response:
     if name == ctx.reviewer.name:
         return reviewers(ctx, 400, "you cannot disable yourself")
     disabled = ctx.field("disabled") == "1"
-    if not auth.set_disabled(ctx.store, name, disabled):
+    if not ctx.store.set_reviewer_disabled(name, disabled):
         raise HTTPException(404, "no such reviewer")
     return reviewers(ctx, message=f"{name} {'disabled' if disabled else 'enabled'}.")

@@ -10,7 +10,7 @@ from starlette.responses import FileResponse, JSONResponse, RedirectResponse, Re
 
 from pipeline.collect.blobs import BlobStore
 from pipeline.errors import DecisionError, InvalidBlobId, TaxonomyError
-from pipeline.review import auth, decisions, queries, work
+from pipeline.review import decisions, queries, work
 from pipeline.review.decisions import REASONS, Decision
 from pipeline.review.queries import Key, QueueFilters
 from pipeline.review.sentences import highlight
@@ -53,8 +53,8 @@ def queue(ctx: Ctx) -> Response:
     return page(ctx, "queue.html", filters=filters, result=result, options=queries.filter_options(ctx.store),
                 statuses=queries.STATUSES, orders=queries.ORDERS, scopes=queries.SCOPES, reasons=REASONS,
                 banner=_banner(ctx), recent=queries.recent_decisions(ctx.store, ctx.reviewer.name),
-                key_param=decisions.key_param, reviewers=[r for r in auth.list_reviewers(ctx.store)
-                                                          if not r["disabled"]] if ctx.reviewer.is_lead else [])
+                key_param=decisions.key_param, reviewers=[r for r in ctx.store.reviewer_accounts()
+                                                          if not r.disabled] if ctx.reviewer.is_lead else [])
 
 
 def recent(ctx: Ctx) -> Response:

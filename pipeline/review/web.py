@@ -24,7 +24,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from pipeline.review.auth import SESSION_LIFETIME, Reviewer, Session, find_session, same_token
+from pipeline.domain import Reviewer, Session
+from pipeline.review.auth import SESSION_LIFETIME, find_session, same_token
 from pipeline.store import Store
 
 SESSION_COOKIE = "bv_session"

@@ -3,12 +3,13 @@
 Schema changes are ordered migrations applied on open (``schema``). Every write of a document
 (its row, passages, evidence and new embeddings) is one transaction, so a reader or a crash never
 sees half a document. ``Store`` is one open database; each concern is a module of its own
-(``documents``, ``evidence``, ``reviews``, ``team``, ``cache``, ``fetches``, ``runs``), mixed into it so that
-callers hold one handle and every write shares one connection and one transaction.
+(``documents``, ``evidence``, ``reviews``, ``team``, ``access``, ``cache``, ``fetches``, ``runs``), mixed into
+it so that callers hold one handle and every write shares one connection and one transaction.
 """
 
 from __future__ import annotations
 
+from pipeline.store.access import AccessMixin
 from pipeline.store.documents import DocumentsMixin
 from pipeline.store.evidence import EvidenceMixin
 from pipeline.store.fetches import FetchesMixin
@@ -16,5 +17,5 @@ from pipeline.store.runs import RunsMixin
 from pipeline.store.team import TeamMixin
 
 
-class Store(DocumentsMixin, EvidenceMixin, TeamMixin, FetchesMixin, RunsMixin):
+class Store(DocumentsMixin, EvidenceMixin, TeamMixin, AccessMixin, FetchesMixin, RunsMixin):
     """One open database. Use as a context manager, or call ``close``."""
