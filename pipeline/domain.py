@@ -408,6 +408,9 @@ class ReviewRecord:
     previous_status: str | None = None
     blind: bool = False  # a blind second review: recorded, never applied to the evidence
     settles: bool = False  # a lead's settlement of a disagreement between reviewers
+    note: str | None = None
+    batch: int | None = None  # the bulk decision it was part of
+    created_at: str = ""
 
 
 @dataclass(frozen=True)

@@ -219,13 +219,6 @@ def candidates(store: Store, item: dict) -> list[dict]:
         [item["passage"], item["entry"]]))
 
 
-def history(store: Store, key: Key) -> list[dict]:
-    """Decisions on a link, newest first (blind second reviews are kept out of sight)."""
-    return list(store.db.query(
-        "select id, decision, reason, note, reviewer, new_entry, previous_status, created_at from reviews "
-        "where passage = ? and taxonomy = ? and entry = ? and blind = 0 order by id desc", list(key)))
-
-
 def search_entries(store: Store, taxonomy: str, words: str, limit: int = 20) -> list[dict]:
     """Entries whose id or text contains every word, an exact id first."""
     terms = words.split()[:8]
@@ -278,8 +271,3 @@ def recent_decisions(store: Store, reviewer: str, limit: int = 20) -> list[dict]
         row["standing"] = bool(standing) and standing.id == row["id"]
     return rows
 
-
-def review_row(store: Store, review_id: int) -> dict | None:
-    rows = list(store.db.query("select id, passage, taxonomy, entry, decision, reason, new_entry, reviewer, batch "
-                               "from reviews where id = ?", [review_id]))
-    return rows[0] if rows else None

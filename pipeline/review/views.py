@@ -76,13 +76,13 @@ def _banner(ctx: Ctx) -> dict | None:
             return {"message": f"Bulk {found.decision} applied to {found.items} items.", "batch": batch,
                     "undoable": found.reviewer == ctx.reviewer.name and not found.undone_at}
     review_id = _int_param(ctx, "review")
-    review = queries.review_row(ctx.store, review_id) if review_id is not None else None
-    if review and review["reviewer"] == ctx.reviewer.name:
-        standing = ctx.store.decision_to_undo((review["passage"], review["taxonomy"], review["entry"]))
-        target = f" → {review['new_entry']}" if review["new_entry"] else ""
-        return {"message": f"{DONE_MESSAGES.get(review['decision'], 'Done')} {review['entry']}{target}.",
-                "review": review, "undoable": bool(standing) and standing.id == review["id"],
-                "href": item_url((review["passage"], review["taxonomy"], review["entry"]))}
+    review = ctx.store.review(review_id) if review_id is not None else None
+    if review and review.reviewer == ctx.reviewer.name:
+        standing = ctx.store.decision_to_undo(review.key.as_tuple())
+        target = f" → {review.new_entry}" if review.new_entry else ""
+        return {"message": f"{DONE_MESSAGES.get(review.decision, 'Done')} {review.key.entry}{target}.",
+                "review": review, "undoable": bool(standing) and standing.id == review.id,
+                "href": item_url(review.key.as_tuple())}
     count = _int_param(ctx, "n")
     if params.get("done") in COUNTED_MESSAGES and count is not None:
         return {"message": COUNTED_MESSAGES[params["done"]].format(n=count), "undoable": False}
@@ -117,7 +117,7 @@ def item_view(ctx: Ctx, status: int = 200, error: str | None = None, decision: D
         ctx, "item.html", status, item=item, key=key, filters=filters, position=position, error=error,
         sentences=highlight(item["text"], item["entry_text"]), theme=_theme(item["taxonomy"], item["theme"]),
         before=before, after=after, candidates=queries.candidates(ctx.store, item),
-        history=queries.history(ctx.store, key), undoable=ctx.store.decision_to_undo(key) is not None,
+        history=ctx.store.review_history(key), undoable=ctx.store.decision_to_undo(key) is not None,
         reasons=REASONS, source=queries.source_href(item), search=search, attempted=decision, held_by=held_by,
         results=queries.search_entries(ctx.store, item["taxonomy"], search) if search else [],
         previous=item_url(*previous, filters=filters) if previous else None,
@@ -141,13 +141,13 @@ def decide(ctx: Ctx) -> Response:
     except DecisionError as e:
         return item_view(ctx, 400, str(e), decision)
     if review_id is None:
-        return page(ctx, "conflict.html", 409, item=item, history=queries.history(ctx.store, key), attempted=decision,
+        return page(ctx, "conflict.html", 409, item=item, history=ctx.store.review_history(key), attempted=decision,
                     reasons=REASONS, item_href=item_url(key, position, filters))
     if decision.decision == "note":
         return RedirectResponse(item_url(key, position, filters, done="note"), status_code=303)
     if decision.decision == "undo":  # an undo of a reassign's confirmation lands on the link it came from
-        undone = queries.review_row(ctx.store, review_id)
-        target = (undone["passage"], undone["taxonomy"], undone["entry"]) if undone else key
+        undone = ctx.store.review(review_id)
+        target = undone.key.as_tuple() if undone else key
         return RedirectResponse(item_url(target, None if target != key else position, filters, done="undo"),
                                 status_code=303)
     work.release(ctx.store, key)

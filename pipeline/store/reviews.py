@@ -97,11 +97,15 @@ class ReviewsMixin(StoreBase):
         records = self._review_records(" where id = ? and blind = 0", [review_id])
         return records[0] if records else None
 
+    def review_history(self, link: tuple[str, str, str]) -> list[ReviewRecord]:
+        """Decisions on a link, newest first, as the item page shows them: blind second reviews kept out of sight."""
+        return self._review_records(" where passage = ? and taxonomy = ? and entry = ? and blind = 0", list(link))[::-1]
+
     def _review_records(self, where: str, params: list[object]) -> list[ReviewRecord]:
         sql = ("select id, passage, taxonomy, entry, decision, reviewer, reason, new_entry, previous_status, blind, "
-               "settles from reviews")
+               "settles, note, batch, created_at from reviews")
         return [ReviewRecord(row[0], EvidenceKey(*row[1:4]), ReviewDecision(row[4]), *row[5:9], bool(row[9]),
-                             bool(row[10]))
+                             bool(row[10]), note=row[11], batch=row[12], created_at=row[13])
                 for row in self.db.execute(sql + where + " order by id", params)]
 
     def standing(self, taxonomy: str) -> dict[EvidenceKey, StandingDecision]:
