@@ -7,7 +7,7 @@ from starlette.responses import RedirectResponse, Response
 from pipeline.errors import DecisionError
 from pipeline.review import decisions, metrics
 from pipeline.review.decisions import REASONS, Decision
-from pipeline.review.queries import filter_options, load_item
+from pipeline.review.queries import load_item
 from pipeline.review.web import Ctx, page
 from pipeline.taxonomy import DEFAULT_TAXONOMY, available_taxonomies, load_taxonomy
 
@@ -17,12 +17,12 @@ DONE = {"settled": "Settled: the link now stands as you decided, and the settlem
 def dashboard(ctx: Ctx) -> Response:
     """Every authority's (or one's) heat map of confirmed and suggested evidence, newest flagged links and
     progress per reviewer, each saying its scope."""
-    authorities = filter_options(ctx.store)["authorities"]
+    authorities = ctx.store.authorities()
     wanted = ctx.request.query_params.get("authority", "")
-    slug = wanted if wanted in {a["slug"] for a in authorities} else ""
+    slug = wanted if wanted in {a.slug for a in authorities} else ""
     taxonomy_id = ctx.request.query_params.get("taxonomy", DEFAULT_TAXONOMY)
     taxonomy = load_taxonomy(taxonomy_id if taxonomy_id in available_taxonomies() else DEFAULT_TAXONOMY)
-    scope = next((a["name"] for a in authorities if a["slug"] == slug), "all authorities")
+    scope = next((a.name for a in authorities if a.slug == slug), "all authorities")
     return page(ctx, "dashboard.html", authorities=authorities, authority=slug, scope=scope, taxonomy=taxonomy,
                 rows=metrics.heatmap(ctx.store, slug, taxonomy), flagged=metrics.newest_flagged(ctx.store, slug),
                 progress=metrics.progress(ctx.store, slug), counts=metrics.status_counts(ctx.store, slug),
@@ -32,9 +32,9 @@ def dashboard(ctx: Ctx) -> Response:
 def agreement(ctx: Ctx, status: int = 200, message: str | None = None) -> Response:
     """Model precision per theme and entry from decisions, kappa between reviewers, and the disagreements a lead
     settles."""
-    authorities = filter_options(ctx.store)["authorities"]
+    authorities = ctx.store.authorities()
     wanted = ctx.request.query_params.get("authority", "")
-    slug = wanted if wanted in {a["slug"] for a in authorities} else ""
+    slug = wanted if wanted in {a.slug for a in authorities} else ""
     themes, entries = metrics.precision(ctx.store, slug)
     pairs, pooled = metrics.agreement(ctx.store)
     return page(ctx, "agreement.html", status, authorities=authorities, authority=slug, themes=themes,

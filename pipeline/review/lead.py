@@ -81,7 +81,7 @@ def second_reviews(ctx: Ctx, status: int = 200, message: str | None = None) -> R
     return page(ctx, "second_reviews.html", status, mine=ctx.store.open_second_reviews(ctx.reviewer.name),
                 everyone=ctx.store.open_second_reviews(None) if lead else [],
                 reviewers=ctx.store.reviewer_accounts() if lead else [], message=message,
-                authorities=queries.filter_options(ctx.store)["authorities"])
+                authorities=ctx.store.authorities())
 
 
 def request_second_reviews(ctx: Ctx) -> Response:

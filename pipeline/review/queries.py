@@ -235,12 +235,7 @@ def search_entries(store: Store, taxonomy: str, words: str, limit: int = 20) -> 
 
 def filter_options(store: Store) -> dict[str, list]:
     """Choices for the queue's filter form."""
-    return {
-        "authorities": list(store.db.query("select slug, name from authorities order by name")),
-        "themes": [r[0] for r in store.db.execute("select distinct theme from taxonomy_entries order by theme")],
-        "kinds": [r[0] for r in store.db.execute(
-            "select distinct kind from documents where kind is not null order by kind")],
-    }
+    return {"authorities": store.authorities(), "themes": store.taxonomy_themes(), "kinds": store.document_kinds()}
 
 
 def source_href(item: dict) -> str:
@@ -250,12 +245,6 @@ def source_href(item: dict) -> str:
     href = url if urlsplit(url).scheme in ("http", "https") else f"/documents/{item['document']}"
     page = item.get("page")
     return f"{href}#page={int(page)}" if page and "#" not in href else href
-
-
-def document_file(store: Store, document_id: str) -> dict | None:
-    rows = list(store.db.query("select id, path, format, title from documents where id = ? and status = 'ok'",
-                               [document_id]))
-    return rows[0] if rows else None
 
 
 def recent_decisions(store: Store, reviewer: str, limit: int = 20) -> list[dict]:

@@ -179,15 +179,15 @@ def document(ctx: Ctx) -> Response:
     """A stored document's bytes, from the content-addressed blob store beside the database, found by its id
     only: never the path it was read from (which may have changed, or been a link to anywhere)."""
     document_id = ctx.request.path_params["document_id"]
-    row = queries.document_file(ctx.store, document_id)
+    stored_format = ctx.store.stored_format(document_id)
     try:
         path = BlobStore(settings(ctx.request).db_path.parent / "blobs").path(document_id)
     except InvalidBlobId:
         path = None
-    if row is None or path is None or not path.is_file():
+    if stored_format is None or path is None or not path.is_file():
         raise HTTPException(404, "no stored copy of this document")
-    media_type = _MEDIA_TYPES.get(row["format"] or "", "application/octet-stream")
+    media_type = _MEDIA_TYPES.get(stored_format, "application/octet-stream")
     # A stored page is someone else's HTML: never let it run script on this site.
     headers = {} if media_type == "application/pdf" else {"content-security-policy": "sandbox; default-src 'none'"}
     return FileResponse(path, media_type=media_type, headers=headers, content_disposition_type="inline",
-                        filename=f"{document_id[:12]}.{_EXTENSIONS.get(row['format'] or '', 'bin')}")
+                        filename=f"{document_id[:12]}.{_EXTENSIONS.get(stored_format, 'bin')}")

@@ -36,10 +36,25 @@ class DocumentsMixin(CacheMixin):
                 pk="slug",
             )
 
+    def authorities(self) -> list[Authority]:
+        """Every authority, by name."""
+        return [Authority(slug, name, type_ or "other", region=region, nation=nation, gss=gss)
+                for slug, name, type_, region, nation, gss in self.db.execute(
+                    "select slug, name, type, region, nation, gss from authorities order by name")]
+
     def sync_taxonomy(self, taxonomy: Taxonomy) -> None:
         with self.transaction():
             self.db["taxonomy_entries"].upsert_all([e.as_record() for e in taxonomy.entries],
                                                    pk=("taxonomy", "id"))
+
+    def taxonomy_themes(self) -> list[str]:
+        """The themes of every stored taxonomy's entries, sorted."""
+        return [row[0] for row in self.db.execute("select distinct theme from taxonomy_entries order by theme")]
+
+    def document_kinds(self) -> list[str]:
+        """The kinds stored documents have, sorted (documents of no known kind add none)."""
+        return [row[0] for row in self.db.execute(
+            "select distinct kind from documents where kind is not null order by kind")]
 
     def document_state(self, sha256: str, extractor_version: str, classifier_id: str) -> DocumentState:
         """What the document with these bytes needs under this extractor and classifier (``failure`` says why a
@@ -137,6 +152,11 @@ class DocumentsMixin(CacheMixin):
         """The reason and message recorded for a failed document (both None for any other)."""
         row = self.db.execute("select error_reason, error from documents where id = ?", [sha256]).fetchone()
         return DocumentFailure(*row) if row else DocumentFailure(None, None)
+
+    def stored_format(self, sha256: str) -> str | None:
+        """A readable (``ok``) document's format ('' when unknown), or None when there is no such document."""
+        row = self.db.execute("select format from documents where id = ? and status = 'ok'", [sha256]).fetchone()
+        return (row[0] or "") if row else None
 
     def ocr_paths(self, sha256s: Sequence[str]) -> list[str]:
         """The paths of those documents that were read (partly) by OCR, sorted."""
