@@ -344,6 +344,14 @@ class StoredPassage:
 
 
 @dataclass(frozen=True)
+class NearbyPassage:
+    """A passage shown beside another so that it reads in context: its text, laid out as its block was."""
+
+    text: str
+    block_type: str | None
+
+
+@dataclass(frozen=True)
 class GoldPassage:
     """A labelled passage (see LABELLING.md): what it evidences, as the evaluation and baselines read it."""
 

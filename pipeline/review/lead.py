@@ -110,7 +110,7 @@ def _request_or_404(ctx: Ctx) -> tuple[SecondReview, dict]:
 def blind_item(ctx: Ctx, status: int = 200, error: str | None = None) -> Response:
     """The item without its status, probability or earlier decisions, so the second opinion is independent."""
     request, item = _request_or_404(ctx)
-    before, after = queries.context(ctx.store, item)
+    before, after = ctx.store.passages_around(item["document"], item["passage"], item["ordinal"])
     left = len(ctx.store.open_second_reviews(ctx.reviewer.name))
     done = BLIND_DONE.get(ctx.request.query_params.get("done", ""))
     return page(ctx, "blind.html", status, second=request, item=item, before=before, after=after, error=error,

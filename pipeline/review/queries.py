@@ -201,16 +201,6 @@ def load_item(store: Store, key: Key) -> dict | None:
     return rows[0] if rows else None
 
 
-def context(store: Store, item: dict) -> tuple[dict | None, dict | None]:
-    """The paragraphs just before and after the passage in its document."""
-    sql = ("select id, text, heading, page, block_type from passages where document = ? and id != ? and ordinal {} ? "
-           "order by ordinal {} limit 1")
-    args = [item["document"], item["passage"], item["ordinal"]]
-    before = list(store.db.query(sql.format("<", "desc"), args))
-    after = list(store.db.query(sql.format(">", "asc"), args))
-    return (before[0] if before else None), (after[0] if after else None)
-
-
 def candidates(store: Store, item: dict) -> list[dict]:
     """The passage's other current evidence, most probable first."""
     return list(store.db.query(

@@ -111,7 +111,7 @@ def item_view(ctx: Ctx, status: int = 200, error: str | None = None, decision: D
     filters, position = filters_for(ctx), _position(ctx)
     held_by = work.claim(ctx.store, key, ctx.reviewer.name) if item["status"] == "suggested" else None
     previous, following = queries.neighbours(ctx.store, filters, position, key)
-    before, after = queries.context(ctx.store, item)
+    before, after = ctx.store.passages_around(item["document"], item["passage"], item["ordinal"])
     search = ctx.request.query_params.get("q", "").strip()[:80]
     return page(
         ctx, "item.html", status, item=item, key=key, filters=filters, position=position, error=error,

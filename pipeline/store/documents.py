@@ -14,6 +14,7 @@ from pipeline.domain import (
     DocumentSource,
     DocumentState,
     ExtractedDocument,
+    NearbyPassage,
     Passage,
     StoredPassage,
 )
@@ -137,6 +138,16 @@ class DocumentsMixin(CacheMixin):
                     f"p.document where p.id in ({','.join('?' * len(chunk))})", chunk):
                 found[row[0]] = StoredPassage(*row)
         return found
+
+    def passages_around(self, document: str, passage: str, ordinal: int
+                        ) -> tuple[NearbyPassage | None, NearbyPassage | None]:
+        """The passages just before and after one (at ``ordinal``) in its document."""
+        sql = ("select text, block_type from passages where document = ? and id != ? and ordinal {} ? "
+               "order by ordinal {} limit 1")
+        args = [document, passage, ordinal]
+        before = self.db.execute(sql.format("<", "desc"), args).fetchone()
+        after = self.db.execute(sql.format(">", "asc"), args).fetchone()
+        return (NearbyPassage(*before) if before else None), (NearbyPassage(*after) if after else None)
 
     def record_failure(self, source: DocumentSource, sha256: str, reason: str, message: str,
                        extractor_version: str | None = None) -> None:
