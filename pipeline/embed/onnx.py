@@ -37,7 +37,11 @@ INPUTS = ("input_ids", "attention_mask", "token_type_ids")  # those the transfor
 
 
 class OnnxEncoder:
-    """Normalised int8 embeddings, one text per inference run; the session loads on first use."""
+    """Normalised int8 embeddings, one text per inference run; the session loads on first use.
+
+    Subclasses for other weights override how the model is built and how texts become token ids."""
+
+    max_tokens = MAX_TOKENS
 
     def __init__(self, model_path: Path, model_id: str, cache: Path | None = None) -> None:
         self.model_path = model_path
@@ -63,52 +67,71 @@ class OnnxEncoder:
     def encode(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        session, tokenizer = self._load()
+        session = self._load()
         out = np.zeros((len(texts), session.get_outputs()[0].shape[-1]), dtype=np.float32)
-        for i, encoding in enumerate(tokenizer.encode_batch(texts)):
-            ids = np.array([encoding.ids], dtype=np.int64)
+        for i, text_ids in enumerate(self._ids(texts)):
+            ids = np.array([text_ids], dtype=np.int64)
             feed = {"input_ids": ids, "attention_mask": np.ones_like(ids), "token_type_ids": np.zeros_like(ids)}
             hidden = session.run(None, {name: feed[name] for name in self._inputs})[0][0]
             pooled = hidden.mean(axis=0)
             out[i] = pooled / max(float(np.linalg.norm(pooled)), 1e-12)
         return out
 
-    def _load(self) -> tuple[Any, Any]:
+    def _load(self) -> Any:
         if self._session is None:
             try:
                 import onnxruntime
-                from tokenizers import Tokenizer
+                import tokenizers  # noqa: F401  (checked here so a missing package fails before the build)
             except ImportError as e:
                 raise ModelError(f"the ONNX encoder needs onnxruntime and tokenizers ({e}); run `make setup`") from e
             if not self.file.is_file():
-                build_onnx(self.model_path, self.file)
+                self._build()
             options = onnxruntime.SessionOptions()
             # A run's document workers each encode on one thread (TRIAGE_ENCODER_THREADS=1), so the
             # cores run one session each instead of two sessions fighting over both.
             options.intra_op_num_threads = int(os.environ.get(THREADS_VARIABLE) or 0) or os.cpu_count() or 1
             self._session = onnxruntime.InferenceSession(str(self.file), options, providers=["CPUExecutionProvider"])
             self._inputs = [i.name for i in self._session.get_inputs()]
-            tokenizer = Tokenizer.from_file(str(self.model_path / "tokenizer.json"))
-            tokenizer.enable_truncation(MAX_TOKENS)
-            tokenizer.no_padding()
-            self._tokenizer = tokenizer
-        return self._session, self._tokenizer
+            self._tokenizer = self._tokenizer_for(self.max_tokens)
+        return self._session
+
+    def _build(self) -> None:
+        build_onnx(self.model_path, self.file)
+
+    def _tokenizer_for(self, max_tokens: int) -> Any:
+        from tokenizers import Tokenizer
+
+        tokenizer = Tokenizer.from_file(str(self.model_path / "tokenizer.json"))
+        tokenizer.enable_truncation(max_tokens)
+        tokenizer.no_padding()
+        return tokenizer
+
+    def _ids(self, texts: list[str]) -> list[list[int]]:
+        return [encoding.ids for encoding in self._tokenizer.encode_batch(texts)]
 
 
 def build_onnx(model_path: Path, target: Path) -> Path:
-    """Export the transformer to ONNX and quantise it into ``target``, atomically: processes that
-    build at the same time each write their own temporary folder, and the file appears whole."""
+    """Export the sentence-transformers model at ``model_path`` to int8 ONNX in ``target``."""
     set_offline()
+    try:
+        from sentence_transformers import SentenceTransformer
+    except ImportError as e:
+        raise ModelError(f"building the ONNX encoder needs sentence-transformers ({e}); run `make setup`") from e
+    return export_int8(SentenceTransformer(str(model_path), device="cpu", local_files_only=True)[0].auto_model, target)
+
+
+def export_int8(transformer: Any, target: Path) -> Path:
+    """Export a transformers encoder (its last hidden state) to ONNX and quantise it into ``target``, atomically:
+    processes that build at the same time each write their own temporary folder, and the file appears whole."""
     try:
         import torch
         from onnxruntime.quantization import QuantType, quantize_dynamic
-        from sentence_transformers import SentenceTransformer
     except ImportError as e:
         raise ModelError(f"building the ONNX encoder needs torch and onnxruntime ({e}); run `make setup`") from e
+    transformer = transformer.eval()
     target.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=".build-", dir=target.parent))
     try:
-        transformer = SentenceTransformer(str(model_path), device="cpu", local_files_only=True)[0].auto_model.eval()
         names = [n for n in INPUTS if n in inspect.signature(transformer.forward).parameters]
 
         class Hidden(torch.nn.Module):
