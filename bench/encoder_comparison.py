@@ -22,7 +22,6 @@ import functools
 import json
 import multiprocessing
 import os
-import resource
 import sys
 import zipfile
 from collections.abc import Callable, Sequence
@@ -176,7 +175,16 @@ def _speed_worker(factory: Callable[[], Encoder], texts: list[str], threads: int
         sys.modules["torch"].set_num_threads(threads)
     start.wait()
     seconds, _ = timed(lambda: encoder.encode(texts))
-    results.put((seconds, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024))
+    results.put((seconds, _peak_resident_mib()))
+
+
+def _peak_resident_mib() -> float:
+    """This process's peak resident memory. Not ``ru_maxrss``: a spawned process inherits its parent's peak there
+    (Linux records the forked copy's high-water mark at exec), while ``VmHWM`` starts afresh with the new program."""
+    for line in Path("/proc/self/status").read_text(encoding="ascii").splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
 
 
 def passages_per_second(factory: Callable[[], Encoder], texts: Sequence[str], workers: int) -> tuple[float, float]:
