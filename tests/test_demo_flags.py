@@ -2,10 +2,12 @@
 
 The demo corpus (``corpus/build_content``, fictional) has a failing council (Brackenmoor), a sound one
 (Ferncastle) and one in between (Kestrelford). Its passages mention failures in every way the issue names
-without reporting one: negated ("No standards complaints were upheld"), conditional ("If the remaining £4.2m
-cannot be recovered"), planned ("intends to invite a further corporate peer challenge"), imagined
-("stress-tested ... against three scenarios"), stated as law (section 114, the EHC plan duty, the B&B limit) and
-answered "No" in a flattened table. Each of those must stay unflagged while the reported failures stay flagged.
+without reporting one: negated ("No standards complaints were upheld"), reported then dismissed ("Five
+complaints ... were received ... None was upheld"), made good ("the shortfall replaced by alternative recurrent
+savings"), conditional ("If the remaining £4.2m cannot be recovered"), planned ("intends to invite a further
+corporate peer challenge"), imagined ("stress-tested ... against three scenarios"), stated as law (section 114,
+the EHC plan duty, the B&B limit) and answered "No" in a flattened table. Each of those must stay unflagged while
+the reported failures stay flagged.
 """
 
 import sqlite3
@@ -23,6 +25,8 @@ DENIED = {  # a phrase that identifies the passage -> how it mentions a failure 
     "We did not identify any material misstatements": "negated",
     "It has not borrowed to invest for yield": "negated",
     "I have not at this stage made a report under section 114": "negated",
+    "None was upheld after investigation and one was resolved informally": "reported then dismissed",
+    "with the shortfall replaced by alternative recurrent savings": "made good",
     "If the remaining £4.2m cannot be recovered": "conditional",
     "intends to invite a further corporate peer challenge": "plan",
     "stress-tested the framework against three scenarios": "scenario",

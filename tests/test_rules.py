@@ -56,6 +56,13 @@ def test_negation_and_hedges_look_only_within_the_clause():
 @pytest.mark.parametrize(("mode", "text"), [
     ("negated subject", "No standards complaints were upheld during the year."),
     ("negated subject", "Six code of conduct complaints were received. None was upheld after investigation."),
+    ("reported then dismissed", "Five complaints about councillors were received under the Members' Code of "
+                                "Conduct. None was upheld after investigation and one was resolved informally."),
+    ("reported then dismissed", "Three allegations of fraud were investigated; no evidence of fraud was found."),
+    ("reported then dismissed", "Objections were received from twelve residents; all were resolved before the "
+                                "hearing."),
+    ("made good", "94% of planned savings were delivered, with the shortfall replaced by alternative recurrent "
+                  "savings. The Council has not needed to use reserves to balance its budget."),
     ("negated verb", "The annual review has not identified any significant governance issues."),
     ("negated verb", "We did not identify any material misstatement in the draft accounts."),
     ("negated verb", "The Council has not borrowed to invest for yield."),
@@ -86,6 +93,13 @@ def test_a_failure_mentioned_but_not_reported_is_denied(mode, text):
                                        "would be exhausted by 2026."),
     ("table answered yes", "Criterion | Significant weakness identified Financial sustainability | Yes"),
     ("plan beside a failure", "Savings of £2m were not delivered, and the Council intends to revisit them."),
+    ("allegations upheld", "Four complaints against councillors were received. Two were upheld and none was "
+                           "referred to the police."),
+    ("a dismissal beside an outcome upheld", "Seven complaints about the Council were investigated. None was upheld "
+                                             "in 2022, but three were upheld in 2023."),
+    ("allegations received, outcome untold", "Eleven complaints about councillors had been received since January."),
+    ("made good only in a promise", "The shortfall will be replaced by alternative savings next year."),
+    ("made good from reserves", "The shortfall was covered from the general reserve."),
 ])
 def test_a_reported_failure_is_asserted(mode, text):
     counts = cue_counts(text)
@@ -165,6 +179,8 @@ def test_every_tripwire_hit_names_entries_of_its_pole(text):
     "There are no legal implications arising from this report.",
     "RESOLVED: That the report be noted.",
     "Apologies for absence were received from Councillors Patel and Morgan.",
+    "It was noted that there were no decisions to be taken on this report, which was for information only.",
+    "This report is for information.",
 ])
 def test_procedural_passages_are_suppressed(text):
     assert suppression_reason(text) is not None
@@ -172,6 +188,8 @@ def test_procedural_passages_are_suppressed(text):
 
 def test_a_statement_of_fact_is_not_suppressed():
     assert suppression_reason("The Council overspent its adult social care budget by £4.2m in 2023/24.") is None
+    assert suppression_reason("It was noted that there were no decisions recorded for the property loans.") is None
+    assert suppression_reason("This report is for information. Spending on agency staff rose by 40% in 2024.") is None
 
 
 def test_log_counts_keep_ten_cues_from_outweighing_one():

@@ -10,6 +10,9 @@ verdict in a small second-stage logistic regression (see ``pipeline.classify.mod
   positive states (balanced, on target, robust), each counted as plain, negated ("no
   significant weaknesses", "without any use of reserves", "the complaint was not upheld") or,
   for failure states, hedged ("there is a risk that ... could overspend");
+- allegations (complaints, grievances, objections) reported and then all dismissed ("Five complaints ... were
+  received. None was upheld"), and failures made good in their clause by savings or income ("the shortfall
+  replaced by alternative recurrent savings"), which count as negated;
 - failure constructions that already contain their negation ("savings have not been
   delivered", "no medium-term plan", "lack of", "failed to"), which count as failure and are
   never themselves negated;
@@ -97,6 +100,26 @@ _WINDOW = 80  # characters before a cue searched for its negator or hedge
 # labels answered in the negative.
 _NO_ANSWER = re.compile(r"^(?:no|none|nil|n/a|not applicable|0)$", re.IGNORECASE)
 _YES_ANSWER = re.compile(r"^(?:yes|y)$", re.IGNORECASE)
+# Allegations: a complaint or objection received reports that someone alleged a failure; its outcome decides.
+_ALLEGATION = re.compile(r"^(?:complaints?|grievances?|objections?)\b", re.IGNORECASE)
+_ALLEGED = re.compile(r"\b(?:allegations?|alleged|suspected|suspicions?)(?: of)?\s*$", re.IGNORECASE)
+# An outcome that dismisses them all: "None was upheld", "no fault was found", "all were resolved".
+_DISMISSED = re.compile(
+    r"\b(?:none|neither|no(?:ne)? of (?:them|these|those|which|the \w+))\b(?:\s+[\w'-]+){0,3}\s+"
+    r"(?:was|were|has been|have been|had been)\s+(?:upheld|substantiated|proven|found|established)\b|"
+    r"\b(?:all|both|each)\b(?: of (?:them|these|those|which))?(?:\s+[\w'-]+){0,2}\s+"
+    r"(?:was|were|has been|have been|had been)\s+(?:resolved|closed|withdrawn|dismissed|rejected|not upheld|"
+    r"unsubstantiated)\b|"
+    r"\bno (?:fault|breach|wrongdoing|evidence of [\w-]+)(?:\s+[\w'-]+){0,3}\s+(?:was|were|has been|have been)\s+"
+    r"(?:found|identified|established)\b", re.IGNORECASE)
+# The outcomes whose assertion confirms an allegation: "six were upheld", "fault causing injustice".
+_OUTCOME = re.compile(r"^(?:upheld|fault|maladministration|injustice|breach\w*)$", re.IGNORECASE)
+# A failure made good in the same clause: "the shortfall replaced by alternative recurrent savings" (not by reserves,
+# not a promise that it will be).
+_MADE_GOOD = re.compile(
+    r"^(?:(?!\bwill\b|\bwould\b|\bto be\b)[^.;:]){0,25}?\b(?:replaced|offset|covered|made good|bridged|met) "
+    r"(?:in full )?(?:by|through|with|from) (?:\w+ ){0,2}(?:savings|underspends?|income|efficiencies)\b",
+    re.IGNORECASE)
 _BALANCED_BY_RESERVES = re.compile(r"\breserves?\b.*\b(?:used|needed|required|drawn|applied|necessary) to\s*$",
                                    re.IGNORECASE)
 
@@ -286,18 +309,26 @@ def cue_counts(text: str) -> CueCounts:
     def inside(start: int, end: int) -> bool:  # "no medium-term plan", "has not closed the gap": counted once
         return any(s <= start < e + 25 for s, e in constructions)
 
-    failure = negated = hedged = 0
     failure_spans = _spans(FAILURE_STATES, text)
     answered_no = _answered_no(text)
+    states: list[tuple[str, str]] = []  # (the state's words, asserted / negated / hedged)
+    allegations: list[int] = []  # indexes into states of allegations asserted
     for start, end in failure_spans:
         if inside(start, end):
             continue
-        if answered_no or is_negated(text, start, end):
-            negated += 1
+        if answered_no or is_negated(text, start, end) or _MADE_GOOD.match(text[end:end + 80]):
+            states.append((text[start:end], "negated"))
         elif is_hedged(text, start):
-            hedged += 1
+            states.append((text[start:end], "hedged"))
         else:
-            failure += 1
+            if _ALLEGATION.match(text[start:end]) or _ALLEGED.search(_clause_before(text, start)):
+                allegations.append(len(states))
+            states.append((text[start:end], "asserted"))
+    if allegations and _dismissed(text, states):  # "Five complaints ... were received. None was upheld."
+        states = [(words, "negated" if i in allegations else status) for i, (words, status) in enumerate(states)]
+    failure = sum(status == "asserted" for _, status in states)
+    negated = sum(status == "negated" for _, status in states)
+    hedged = sum(status == "hedged" for _, status in states)
     positive = positive_negated = 0
     for start, end in _spans(POSITIVE_STATES, text):
         if any(start < fe and end > fs for fs, fe in failure_spans):
@@ -317,6 +348,13 @@ def cue_counts(text: str) -> CueCounts:
         specific_subject=len(SPECIFIC_SUBJECT.findall(text)), questions=len(QUESTION.findall(text)),
         plans=len(PLAN.findall(text)), statement_of_law=_states_law(text),
     )
+
+
+def _dismissed(text: str, states: Sequence[tuple[str, str]]) -> bool:
+    """The passage dismisses every allegation it reports: an outcome denied ("None was upheld") and none
+    asserted ("six were upheld")."""
+    return bool(_DISMISSED.search(text)) and not any(status == "asserted" and _OUTCOME.match(words)
+                                                     for words, status in states)
 
 
 def _answered_no(text: str) -> bool:

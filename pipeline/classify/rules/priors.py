@@ -38,6 +38,12 @@ _NOTED = re.compile(
     r"(?:the\s+)?(?:content|contents|report|update|information|minutes|annual report)\b[^.]{0,80}?"
     r"\b(?:be|was|were|is)\s+"
     r"(?:noted|received|agreed|approved)\b[^.]{0,60}\.?$", re.IGNORECASE)
+# A report for information: nothing was decided, so nothing it mentions was decided badly ("It was noted that there
+# were no decisions to be taken on this report, which was for information.").
+_FOR_INFORMATION = re.compile(
+    r"^(?:\d[\d.]*\s+)?(?:it was )?noted that there (?:were|was) no decisions? to be (?:taken|made) on (?:this|the) "
+    r"report,? which was for information(?: only)?\.?$|^(?:\d[\d.]*\s+)?(?:this|the) report (?:is|was) for "
+    r"information(?: only)?\.?$", re.IGNORECASE)
 _HEADING_PREFIX = re.compile(
     r"^(?:item\s+\d+|annex\s+[a-z0-9]+|appendix\s+[a-z0-9]+|part\s+[a-z0-9]+|section\s+\d+|schedule\s+\d+|"
     r"table\s+\d+|figure\s+\d+)\s*[:\-–.]?\s", re.IGNORECASE)
@@ -70,7 +76,7 @@ def procedural_reason(text: str, heading: str | None = None) -> str | None:
     stripped = squash_space(text)
     if _LABEL_LINE.match(stripped):
         return "template"
-    if _NOTED.match(stripped):
+    if _NOTED.match(stripped) or _FOR_INFORMATION.match(stripped):
         return "procedural"
     if is_heading(stripped):
         return "heading"
@@ -211,10 +217,9 @@ def rules_key() -> str:
     from pipeline.classify.rules import polarity
     from pipeline.ids import short_hash
 
-    patterns = [p.pattern for p in (polarity.FAILURE_STATES, polarity.FAILURE_CONSTRUCTIONS, polarity.POSITIVE_STATES,
-                                    polarity.RISK_REGISTER, polarity.MATERIALISED, polarity.PROCEDURAL,
-                                    polarity._NEGATOR, polarity._POST_NEGATION, polarity._HEDGE,
-                                    _LABEL_LINE, _NOTED, _HEADING_PREFIX, _NUMBERING, _PROCEDURAL_HEADING)]
+    cues = [value for _, value in sorted(vars(polarity).items()) if isinstance(value, re.Pattern)]  # all of them
+    patterns = [p.pattern for p in (*cues, _LABEL_LINE, _NOTED, _FOR_INFORMATION, _HEADING_PREFIX, _NUMBERING,
+                                    _PROCEDURAL_HEADING)]
     patterns += [f"{theme}:{p.pattern}:{bonus}" for theme, p, bonus in THEME_RULES]
     patterns += [f"{kind}:{p.pattern}" for kind, p in _KIND_FROM_TITLE]
     return short_hash("rules", *patterns, length=12)
