@@ -315,8 +315,9 @@ class Prediction:
 
 @dataclass(frozen=True)
 class PassageContext:
-    """Where a passage stands, as the classifier's priors read it: its document's kind and title (manifest
-    first, else guessed) and its heading path. Every field may be unknown (None)."""
+    """Where a passage stands: its document's kind and title (manifest first, else guessed) and its heading path.
+    The evidence classifier reads the heading (a procedural section is never evidence); the kind and title are
+    carried for the record. Every field may be unknown (None)."""
 
     doc_kind: str | None = None
     heading: str | None = None

@@ -185,8 +185,8 @@ def prepare(source: DocumentSource, limits: Limits = DEFAULT_LIMITS, segmenter: 
 
 
 def passage_context(prepared: Prepared, passage: Passage) -> PassageContext | None:
-    """What the classifier's priors read: the document's kind and title (manifest first, else guessed)
-    and the passage's heading path."""
+    """Where the passage stands: the document's kind and title (manifest first, else guessed) and the passage's
+    heading path."""
     guessed = prepared.metadata
     kind = prepared.source.kind or (guessed.kind.value if guessed else None)
     title = prepared.source.title or (guessed.title.value if guessed else None)

@@ -1,7 +1,7 @@
 """``triage predict``: JSONL passages in, JSONL predictions out, no database.
 
 Input records need ``text`` (and usually ``id``); the optional context keys ``doc_kind``,
-``heading`` and ``title`` inform the classifier's priors when present, but text alone is enough.
+``heading`` and ``title`` are accepted; a procedural ``heading`` suppresses, and text alone is enough.
 """
 
 from __future__ import annotations

@@ -69,15 +69,19 @@ def test_risk_register_possibility_is_not_a_failure(evidence):
     assert happening.flagged and happening.failure_probability > possibility.failure_probability
 
 
-def test_a_denied_indicator_stays_capped_whatever_the_document_kind(evidence):
-    """Audit reports lean towards failure (a positive prior), but a prior never lifts a denied indicator."""
-    audit = PassageContext(doc_kind="audit_report")
+def test_a_denied_indicator_stays_capped_and_the_document_kind_moves_nothing(evidence):
+    """Real-text CV was worse with document-kind priors, so a passage is judged on its text: an audit report's
+    passage scores as the same text anywhere, and a denied indicator stays capped."""
+    audit = PassageContext(doc_kind="audit_report", title="Auditor's Annual Report 2023/24")
     denied = "The Council has not needed to use reserves to balance its budget in any of the last four years."
     reported = "The Council has used reserves to balance its budget in each of the last four years."
     assert predict_one(evidence, denied, audit).failure_probability <= HEALTHY_CAP + 1e-6
     assert predict_one(evidence, denied, audit).flagged == []
-    assert (predict_one(evidence, reported, audit).failure_probability
-            > predict_one(evidence, reported).failure_probability > HEALTHY_CAP)
+    for text in (denied, reported):
+        bare, in_audit = predict_one(evidence, text), predict_one(evidence, text, audit)
+        assert (in_audit.evidence_probability, in_audit.failure_probability, in_audit.flagged) == (
+            bare.evidence_probability, bare.failure_probability, bare.flagged)
+    assert predict_one(evidence, reported).failure_probability > HEALTHY_CAP
 
 
 # -- tripwires --------------------------------------------------------------------------------------
@@ -116,7 +120,7 @@ def test_negated_tripwire_is_positive_evidence_not_a_flag(evidence, text):
                for m in prediction.evidence)
 
 
-# -- suppression and priors ---------------------------------------------------------------------------
+# -- suppression ----------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("text", [
     "There are no legal implications arising from this report.",
@@ -135,14 +139,6 @@ def test_boilerplate_and_procedural_passages_are_never_evidence(evidence, text):
 def test_procedural_heading_in_context_suppresses(evidence):
     text = "Councillor Jones declared a pecuniary interest in item 9 and left the meeting for that item."
     assert predict_one(evidence, text, PassageContext(heading="Declarations of Interest")).suppressed == "procedural"
-
-
-def test_doc_kind_prior_shifts_probabilities_only_when_given(evidence):
-    text = "Risk: the Council's priorities are not delivered because of insufficient capacity at senior level."
-    bare, register = predict_one(evidence, text), predict_one(evidence, text, PassageContext(doc_kind="risk_register"))
-    titled = predict_one(evidence, text, PassageContext(title="Corporate Risk Register Q3"))
-    assert register.failure_probability < bare.failure_probability
-    assert titled.failure_probability == pytest.approx(register.failure_probability)
 
 
 # -- calibration ----------------------------------------------------------------------------------------

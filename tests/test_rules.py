@@ -68,6 +68,8 @@ def test_negation_and_hedges_look_only_within_the_clause():
     ("negated verb", "The Council has not borrowed to invest for yield."),
     ("conditional", "If the remaining £1.2m cannot be recovered, it will be met from the contingency reserve."),
     ("plan", "The Council intends to invite a further corporate peer challenge in 2027."),
+    ("listed risk", "The main risks are delay to building disposals and the capacity of community organisations. "
+                    "These are recorded on the programme risk register."),
     ("scenario", "The board stress-tested its controls against two scenarios: the failure of a major supplier and "
                  "a cyber attack that took systems offline for a week."),
     ("statement of law", "A council must decide a homelessness application within 56 days (Housing Act 1996, "

@@ -3,8 +3,8 @@
 Two classifiers share one interface (``predict_texts``, ``predict_vectors``, ``id``):
 
 - ``EvidenceClassifier`` (the default, ``evidence-v1``): multi-vector entry similarity, polarity
-  cues, learned logistic heads, calibrated probabilities, per-theme and per-entry thresholds,
-  document-type priors and high-precision tripwires. Its artefacts ship under
+  cues, learned logistic heads, calibrated probabilities, per-theme and per-entry thresholds
+  and high-precision tripwires. Its artefacts ship under
   ``models/<taxonomy>/`` and are rebuilt by ``python -m pipeline.training``.
 - ``SimilarityClassifier`` (the fallback for a taxonomy without trained artefacts, e.g.
   ``wales-2013``): the best cosine between a passage and an entry's vectors, fixed thresholds.

@@ -1,4 +1,4 @@
-"""The evidence classifier: learned heads over frozen embeddings, polarity, calibration, priors and tripwires."""
+"""The evidence classifier: learned heads over frozen embeddings, polarity, calibration and tripwires."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import numpy as np
 from pipeline.classify.base import DEFAULT_TOP_K, Context, contexts_for
 from pipeline.classify.calibration import sigmoid
 from pipeline.classify.entry_vectors import EntryBank, load_entry_bank
-from pipeline.classify.model import EvidenceModel, ModelThresholds, cap_denied, load_model
-from pipeline.classify.rules.priors import doc_kind_of, rules_key, suppression_reason
+from pipeline.classify.model import EvidenceModel, ModelThresholds, load_model
+from pipeline.classify.rules.priors import rules_key, suppression_reason
 from pipeline.classify.rules.tripwires import TripwireHit, Tripwires, load_tripwires
 from pipeline.domain import Match, Polarity, Prediction
 from pipeline.embed import Encoder
@@ -27,7 +27,7 @@ TRIPWIRE_HEALTHY = 0.05  # P(failure) at most, when only a positive (or negated)
 
 
 class EvidenceClassifier:
-    """Calibrated evidence classifier: learned heads over frozen embeddings, polarity, priors and tripwires.
+    """Calibrated evidence classifier: learned heads over frozen embeddings, polarity and tripwires.
 
     Args:
         encoder: the sentence encoder the model was trained on (its ``model_id`` must match).
@@ -88,19 +88,11 @@ class EvidenceClassifier:
         ctx = contexts_for(contexts, n)
         model = self.model
         combined = model.combine(model.raw_scores(self.bank, np.asarray(vectors, dtype=np.float32), texts))
-        evidence_logit, failure_logit = combined.evidence_logit.copy(), combined.failure_logit.copy()
-        theme_score = combined.theme_score.copy()
-        for i, context in enumerate(ctx):
-            offsets = model.priors.get(doc_kind_of(context))
-            if offsets:
-                evidence_logit[i] += offsets.evidence
-                failure_logit[i] += offsets.failure
-                theme_score[i] += np.asarray(offsets.themes)
-        p_evidence, p_failure = sigmoid(evidence_logit), sigmoid(cap_denied(failure_logit, combined.denied))
+        p_evidence, p_failure = sigmoid(combined.evidence_logit), sigmoid(combined.failure_logit)
         p_entry = model.calibration.entry(combined.entry_score)
         order = np.argsort(-combined.entry_score, axis=1, kind="stable")[:, :top_k]
         best_failure = np.argmax(np.where(model.entry_is_failure, combined.entry_score, -np.inf), axis=1)
-        best_theme = np.argmax(theme_score, axis=1)
+        best_theme = np.argmax(combined.theme_score, axis=1)
         return [
             self._prediction(
                 text=texts[i] if texts is not None else None, context=ctx[i], top_k=top_k, order=order[i],

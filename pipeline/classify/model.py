@@ -1,4 +1,4 @@
-"""The fitted evidence model: heads, calibration, thresholds and priors, and the numbers they produce.
+"""The fitted evidence model: heads, calibration and thresholds, and the numbers they produce.
 
 Everything here is numpy on precomputed vectors; no encoder, no scikit-learn. For a batch of
 passages (vectors and texts) ``raw_scores`` computes:
@@ -14,7 +14,7 @@ and ``combine`` turns them into per-theme scores, per-entry ranking scores and t
 failure logits. The failure logit comes from a second, small logistic regression (the
 polarity stage) over the failure head's logit and the explicit polarity cues, fitted on
 out-of-fold head outputs: it is both the polarity decision and the failure calibration. The artefacts are saved as
-``heads.npz`` (float32 weights) and ``model.json`` (calibration, thresholds, priors, hashes)
+``heads.npz`` (float32 weights) and ``model.json`` (calibration, thresholds, hashes)
 under ``models/<taxonomy>/``.
 """
 
@@ -32,10 +32,10 @@ from pipeline.classify.calibration import Platt, logit, sigmoid
 from pipeline.classify.entry_vectors import EntryBank, save_npz
 from pipeline.classify.heads import LinearHead
 from pipeline.classify.rules.polarity import FEATURE_NAMES, cue_features
-from pipeline.classify.rules.priors import THEME_RULES_TAXONOMY, DocKindPriors, theme_bonus
+from pipeline.classify.rules.priors import THEME_RULES_TAXONOMY, theme_bonus
 from pipeline.errors import ModelError
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: no document-kind priors
 NONE_CLASS = "none"
 POLE_SCALE = 5.0  # the pole contrast is a cosine difference (~±0.2); scaled to the cues' range
 # An explicit polarity decision: a denied indicator is never a confident failure. When every failure state in a
@@ -121,7 +121,6 @@ class EvidenceModel:
     polarity_head: LinearHead  # second stage: [failure head logit, polarity cues] -> P(failure), calibrated
     calibration: Calibration
     thresholds: ModelThresholds
-    priors: DocKindPriors
     weights: CombineWeights = CombineWeights()
     training: Mapping[str, object] = field(default_factory=dict)  # training-data hash, counts, settings
 
@@ -146,7 +145,7 @@ class EvidenceModel:
             "heads": {h.name: list(h.classes) for h in self._heads()},
             "cue_features": list(FEATURE_NAMES), "weights": self.weights.key(), "healthy_cap": HEALTHY_CAP,
             "calibration": self.calibration.as_dict(), "thresholds": self.thresholds.as_dict(),
-            "priors": self.priors.as_dict(), "training": dict(self.training),
+            "training": dict(self.training),
         }
 
     @property
@@ -216,11 +215,8 @@ class Combined:
 
 
 def cap_denied(failure_logit: np.ndarray, denied: np.ndarray) -> np.ndarray:
-    """The failure logit, at most logit(HEALTHY_CAP) where the passage denies the failure it mentions.
-
-    Applied once more after anything that shifts the logit (document-kind priors), so no prior turns a
-    negated, hypothetical or quoted failure into a confident one.
-    """
+    """The failure logit, at most logit(HEALTHY_CAP) where the passage denies the failure it mentions: the last word
+    on P(failure), so no head turns a negated, hypothetical or quoted failure into a confident one."""
     return np.where(denied, np.minimum(failure_logit, logit(HEALTHY_CAP)), failure_logit)
 
 
@@ -250,7 +246,7 @@ def polarity_features(failure_logit: np.ndarray, cues: np.ndarray) -> np.ndarray
 # How far a rebuild on another machine may drift from the shipped artefacts. BLAS and lbfgs differ between
 # machines in the last bits, which moves fitted weights and calibration in the 6th-7th significant digit, and
 # can move a threshold chosen from the 0.01-step grid by a step (two after shrinking towards the global one).
-REBUILD_RTOL = 1e-3  # weights, calibration and priors, relative to the array's largest magnitude
+REBUILD_RTOL = 1e-3  # weights and calibration, relative to the array's largest magnitude
 REBUILD_THRESHOLD_ATOL = 0.021
 
 
@@ -288,17 +284,6 @@ def rebuild_differences(shipped: EvidenceModel, rebuilt: EvidenceModel) -> list[
             problems.append(f"{group} thresholds cover other groups")
         pairs += [(f"{group}[{k}]", da[k], db[k]) for k in sorted(set(da) & set(db))]
     problems += [f"threshold {name}: {x} != {y}" for name, x, y in pairs if abs(x - y) > REBUILD_THRESHOLD_ATOL]
-    if json.dumps(a["priors"]["themes"]) != json.dumps(b["priors"]["themes"]):
-        problems.append("priors cover other themes")
-    for kind in sorted(set(a["priors"]["offsets"]) | set(b["priors"]["offsets"])):
-        x, y = a["priors"]["offsets"].get(kind), b["priors"]["offsets"].get(kind)
-        if x is None or y is None:
-            problems.append(f"priors for {kind} missing")
-            continue
-        values_x = np.array([x["evidence"], x["failure"], *x["themes"]])
-        values_y = np.array([y["evidence"], y["failure"], *y["themes"]])
-        if float(np.abs(values_x - values_y).max()) > REBUILD_RTOL * max(float(np.abs(values_x).max()), 1.0):
-            problems.append(f"priors for {kind} differ")
     return problems
 
 
@@ -329,7 +314,8 @@ def load_model(directory: Path) -> EvidenceModel:
     except (OSError, ValueError) as e:
         raise ModelError(f"cannot read the evidence model in {directory}: {e}") from e
     if meta.get("format") != FORMAT_VERSION:
-        raise ModelError(f"{directory}/model.json has format {meta.get('format')}; expected {FORMAT_VERSION}")
+        raise ModelError(f"{directory}/model.json has format {meta.get('format')}; expected {FORMAT_VERSION}: "
+                         "rebuild it (`python -m pipeline.training`, or `triage learn` for a learned model)")
     if list(meta.get("cue_features", [])) != list(FEATURE_NAMES):
         raise ModelError(f"{directory}: the model was trained with other polarity cues; retrain it")
     themes, entries = tuple(meta["themes"]), tuple(meta["entries"])
@@ -349,7 +335,7 @@ def load_model(directory: Path) -> EvidenceModel:
         polarity_head=heads["polarity"],
         calibration=Calibration.from_dict(meta["calibration"]),
         thresholds=ModelThresholds.from_dict(meta["thresholds"]),
-        priors=DocKindPriors.from_dict(meta["priors"]), weights=weights, training=meta.get("training", {}),
+        weights=weights, training=meta.get("training", {}),
     )
     if model.artefact_hash != meta.get("artefact_hash"):
         raise ModelError(f"{directory}: the artefacts do not match their recorded hash (edited by hand?); retrain")

@@ -2,7 +2,7 @@
 
 Each guess carries a confidence in [0, 1]; a manifest value overrides a guess and has
 confidence 1. The guesses are rules, not a model: cheap, explainable, and good enough
-to route priors and filters until an analyst or a manifest says otherwise.
+to route filters and the feed until an analyst or a manifest says otherwise.
 """
 
 from __future__ import annotations

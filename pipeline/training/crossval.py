@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from pipeline.classify.bm25 import DEFAULT_TOP_K, BM25Classifier
-from pipeline.domain import GoldPassage, PassageContext
+from pipeline.domain import GoldPassage
 from pipeline.taxonomy import Taxonomy
 from pipeline.training.dataset import TrainingSet
 from pipeline.training.evaluate import EvaluationReport, FitPredict
@@ -33,7 +33,7 @@ def bm25_fit_predict(taxonomy: Taxonomy, k1: float = 1.5, b: float = 0.75,
 
 
 def evidence_fit_predict(encoder: Encoder, data: TrainingSet, settings: TrainSettings = DEFAULT_SETTINGS,
-                         top_k: int = 5, with_context: bool = False) -> FitPredict:
+                         top_k: int = 5) -> FitPredict:
     """A ``cross_validate`` system: fit the whole model on the training folds, predict the test fold from text.
 
     Each prediction also carries the passage's evidence and flag probabilities (for reliability tables).
@@ -48,8 +48,7 @@ def evidence_fit_predict(encoder: Encoder, data: TrainingSet, settings: TrainSet
         model = fit_model(data.subset([index[g.id] for g in train]), settings)
         classifier = EvidenceClassifier(encoder, data.taxonomy, model=model, bank=data.bank, tripwires=tripwires)
         tested = data.subset([index[g.id] for g in test])
-        contexts = [PassageContext(doc_kind=r.doc_kind) for r in tested.rows] if with_context else None
-        predictions = classifier.predict_vectors(tested.vectors, top_k, tested.texts, contexts)
+        predictions = classifier.predict_vectors(tested.vectors, top_k, tested.texts)
         return [{"id": r.id, "theme": p.theme, "matches": [m.as_record() for m in p.matches],
                  "flagged": p.flagged, "evidence_probability": p.evidence_probability,
                  "flag_probability": p.flag_probability}
@@ -77,7 +76,7 @@ def cross_validations(encoder: Encoder, data: TrainingSet, settings: TrainSettin
     1. Real text: the real-text rows in folds by document (a document's passages never train the model
        that scores them), every written row a training row in every fold.
     2. Written text (``written``): the written rows in folds stratified by theme, every real row training.
-    Everything fitted (heads, calibration, thresholds, priors, BM25's thresholds) sees the training rows only.
+    Everything fitted (heads, calibration, thresholds, BM25's thresholds) sees the training rows only.
     """
     from pipeline.training.evaluate import cross_validate
 

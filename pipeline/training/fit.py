@@ -10,7 +10,7 @@ Everything fitted is fitted here, deterministically, from the development set
    stage, the Platt calibrators and the thresholds (evidence; flag, global and per theme; entry
    link, global and per entry) are fitted, so no probability is calibrated on a head's own
    training rows;
-3. the final heads on all rows; document-kind priors from the rows' ``doc_kind``.
+3. the final heads on all rows.
 
 Everything a fit reads travels as one ``TrainingSet`` (``pipeline.training.dataset``): the labelled
 rows with their vectors, the entry bank and the non-evidence passages. ``build`` writes the
@@ -40,7 +40,7 @@ from pipeline.classify.model import (
     theme_features,
 )
 from pipeline.classify.rules.polarity import FEATURE_NAMES, cue_features
-from pipeline.classify.rules.priors import DocKindPriors, fit_doc_kind_priors, suppression_reason
+from pipeline.classify.rules.priors import suppression_reason
 from pipeline.ids import short_hash
 from pipeline.taxonomy import Taxonomy
 from pipeline.training.dataset import Exemplars, LabelledRow, TrainingSet, training_hash
@@ -147,7 +147,7 @@ def fit_heads(rows: Sequence[LabelledRow], features: RowFeatures, ex: Exemplars,
 
 
 def _model(data: TrainingSet, heads: Heads, settings: TrainSettings) -> EvidenceModel:
-    """A model of these heads with a pass-through polarity stage and no calibration, thresholds or priors
+    """A model of these heads with a pass-through polarity stage and no calibration or thresholds
     (the provisional model of an out-of-fold run; ``fit_model`` replaces them with fitted ones)."""
     taxonomy = data.taxonomy
     themes = tuple(t.id for t in taxonomy.themes)
@@ -157,12 +157,12 @@ def _model(data: TrainingSet, heads: Heads, settings: TrainSettings) -> Evidence
         entry_theme=np.array([themes.index(e.theme) for e in taxonomy.entries]),
         theme_head=heads.theme, failure_head=heads.failure, entry_head=heads.entry,
         polarity_head=identity_polarity_head(), calibration=Calibration(Platt(), Platt()),
-        thresholds=ModelThresholds(), priors=DocKindPriors(themes), weights=settings.weights, training={},
+        thresholds=ModelThresholds(), weights=settings.weights, training={},
     )
 
 
 def fit_model(data: TrainingSet, settings: TrainSettings = DEFAULT_SETTINGS) -> EvidenceModel:
-    """Heads on all rows; calibration and thresholds on out-of-fold outputs; priors from the rows' kinds.
+    """Heads on all rows; calibration and thresholds on out-of-fold outputs.
 
     The written non-evidence passages of ``data`` are training rows of the heads only.
     """
@@ -179,8 +179,6 @@ def fit_model(data: TrainingSet, settings: TrainSettings = DEFAULT_SETTINGS) -> 
     p_failure = polarity.proba(polarity_features(oof.failure_raw, features.cues))[:, 0]
     thresholds = _fit_thresholds(data, oof, calibration, p_failure, settings)
     heads = fit_heads(rows, features, ex, taxonomy, settings)
-    priors = fit_doc_kind_priors([r.doc_kind for r in rows], [r.theme for r in rows], [r.failure for r in rows],
-                                 [t.id for t in taxonomy.themes])
     import sklearn
 
     none_texts = data.none_texts
@@ -191,7 +189,7 @@ def fit_model(data: TrainingSet, settings: TrainSettings = DEFAULT_SETTINGS) -> 
         "scikit_learn": sklearn.__version__,
     }
     return replace(_model(data, heads, settings), polarity_head=polarity, calibration=calibration,
-                   thresholds=thresholds, priors=priors, training=training)
+                   thresholds=thresholds, training=training)
 
 
 def _out_of_fold(data: TrainingSet, features: RowFeatures, ex: Exemplars, settings: TrainSettings) -> OutOfFold:

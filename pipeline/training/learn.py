@@ -8,7 +8,7 @@ evidences the other pole of the entry's theme. A rejection for the wrong entry (
 says only what the passage is not, so it trains nothing but is still scored.
 
 A fixed slice of the decided passages (by a hash of the passage id) is held back. The model
-is refitted (heads, calibration, thresholds, priors; ``pipeline.training.fit.fit_model``) on the
+is refitted (heads, calibration, thresholds; ``pipeline.training.fit.fit_model``) on the
 development set plus the other decisions, and both the current and the refitted classifier are
 scored on the held-back decisions: link precision (of the links the classifier suggests,
 the share analysts confirmed) and recall (of the confirmed links, the share it suggests).

@@ -1,2 +1,2 @@
-"""Hand-written rules the classifier applies beside what it learned: polarity cues, procedural passages and
-document-type priors, tripwires."""
+"""Hand-written rules the classifier applies beside what it learned: polarity cues, procedural passages,
+tripwires."""

@@ -60,8 +60,8 @@ _POST_NEGATION = re.compile(
     re.IGNORECASE,
 )
 _HEDGE = re.compile(
-    r"\b(?:risks? (?:that|of)|could|may|might|would|should|potential(?:ly)?|possib(?:le|ly|ility)|in the event|"
-    r"if|unless|likelihood|avoid|prevent|whether|in case)\b",
+    r"\b(?:risks? (?:that|of|are|include[sd]?)|could|may|might|would|should|potential(?:ly)?|possib(?:le|ly|ility)|"
+    r"in the event|if|unless|likelihood|avoid|prevent|whether|in case)\b",
     re.IGNORECASE,
 )
 # A statement of law says what must happen if something occurs, not that it has: "Section 114 of the Local

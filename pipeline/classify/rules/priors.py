@@ -1,32 +1,28 @@
-"""Where a passage stands: procedural passages, and document-type priors.
-
-Two things, both cheap:
+"""Where a passage stands: procedural passages, and the labelling rules' theme bonuses.
 
 - ``procedural_reason``: headings, agenda items, report-template labels, "RESOLVED that the
-  report be noted" and procedural section headings are never evidence, whatever they mention.
-  It adds to ``pipeline.passages.boilerplate`` (template lines, contact details, attendance), which
-  ``suppression_reason`` also applies.
-- ``DocKindPriors``: how the document type (``doc_kind``: ombudsman_decision, risk_register,
-  audit_report, ...) shifts the odds of evidence, of failure and of each theme, fitted from
-  labelled passages with additive smoothing, so a kind seen a dozen times moves little. They
-  apply only when a context gives ``doc_kind`` (or a ``title``/``heading`` names one); with
-  text alone, nothing changes.
+  report be noted", reports for information and procedural section headings are never evidence,
+  whatever they mention. It adds to ``pipeline.passages.boilerplate`` (template lines, contact
+  details, attendance), which ``suppression_reason`` also applies.
+- ``theme_bonus``: the ambiguities LABELLING.md settles by fiat (the audit committee and council
+  companies are R, member training is L).
+
+The document's kind moves nothing: document-kind priors (log-odds shifts per kind) were removed because
+real-text cross-validation, with each real document's kind guessed as a run guesses it, was worse with
+them on every measure (models/README.md).
 """
 
 from __future__ import annotations
 
-import math
 import re
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 
 import numpy as np
 
-from pipeline.domain import DOCUMENT_KINDS, PassageContext
+from pipeline.domain import PassageContext
 from pipeline.passages.boilerplate import boilerplate_reason
 from pipeline.text import squash_space
 
-DOC_KINDS = DOCUMENT_KINDS
 NONE_CLASS = "none"
 
 _LABEL_LINE = re.compile(
@@ -118,100 +114,6 @@ def suppression_reason(text: str, context: PassageContext | None = None) -> str 
     return boilerplate_reason(text) or procedural_reason(text, heading)
 
 
-_KIND_FROM_TITLE: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
-    (kind, re.compile(pattern, re.IGNORECASE)) for kind, pattern in (
-        ("ombudsman_decision", r"\bombudsman\b|\blgsco\b|\bdecision (?:statement|notice)\b"),
-        ("risk_register", r"\brisk register\b|\b(?:corporate|strategic) risks?\b"),
-        ("annual_governance_statement", r"\bannual governance statement\b"),
-        ("audit_report", r"\bauditor'?s annual report\b|\bvalue for money\b|\bannual audit letter\b|"
-                         r"\bexternal audit\b"),
-        ("peer_challenge", r"\bpeer (?:challenge|review)\b"),
-        ("inspection_report", r"\binspection\b|\bofsted\b|\bcqc\b|\bmonitoring visit\b"),
-        ("budget_report", r"\bbudget\b|\bmedium[- ]term financial\b|\brevenue monitoring\b|\boutturn\b|"
-                          r"\bcapital programme\b|\btreasury management\b|\bcouncil tax\b"),
-        ("minutes", r"\bminutes\b"),
-        ("agenda", r"\bagenda\b"),
-    )
-)
-
-
-def doc_kind_of(context: PassageContext | None) -> str | None:
-    """The context's ``doc_kind`` when it is a known kind, else one guessed from its title (then heading)."""
-    if context is None:
-        return None
-    if context.doc_kind in DOC_KINDS:
-        return context.doc_kind
-    for value in (context.title, context.heading):
-        if value:
-            for guessed, pattern in _KIND_FROM_TITLE:
-                if pattern.search(value):
-                    return guessed
-    return None
-
-
-@dataclass(frozen=True)
-class KindOffsets:
-    evidence: float  # added to the evidence logit
-    failure: float  # added to the failure logit
-    themes: tuple[float, ...]  # added to each theme's score, in taxonomy theme order
-
-
-@dataclass(frozen=True)
-class DocKindPriors:
-    themes: tuple[str, ...]
-    offsets: Mapping[str, KindOffsets] = field(default_factory=dict)
-
-    def get(self, kind: str | None) -> KindOffsets | None:
-        return self.offsets.get(kind) if kind else None
-
-    def as_dict(self) -> dict:
-        return {"themes": list(self.themes),
-                "offsets": {k: {"evidence": round(v.evidence, 6), "failure": round(v.failure, 6),
-                                "themes": [round(x, 6) for x in v.themes]} for k, v in sorted(self.offsets.items())}}
-
-    @classmethod
-    def from_dict(cls, data: Mapping) -> DocKindPriors:
-        return cls(tuple(data["themes"]), {k: KindOffsets(float(v["evidence"]), float(v["failure"]),
-                                                          tuple(float(x) for x in v["themes"]))
-                                           for k, v in data["offsets"].items()})
-
-
-def fit_doc_kind_priors(kinds: Sequence[str | None], themes: Sequence[str | None], failures: Sequence[bool],
-                        theme_ids: Sequence[str], smoothing: float = 30.0) -> DocKindPriors:
-    """Log-odds shifts per document kind, smoothed towards the overall rates with ``smoothing`` pseudo-passages.
-
-    The overall rates are those of the rows whose kind is known: a shift measures how one kind differs from
-    the others in the same population, not how that population (written passages, three quarters evidence)
-    differs from rows without a kind (real text, a fifth evidence), which would raise every kind alike.
-    """
-    known = [i for i, k in enumerate(kinds) if k]
-    n = len(known)
-    overall_evidence = (sum(themes[i] is not None for i in known) + 1) / (n + 2)
-    overall_failure = (sum(failures[i] for i in known) + 1) / (n + 2)
-    evidence_rows = [themes[i] for i in known if themes[i] is not None]
-    theme_rate = {t: (sum(x == t for x in evidence_rows) + 1) / (len(evidence_rows) + len(theme_ids))
-                  for t in theme_ids}
-    offsets: dict[str, KindOffsets] = {}
-    for kind in sorted({k for k in kinds if k}):
-        rows = [i for i, k in enumerate(kinds) if k == kind]
-        m = len(rows)
-        ev = (sum(themes[i] is not None for i in rows) + smoothing * overall_evidence) / (m + smoothing)
-        fa = (sum(failures[i] for i in rows) + smoothing * overall_failure) / (m + smoothing)
-        kind_evidence = [themes[i] for i in rows if themes[i] is not None]
-        shifts = tuple(
-            math.log((sum(x == t for x in kind_evidence) + smoothing * theme_rate[t])
-                     / (len(kind_evidence) + smoothing)) - math.log(theme_rate[t])
-            for t in theme_ids
-        )
-        offsets[kind] = KindOffsets(_logit(ev) - _logit(overall_evidence), _logit(fa) - _logit(overall_failure), shifts)
-    return DocKindPriors(tuple(theme_ids), offsets)
-
-
-def _logit(p: float) -> float:
-    p = min(max(p, 1e-6), 1 - 1e-6)
-    return math.log(p / (1 - p))
-
-
 def rules_key() -> str:
     """Identity of the hand-written rules that change predictions (polarity cues, procedural and theme rules)."""
     from pipeline.classify.rules import polarity
@@ -221,5 +123,4 @@ def rules_key() -> str:
     patterns = [p.pattern for p in (*cues, _LABEL_LINE, _NOTED, _FOR_INFORMATION, _HEADING_PREFIX, _NUMBERING,
                                     _PROCEDURAL_HEADING)]
     patterns += [f"{theme}:{p.pattern}:{bonus}" for theme, p, bonus in THEME_RULES]
-    patterns += [f"{kind}:{p.pattern}" for kind, p in _KIND_FROM_TITLE]
     return short_hash("rules", *patterns, length=12)
