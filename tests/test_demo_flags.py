@@ -31,6 +31,7 @@ DENIED = {  # a phrase that identifies the passage -> how it mentions a failure 
     "intends to invite a further corporate peer challenge": "plan",
     "stress-tested the framework against three scenarios": "scenario",
     "The main risks are delay to building disposals": "listed risk",
+    "Within three months, the Council has agreed to:": "plan",
     "We did not charge any additional fees": "negated",
     "Section 114 of the Local Government Finance Act 1988 requires": "statement of law",
     "A council must issue a final EHC plan within 20 weeks": "statement of law",

@@ -121,7 +121,8 @@ def test_learn_on_contradicting_decisions_moves_thresholds_and_activates(decided
     assert report.held_back_links >= 10 and report.training_passages >= 40
     assert report.thresholds_after != report.thresholds_before  # the contradicting decisions moved them
     assert report.after.precision > report.before.precision  # fewer listed risks suggested on held-back passages
-    assert report.after.recall >= report.before.recall - 0.05
+    assert report.after.f1 > report.before.f1  # precision bought with at most one held-back link of ten
+    assert report.after.recall >= report.before.recall - 0.1
     assert report.activated and "activated" in report.verdict
     model_dir = active_model_dir(registry_for(db), TAX)
     assert model_dir == Path(report.model_dir) and (model_dir / "learn-report.json").is_file()

@@ -68,6 +68,7 @@ def test_negation_and_hedges_look_only_within_the_clause():
     ("negated verb", "The Council has not borrowed to invest for yield."),
     ("conditional", "If the remaining £1.2m cannot be recovered, it will be met from the contingency reserve."),
     ("plan", "The Council intends to invite a further corporate peer challenge in 2027."),
+    ("plan", "Within three months, the Council has agreed to:"),
     ("listed risk", "The main risks are delay to building disposals and the capacity of community organisations. "
                     "These are recorded on the programme risk register."),
     ("scenario", "The board stress-tested its controls against two scenarios: the failure of a major supplier and "
@@ -95,6 +96,7 @@ def test_a_failure_mentioned_but_not_reported_is_denied(mode, text):
                                        "would be exhausted by 2026."),
     ("table answered yes", "Criterion | Significant weakness identified Financial sustainability | Yes"),
     ("plan beside a failure", "Savings of £2m were not delivered, and the Council intends to revisit them."),
+    ("remedy agreed after fault", "The Council was at fault. It has agreed to apologise and pay Ms X £500."),
     ("allegations upheld", "Four complaints against councillors were received. Two were upheld and none was "
                            "referred to the police."),
     ("a dismissal beside an outcome upheld", "Seven complaints about the Council were investigated. None was upheld "

@@ -76,7 +76,7 @@ _SCENARIO_WORDS = r"scenarios?|stress[- ]test\w*"
 _SCENARIO = re.compile(rf"\b(?:{_SCENARIO_WORDS})\b", re.IGNORECASE)
 # A plan or a scenario is not a state: "intends to invite a further peer challenge", "stress-tested against three
 # scenarios".
-PLAN = re.compile(r"\b(?:intends? to|intention to|(?<!\ba )(?<!\bno )(?<!\bany )plans? to|"
+PLAN = re.compile(r"\b(?:intends? to|intention to|(?<!\ba )(?<!\bno )(?<!\bany )plans? to|(?:has|have) agreed to|"
                   rf"will (?:consider|explore|review)|aims? to|propos(?:es|ed) to|{_SCENARIO_WORDS})\b",
                   re.IGNORECASE)
 # A statement of law: an enactment cited and a duty stated ("A council must issue a final plan within 20 weeks
