@@ -25,21 +25,28 @@ from pipeline.text import squash_space
 
 NONE_CLASS = "none"
 
-_LABEL_LINE = re.compile(
-    r"^(?:\d[\d.]*\s+)?(?:report title|report author\(?s?\)?|consultees|wards? affected|key decision|"
-    r"forward plan reference|exempt information|date of (?:the )?meeting|venue|time of meeting|"
-    r"purpose of (?:the )?report|agenda item(?: no\.?)?|item no\.?)\s*[:\-–]", re.IGNORECASE)
-_NOTED = re.compile(
-    r"^(?:\d[\d.]*\s+)?(?:resolved|recommendations?\(?s?\)?|agreed|decision)\s*[:\-–]?\s*(?:that\s+)?"
-    r"(?:the\s+)?(?:content|contents|report|update|information|minutes|annual report)\b[^.]{0,80}?"
-    r"\b(?:be|was|were|is)\s+"
-    r"(?:noted|received|agreed|approved)\b[^.]{0,60}\.?$", re.IGNORECASE)
+_NUMBERED = r"^(?:\d[\d.]*\s+)?"  # a line may start with its paragraph number ("5.2 ")
+
+
+def _numbered_line(*alternatives: str) -> re.Pattern[str]:
+    """Whole-line patterns that may open with a paragraph number, case-insensitive."""
+    return re.compile("|".join(_NUMBERED + alternative for alternative in alternatives), re.IGNORECASE)
+
+
+_LABEL_LINE = _numbered_line(
+    r"(?:report title|report author\(?s?\)?|consultees|wards? affected|key decision|forward plan reference|"
+    r"exempt information|date of (?:the )?meeting|venue|time of meeting|purpose of (?:the )?report|"
+    r"agenda item(?: no\.?)?|item no\.?)\s*[:\-–]")
+_NOTED = _numbered_line(
+    r"(?:resolved|recommendations?\(?s?\)?|agreed|decision)\s*[:\-–]?\s*(?:that\s+)?(?:the\s+)?"
+    r"(?:content|contents|report|update|information|minutes|annual report)\b[^.]{0,80}?\b(?:be|was|were|is)\s+"
+    r"(?:noted|received|agreed|approved)\b[^.]{0,60}\.?$")
 # A report for information: nothing was decided, so nothing it mentions was decided badly ("It was noted that there
 # were no decisions to be taken on this report, which was for information.").
-_FOR_INFORMATION = re.compile(
-    r"^(?:\d[\d.]*\s+)?(?:it was )?noted that there (?:were|was) no decisions? to be (?:taken|made) on (?:this|the) "
-    r"report,? which was for information(?: only)?\.?$|^(?:\d[\d.]*\s+)?(?:this|the) report (?:is|was) for "
-    r"information(?: only)?\.?$", re.IGNORECASE)
+_FOR_INFORMATION = _numbered_line(
+    r"(?:it was )?noted that there (?:were|was) no decisions? to be (?:taken|made) on (?:this|the) report,? which was "
+    r"for information(?: only)?\.?$",
+    r"(?:this|the) report (?:is|was) for information(?: only)?\.?$")
 _HEADING_PREFIX = re.compile(
     r"^(?:item\s+\d+|annex\s+[a-z0-9]+|appendix\s+[a-z0-9]+|part\s+[a-z0-9]+|section\s+\d+|schedule\s+\d+|"
     r"table\s+\d+|figure\s+\d+)\s*[:\-–.]?\s", re.IGNORECASE)
