@@ -14,6 +14,7 @@ what a command prints fails until the docs are regenerated.
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
 import subprocess
@@ -91,12 +92,16 @@ def _taxonomy_show(workspace: Workspace, _: str) -> str:
     return _console("triage taxonomy show R-F09", workspace.run("taxonomy", "show", "R-F09").stdout)
 
 
+SIGNALS_AS_OF = "2026-06-30"  # signals decay with age: a fixed day keeps the sample the same on any day
+
+
 def _export(workspace: Workspace, _: str) -> str:
     flags = workspace.run("export", "flags", "--cursor-file", "data/risk-engine.cursor", "--output",
                           "data/new-flags.jsonl")
-    signals = workspace.run("export", "signals", "--authority", "brackenmoor").stdout.splitlines()
+    signals_args = ["export", "signals", "--authority", "brackenmoor", "--as-of", SIGNALS_AS_OF]
+    signals = workspace.run(*signals_args).stdout.splitlines()
     return (f"```console\n$ triage export flags --cursor-file data/risk-engine.cursor --output data/new-flags.jsonl\n"
-            f"{flags.stderr.strip()}\n$ triage export signals --authority brackenmoor | head -12\n"
+            f"{flags.stderr.strip()}\n$ triage {' '.join(signals_args)} | head -12\n"
             + "\n".join(signals[:12]) + "\n```\n")
 
 
@@ -203,13 +208,17 @@ def render(text: str, samples: dict[str, str], only: bool = False) -> str:
 
 
 def drifted(samples: dict[str, str]) -> list[str]:
-    """The files whose sample blocks differ from ``samples``, with the blocks that differ."""
+    """For each sample block that differs from ``samples``: its file, its name and a diff, old to new."""
     problems = []
     for path in documents():
         text = path.read_text()
         for match in MARKER.finditer(text):
-            if match["body"] != samples.get(match["name"]):
-                problems.append(f"{path.relative_to(ROOT)}: sample {match['name']!r}")
+            new = samples.get(match["name"], "")
+            if match["body"] != new:
+                where = f"{path.relative_to(ROOT)}: sample {match['name']!r}"
+                diff = difflib.unified_diff(match["body"].splitlines(), new.splitlines(), "docs", "fresh run",
+                                            lineterm="", n=1)
+                problems.append("\n".join([where, *diff]))
     return problems
 
 

@@ -37,4 +37,5 @@ def test_readme_and_docs_samples_match_a_fresh_demo_run(installed_demo):
     samples = load_samples()
     generated = samples.generate(*installed_demo)
     assert "Evidence by authority" in generated["run"] and "brackenmoor" in generated["run"]
-    assert samples.drifted(generated) == [], "sample outputs drifted: run `python docs/samples.py` and commit"
+    problems = samples.drifted(generated)
+    assert not problems, "sample outputs drifted (run `python docs/samples.py` and commit):\n" + "\n".join(problems)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
-from datetime import date
+from datetime import date, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import ClassVar
 
@@ -194,6 +194,24 @@ def test_signals_cli_writes_json(fed):
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     assert {s["authority"] for s in data["signals"]} == {"testshire"}
+
+
+def test_signals_as_of_a_day_age_evidence_to_that_day(fed):
+    """`--as-of` reproduces an earlier export: the same day gives the same scores, a year on halves them."""
+    store, _ = fed
+
+    def scores(day: str) -> dict[tuple[str, str], float]:
+        result = CliRunner().invoke(app, ["export", "signals", "--db", str(store.path), "--as-of", day])
+        assert result.exit_code == 0, result.output
+        return {(s["theme"], s["polarity"]): s["score"] for s in json.loads(result.stdout)["signals"]}
+
+    newest = max(d for (d,) in store.db.execute("select coalesce(date, added_at) from documents"))[:10]
+    year_on = (date.fromisoformat(newest) + timedelta(days=365)).isoformat()
+    now, later = scores(newest), scores(year_on)
+    assert now and now == scores(newest) and now.keys() == later.keys()
+    assert all(later[k] == pytest.approx(now[k] / 2, abs=2e-4) for k in now)
+    bad = CliRunner().invoke(app, ["export", "signals", "--db", str(store.path), "--as-of", "30/06/2026"])
+    assert bad.exit_code == 2 and "--as-of" in bad.output
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -56,6 +57,9 @@ def export_signals_command(
     db: ExistingDb = None,
     authority: AuthorityOpt = None,
     output: Annotated[Path | None, typer.Option("--output", help="Write JSON here instead of stdout.")] = None,
+    as_of: Annotated[datetime | None, typer.Option("--as-of", formats=["%Y-%m-%d"],
+                                                   help="Age evidence to this day (YYYY-MM-DD) instead of today, "
+                                                        "to reproduce an earlier export.")] = None,
 ) -> None:
     """Per authority and theme: a weighted evidence score with its contributing evidence ids."""
     from pipeline.feed.events import write_atomically
@@ -63,7 +67,7 @@ def export_signals_command(
     from pipeline.store import Store
 
     with Store(db) as store:
-        signals = [s.as_record() for s in authority_signals(store, authority=authority)]
+        signals = [s.as_record() for s in authority_signals(store, as_of.date() if as_of else None, authority)]
     text = json.dumps({"signals": signals}, indent=2) + "\n"
     if output:
         write_atomically(output, text)
