@@ -1,7 +1,7 @@
 """The real-text development rows: references only in the repository, text rebuilt from ../shared, and the
 classifier's behaviour on the failure modes real papers showed (negated, hypothetical, listed risk, plan, quoted
-guidance, statement of law, table fragment). Tests that need the shared documents skip with the reason when they
-are absent."""
+guidance, a checklist of failure signs, a tripwire in guidance, statement of law, table fragment). Tests that need
+the shared documents skip with the reason when they are absent."""
 
 from __future__ import annotations
 
@@ -107,6 +107,8 @@ DENIED = {  # nothing here asserts a failure: none may be flagged
     "listed risk": [REFS["f1d328f4345a"]],
     "plan": [REFS["37d608a5ab5a"], REFS["bd81320dbd6b"]],
     "quoted guidance": [REFS["9ae40e9b64fe"], REFS["498601894530"]],
+    "tripwire in guidance": [REFS["462dd09fe8ec"], REFS["d987292e66c7"], REFS["f4712e30d2d3"]],
+    "checklist": [REFS["8611f54deee1"], REFS["e041bd3e16b8"], REFS["45f649824b8c"], REFS["85148c112703"]],
     "statement of law": [REFS["bf0f7ddc7b1e"], REFS["53654f2da7ab"]],
 }
 FRAGMENTS = [REFS["c16c6e78dd69"], REFS["44c49d7ff122"],

@@ -111,6 +111,32 @@ def test_a_reported_failure_is_asserted(mode, text):
     assert not counts.not_asserted, (mode, counts)
 
 
+@pytest.mark.parametrize("text", [
+    "- Weak challenge of under-performance; infrequent review of objectives",
+    "• Scrutiny is weak and rarely challenges decisions. • Members do not receive training on the code of conduct.",
+    "• The Section 151 Officer does not report directly to the Chief Executive. • A loss of public confidence.",
+])
+def test_a_checklist_of_conditions_without_particulars_is_guidance_not_a_finding(text):
+    counts = cue_counts(text)
+    assert counts.checklist and counts.quoted_guidance and counts.not_asserted, counts
+
+
+@pytest.mark.parametrize("text", [
+    "- The Council overspent its adult social care budget by £4.1m in 2023/24",
+    "• Scrutiny did not challenge the decision to close the depot. • Members were not trained.",
+    "• We have no medium-term financial plan. • Our reserves are below the minimum level.",
+    "Ineffective scrutiny, including a lack of pre-decision scrutiny.",
+])
+def test_a_finding_with_particulars_or_in_prose_is_no_checklist(text):
+    counts = cue_counts(text)
+    assert not counts.checklist and counts.asserts_failure and not counts.not_asserted, counts
+
+
+def test_a_council_as_a_qualifier_is_no_authority_in_general():
+    counts = cue_counts("A member used his position to secure a council tenancy for a relative.")
+    assert counts.generic_subject == 0 and not counts.quoted_guidance
+
+
 def test_vacancy_management_is_a_saving_not_a_vacancy():
     assert cue_counts("Savings come from vacancy management and a review of placements.").failure == 0
     assert cue_counts("The post of Monitoring Officer has been vacant since March.").failure == 1
@@ -153,9 +179,22 @@ def test_a_negated_failure_tripwire_fires_for_the_healthy_pole():
     "statutory recommendations.",
     "The Police and Crime Commissioner thanked the Council for its support.",
     "CR07 | Governance: failure to respond to the auditor's statutory recommendations | Monitoring Officer | 3 | 4",
+    "Where commissioners have been appointed to a local authority, their powers are reviewed after a year.",
+    "The letter sets out the reasons for the proposed intervention package.",
+    "- Statutory recommendations issued by the external auditor and not acted on",
 ])
 def test_tripwires_ignore_hedges_quotations_and_lookalikes(text):
     assert TRIPWIRES.match(text) == []
+
+
+@pytest.mark.parametrize("text", [
+    "On 18 October 2023 the external auditor issued a report in the public interest under Schedule 7 of the Local "
+    "Audit and Accountability Act 2014. The Council must consider it at a meeting within one month.",
+    "Commissioners were appointed to the Council in May 2024, as other authorities have seen.",
+])
+def test_a_tripwire_reported_of_this_authority_still_fires(text):
+    hits = TRIPWIRES.match(text)
+    assert hits and all(h.polarity == "failure" for h in hits)
 
 
 def test_tripwire_table_is_validated_against_the_taxonomy():

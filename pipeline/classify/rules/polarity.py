@@ -204,7 +204,8 @@ PROCEDURAL = _compile([
 
 # Authorities in general: the voice of guidance, not of a paper about one authority.
 GENERIC_SUBJECT = _compile([
-    r"(?:an|any|each|every|a) (?:local )?(?:authority|council)(?:'s)?\b(?! (?:tax|house|meeting|officer))",
+    r"(?:an|any|each|every|a) (?:local )?(?:authority|council)(?:'s)?\b"
+    r"(?! (?:tax|house|homes?|housing|tenan\w+|estate|property|land|meeting|officers?|owned|run|services?|staff))",
     r"(?<!comparable )(?<!similar )(?<!other )(?<!neighbouring )(?<!statistical )(?:local )?authorities\b",
     r"indicators? of (?:potential )?failure", r"characteristics of (?:a )?well",
     r"the secretary of state (?:may|will|can)",
@@ -214,6 +215,27 @@ GENERIC_SUBJECT = _compile([
 SPECIFIC_SUBJECT = _compile([r"(?:the|this|our) (?:city |county |borough |district )?(?:council|authority)\b",
                              r"we\b", r"our\b", r"[A-Z][a-z]+ (?:City|County|Borough|District) Council"])
 QUESTION = re.compile(r"\?|\bI\b|\b(?:me|my)\b")
+# A checklist: list items ("- Ineffective scrutiny", "• A lack of ...") that state conditions in general, with no
+# particulars (no figure or date, no past event, not the paper's own council, "we" or "our"; a section number names
+# an office or a duty, not a particular), as guidance lists the signs of failure. A finding names its particulars
+# ("The Council's 2023/24 savings were not delivered").
+_LIST_ITEM = re.compile(r"^\s*(?:[-•*▪●◦]\s*)+")
+_BULLET = re.compile(r"(?:^|\s)[•▪●◦]\s")
+_NUMBERING = re.compile(r"^\s*(?:\(?[a-z0-9]{1,3}[.)]\s*)?(?:\d+(?:\.\d+)*\.?\s)?", re.IGNORECASE)
+_PARTICULARS = re.compile(r"(?<!\d)(?<!section )\d|\b(?:was|were|had|did)\b|"
+                          r"\b(?:the|this|our) (?:city |county |borough |district )?council\b|\b(?:we|our|us)\b|"
+                          r"[A-Z][a-z]+ (?:City|County|Borough|District) Council",
+                          re.IGNORECASE)
+
+
+def _checklist(text: str) -> bool:
+    """List items (a leading bullet, or two or more bullets) with no particulars after their numbering."""
+    lead = _LIST_ITEM.match(text)
+    if not lead and len(_BULLET.findall(text)) < 2:
+        return False
+    body = _NUMBERING.sub("", text[lead.end():] if lead else text, count=1)
+    return not _PARTICULARS.search(body)
+
 
 FEATURE_NAMES: tuple[str, ...] = (
     "failure_states", "failure_states_negated", "failure_states_hedged", "failure_constructions",
@@ -239,13 +261,18 @@ class CueCounts:
     questions: int = 0  # question marks and first-person singular
     plans: int = 0  # intentions, plans and scenarios: "intends to", "stress-tested against three scenarios"
     statement_of_law: bool = False  # an enactment cited and a duty stated
+    checklist: bool = False  # list items stating conditions in general, no particulars
 
     @property
     def quoted_guidance(self) -> bool:
-        """Authorities in general and none in particular, or a statement of law asserting no failure: guidance
-        describing failure, not a failure."""
-        return (self.generic_subject > 0 and self.specific_subject == 0) or (self.statement_of_law
-                                                                             and not self.asserts_failure)
+        """Authorities in general and none in particular, a checklist of conditions, or a statement of law asserting
+        no failure: guidance describing failure, not a failure."""
+        return self.general or (self.statement_of_law and not self.asserts_failure)
+
+    @property
+    def general(self) -> bool:
+        """About authorities in general and none in particular, or a checklist of conditions: no event at this one."""
+        return (self.generic_subject > 0 and self.specific_subject == 0) or self.checklist
 
     @property
     def asserts_failure(self) -> bool:
@@ -346,7 +373,7 @@ def cue_counts(text: str) -> CueCounts:
         risk_register=len(RISK_REGISTER.findall(text)), materialised=len(MATERIALISED.findall(text)),
         procedural=len(PROCEDURAL.findall(text)), generic_subject=len(GENERIC_SUBJECT.findall(text)),
         specific_subject=len(SPECIFIC_SUBJECT.findall(text)), questions=len(QUESTION.findall(text)),
-        plans=len(PLAN.findall(text)), statement_of_law=_states_law(text),
+        plans=len(PLAN.findall(text)), statement_of_law=_states_law(text), checklist=_checklist(text),
     )
 
 

@@ -17,7 +17,7 @@ from typing import Literal
 
 import yaml
 
-from pipeline.classify.rules.polarity import is_negated
+from pipeline.classify.rules.polarity import cue_counts, is_negated
 from pipeline.errors import TaxonomyError
 from pipeline.ids import short_hash
 from pipeline.paths import TAXONOMY_DIR
@@ -86,7 +86,11 @@ class Tripwires:
         self.key = key
 
     def match(self, text: str) -> list[TripwireHit]:
-        """Every rule that fires on ``text`` (at most one hit per rule and polarity), in table order."""
+        """Every rule that fires on ``text`` (at most one hit per rule and polarity), in table order; none when the
+        passage as a whole is about authorities in general and none in particular, or is a checklist of conditions
+        (as guidance lists the signs of failure): no event at this one."""
+        if cue_counts(text).general:
+            return []
         hits: dict[tuple[str, bool], TripwireHit] = {}
         for sentence in _SENTENCE.findall(squash_space(text)):
             if any(q.search(sentence) for q in self.quotes):
