@@ -67,13 +67,17 @@ class TrainSettings:
     # Evidence calibration and threshold on the real-text rows only (when there are any): written passages are
     # three quarters evidence and real papers a fifth, so a threshold fitted on both over-calls real text.
     evidence_on_real: bool = True
+    # The flag thresholds (global and per theme) on the real-text rows only, when they hold a failure: the written rows'
+    # failures are a third of them and real papers' a few in a thousand, so a threshold fitted on both over-flags
+    # real text. Inner folds keep the rows of a test fold out of it.
+    flag_on_real: bool = True
     weights: CombineWeights = field(default_factory=CombineWeights)
 
     def key(self) -> str:
         return (f"c_theme={self.c_theme};c_failure={self.c_failure};c_entry={self.c_entry};c_pol={self.c_polarity};"
                 f"exemplar_weight={self.exemplar_weight};inner_folds={self.inner_folds};seed={self.seed};"
                 f"flag_shrink={self.flag_shrink};link_shrink={self.link_shrink};evidence_on_real={self.evidence_on_real};"
-                f"{self.weights.key()}")
+                f"flag_on_real={self.flag_on_real};{self.weights.key()}")
 
 
 DEFAULT_SETTINGS = TrainSettings()
@@ -257,11 +261,13 @@ def _fit_thresholds(data: TrainingSet, oof: OutOfFold, calibration: Calibration,
     evidence = best_threshold(p_evidence[evidence_rows], gold_evidence[evidence_rows])
     predicted_evidence = p_evidence >= evidence
     p_failure = np.where(predicted_evidence, p_evidence * p_failure_all, 0.0)  # the flag probability
-    flag = best_threshold(p_failure, gold_failure)
+    real_failures = settings.flag_on_real and bool(gold_failure[data.real].any())
+    flag_rows = data.real if real_failures else np.ones(len(gold_failure), dtype=bool)
+    flag = best_threshold(p_failure[flag_rows], gold_failure[flag_rows])
     predicted_theme = np.argmax(oof.theme_score, axis=1)
     flag_by_theme = {}
     for t, theme in enumerate(themes):
-        group = predicted_evidence & (predicted_theme == t)
+        group = flag_rows & predicted_evidence & (predicted_theme == t)
         positives = int(gold_failure[group].sum())
         if positives:
             own = best_threshold(p_failure[group], gold_failure[group])
