@@ -7,12 +7,14 @@ overlaps Prefect's start-up; Prefect is imported only then, for the same reason.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 from pipeline.collect.corpus import discover
 from pipeline.ingest import RunSummary, settled_run
+from pipeline.settings import environment_kept
 from pipeline.taxonomy import load_taxonomy
 from pipeline.timing import PLANNING, PREFECT, Budget
 
@@ -46,7 +48,8 @@ def run_paths(paths: list[Path], db: Path, authority: str | None, taxonomy: str,
 
         flow = (ingest_flow.with_options(task_runner=dask_task_runner(dask_address, dask_workers or 2))
                 if on_cluster else ingest_flow)
-        summary = flow(parameters["paths"], str(db), authority, taxonomy, progress=True, on_cluster=on_cluster)
+        with environment_kept() if on_cluster else contextlib.nullcontext():
+            summary = flow(parameters["paths"], str(db), authority, taxonomy, progress=True, on_cluster=on_cluster)
     budget.add(PREFECT, time.perf_counter() - started - sum(summary.timings.values()))
     budget.add_all(summary.timings)
     return summary

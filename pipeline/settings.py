@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from pipeline.paths import default_prefect_home
 
@@ -36,3 +38,16 @@ def scraper_contact(configured: str | None = None) -> str | None:
     setting. None when neither is set: the project ships no address of its own to stand in."""
     value = os.environ.get(CONTACT_ENV, "").strip() or (configured or "").strip()
     return value or None
+
+
+@contextmanager
+def environment_kept() -> Iterator[None]:
+    """Restore this process's environment afterwards: Dask's nanny writes its workers' variables
+    (``OMP_NUM_THREADS=1``, ``OPENBLAS_NUM_THREADS=1``, ``PYTHONHASHSEED``...) into the parent's environment
+    and leaves them there, so whatever the caller starts later would run its numerics on one thread."""
+    saved = dict(os.environ)
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)

@@ -3,6 +3,7 @@ the default run."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -38,11 +39,14 @@ def test_dask_local_cluster_gives_the_rows_of_the_default_run(small_corpus, tmp_
     runner = CliRunner()
     default = runner.invoke(app, ["run", str(small_corpus), "--db", str(tmp_path / "default.db")])
     assert default.exit_code == 0, default.output
+    environment = dict(os.environ)
     dask = runner.invoke(app, ["run", str(small_corpus), "--db", str(tmp_path / "dask.db"), "--dask-workers", "2"])
     assert dask.exit_code == 0, dask.output
     expected = _rows(tmp_path / "default.db")
     assert expected["passages"] and expected["evidence"]
     assert _rows(tmp_path / "dask.db") == expected
+    # Dask's nanny leaves OMP_NUM_THREADS=1 and the like in its parent's environment; the run takes them back
+    assert dict(os.environ) == environment
 
 
 def test_vectors_made_during_preparation_are_stored_as_if_made_by_the_writer(small_corpus, tmp_path, encoder):

@@ -271,21 +271,21 @@ def test_webhook_credentials_never_travel_in_the_url(fed, monkeypatch):
                 "https://risk.example/hook?api_key=abc", "https://risk.example/hook?sig=abc", "ftp://risk.example/"):
         with pytest.raises(FeedError, match=r"BV_TRIAGE_WEBHOOK_TOKEN|http or https"):
             push_webhook(store, url, "secret")
-    assert webhook_name("https://risk.example:8443/hook?tenant=t-42") == "https://risk.example:8443/hook?tenant=***"
+    assert webhook_name("https://risk.example:8443/hook?tenant=acme-q7") == "https://risk.example:8443/hook?tenant=***"
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Receiver)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     monkeypatch.setenv("BV_TRIAGE_WEBHOOK_SECRET", _Receiver.secret)
     monkeypatch.setenv("BV_TRIAGE_WEBHOOK_TOKEN", "receiver-token-123")
     try:
-        url = f"http://127.0.0.1:{server.server_address[1]}/hook?tenant=t-42"
+        url = f"http://127.0.0.1:{server.server_address[1]}/hook?tenant=acme-q7"
         result = CliRunner().invoke(app, ["export", "push", "--db", str(store.path), "--outbox",
                                           str(store.path.parent / "outbox"), "--webhook", url])
     finally:
         server.shutdown()
     assert result.exit_code == 0, result.output
-    assert "t-42" not in result.stdout and "tenant=***" in result.stdout
+    assert "acme-q7" not in result.stdout and "tenant=***" in result.stdout
     assert _Receiver.authorization == "Bearer receiver-token-123"
     destinations = [row[0] for row in store.db.execute("select destination from deliveries")]
-    assert any(d.endswith("/hook?tenant=***") for d in destinations) and not any("t-42" in d for d in destinations)
+    assert any(d.endswith("/hook?tenant=***") for d in destinations) and not any("acme-q7" in d for d in destinations)
     assert "receiver-token-123" not in result.stdout + result.stderr
