@@ -235,6 +235,26 @@ def test_a_statement_of_fact_is_not_suppressed():
     assert suppression_reason("This report is for information. Spending on agency staff rose by 40% in 2024.") is None
 
 
+@pytest.mark.parametrize("text", [
+    "Every local authority should keep its constitution under review and publish it on its website.",
+    "Local authorities may ask the department for support where they foresee difficulty in setting a budget.",
+    "- Weak challenge of officers' proposals at committee",
+    "• Key posts filled by interim staff • Savings plans with no named owners",
+])
+def test_guidance_about_authorities_in_general_is_no_evidence_about_this_one(text):
+    assert suppression_reason(text) == "guidance"
+
+
+@pytest.mark.parametrize("text", [
+    "Local authorities may ask for support, and the Council asked for £12m of it in February 2024.",
+    "Every local authority should review its constitution; our Monitoring Officer last reviewed ours in May.",
+    "- The Council overspent its children's services budget by £3.1m in 2023/24",
+    "The Council reviews its constitution every year and publishes it on its website.",
+])
+def test_a_passage_about_this_authority_is_not_guidance(text):
+    assert suppression_reason(text) is None
+
+
 def test_log_counts_keep_ten_cues_from_outweighing_one():
     [row] = cue_features(["overspend " * 10])
     assert row[FEATURE_NAMES.index("failure_states")] == pytest.approx(math.log1p(10), rel=1e-6)

@@ -4,6 +4,8 @@
   report be noted", reports for information and procedural section headings are never evidence,
   whatever they mention. It adds to ``pipeline.passages.boilerplate`` (template lines, contact
   details, attendance), which ``suppression_reason`` also applies.
+- ``guidance_reason``: a passage about authorities in general and none in particular, or a checklist of
+  conditions, is no evidence about this authority (LABELLING.md: the sector in general).
 - ``theme_bonus``: the ambiguities LABELLING.md settles by fiat (the audit committee and council
   companies are R, member training is L).
 
@@ -19,6 +21,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from pipeline.classify.rules.polarity import cue_counts
 from pipeline.domain import PassageContext
 from pipeline.passages.boilerplate import boilerplate_reason
 from pipeline.text import squash_space
@@ -115,10 +118,16 @@ def theme_bonus(texts: Sequence[str], themes: Sequence[str]) -> np.ndarray:
     return bonus
 
 
+def guidance_reason(text: str) -> str | None:
+    """The reason "guidance" for a passage about authorities in general and none in particular, or a checklist of
+    conditions (``CueCounts.general``): by LABELLING.md the sector in general is no evidence about this authority."""
+    return "guidance" if cue_counts(text).general else None
+
+
 def suppression_reason(text: str, context: PassageContext | None = None) -> str | None:
-    """Boilerplate (``pipeline.passages.boilerplate``) or procedural: the passage is never evidence."""
+    """Boilerplate (``pipeline.passages.boilerplate``), procedural or guidance: the passage is never evidence."""
     heading = context.heading if context else None
-    return boilerplate_reason(text) or procedural_reason(text, heading)
+    return boilerplate_reason(text) or procedural_reason(text, heading) or guidance_reason(text)
 
 
 def rules_key() -> str:
@@ -130,4 +139,5 @@ def rules_key() -> str:
     patterns = [p.pattern for p in (*cues, _LABEL_LINE, _NOTED, _FOR_INFORMATION, _HEADING_PREFIX, _NUMBERING,
                                     _PROCEDURAL_HEADING)]
     patterns += [f"{theme}:{p.pattern}:{bonus}" for theme, p, bonus in THEME_RULES]
+    patterns.append("suppressed:guidance")  # general passages are never evidence (guidance_reason)
     return short_hash("rules", *patterns, length=12)
