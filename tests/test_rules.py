@@ -255,6 +255,25 @@ def test_a_passage_about_this_authority_is_not_guidance(text):
     assert suppression_reason(text) is None
 
 
+@pytest.mark.parametrize("text", [
+    "You will need to list the groups consulted and say how their views changed the proposal.",
+    "Your external auditor may ask for further papers; do not send original records unless asked.",
+    "Where the figure has changed by more than 10%, you must explain the change in the box below.",
+])
+def test_a_forms_instructions_to_its_reader_are_no_evidence(text):
+    assert suppression_reason(text) == "instructions"
+
+
+@pytest.mark.parametrize("text", [
+    "Thank you for your complaint. I have looked into it and I uphold it: your bin was missed three times.",
+    "The Council will write to you within ten working days with the outcome of the review.",
+    "We told you in March that the library would reopen, and it has not.",
+    "Ashby District Council has not replied to your letter of 4 May.",
+])
+def test_a_reply_in_the_first_person_or_naming_the_council_is_not_instructions(text):
+    assert suppression_reason(text) is None
+
+
 def test_log_counts_keep_ten_cues_from_outweighing_one():
     [row] = cue_features(["overspend " * 10])
     assert row[FEATURE_NAMES.index("failure_states")] == pytest.approx(math.log1p(10), rel=1e-6)

@@ -6,6 +6,8 @@
   details, attendance), which ``suppression_reason`` also applies.
 - ``guidance_reason``: a passage about authorities in general and none in particular, or a checklist of
   conditions, is no evidence about this authority (LABELLING.md: the sector in general).
+- ``instructions_reason``: a form's instructions to its reader ("you", no first person, no particular council)
+  are report furniture.
 - ``theme_bonus``: the ambiguities LABELLING.md settles by fiat (the audit committee and council
   companies are R, member training is L).
 
@@ -21,7 +23,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from pipeline.classify.rules.polarity import cue_counts
+from pipeline.classify.rules.polarity import SPECIFIC_SUBJECT, cue_counts
 from pipeline.domain import PassageContext
 from pipeline.passages.boilerplate import boilerplate_reason
 from pipeline.text import squash_space
@@ -124,10 +126,27 @@ def guidance_reason(text: str) -> str | None:
     return "guidance" if cue_counts(text).general else None
 
 
+# A form's instructions speak to whoever fills it in or reads it ("You will need to consult ...", "Your external
+# auditor will ask for ..."): addressed to "you", with no first person and no particular council speaking.
+_ADDRESSED = re.compile(r"\b(?:you|your)\b", re.IGNORECASE)
+_FIRST_PERSON = re.compile(r"\bI\b|\b(?i:me|my|we|our|us)\b")
+
+
+def instructions_reason(text: str) -> str | None:
+    """The reason "instructions" for a form's instructions to its reader: report furniture by LABELLING.md, like the
+    template's fixed lines. A reply to a complainant ("I uphold your complaint") or a council's answer ("the Council
+    will write to you") speaks in the first person or names the council, so it is not one."""
+    if _ADDRESSED.search(text) and not _FIRST_PERSON.search(text) and not SPECIFIC_SUBJECT.search(text):
+        return "instructions"
+    return None
+
+
 def suppression_reason(text: str, context: PassageContext | None = None) -> str | None:
-    """Boilerplate (``pipeline.passages.boilerplate``), procedural or guidance: the passage is never evidence."""
+    """Boilerplate (``pipeline.passages.boilerplate``), procedural, guidance or a form's instructions: the passage is
+    never evidence."""
     heading = context.heading if context else None
-    return boilerplate_reason(text) or procedural_reason(text, heading) or guidance_reason(text)
+    return (boilerplate_reason(text) or procedural_reason(text, heading) or guidance_reason(text)
+            or instructions_reason(text))
 
 
 def rules_key() -> str:
@@ -139,5 +158,5 @@ def rules_key() -> str:
     patterns = [p.pattern for p in (*cues, _LABEL_LINE, _NOTED, _FOR_INFORMATION, _HEADING_PREFIX, _NUMBERING,
                                     _PROCEDURAL_HEADING)]
     patterns += [f"{theme}:{p.pattern}:{bonus}" for theme, p, bonus in THEME_RULES]
-    patterns.append("suppressed:guidance")  # general passages are never evidence (guidance_reason)
+    patterns += ["suppressed:guidance", _ADDRESSED.pattern, _FIRST_PERSON.pattern]  # guidance, instructions_reason
     return short_hash("rules", *patterns, length=12)
