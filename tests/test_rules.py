@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from pipeline.classify.rules.polarity import FEATURE_NAMES, cue_counts, cue_features, is_hedged, is_negated
-from pipeline.classify.rules.priors import suppression_reason
+from pipeline.classify.rules.priors import suppression_reason, theme_bonus
 from pipeline.classify.rules.tripwires import load_tripwires, parse_tripwires
 from pipeline.errors import TaxonomyError
 from pipeline.paths import TAXONOMY_DIR
@@ -272,6 +272,26 @@ def test_a_forms_instructions_to_its_reader_are_no_evidence(text):
 ])
 def test_a_reply_in_the_first_person_or_naming_the_council_is_not_instructions(text):
     assert suppression_reason(text) is None
+
+
+THEMES = [t.id for t in TAXONOMY.themes]
+
+
+@pytest.mark.parametrize(("text", "theme"), [
+    ("Agendas are published five clear working days before a meeting, as the Constitution requires.", "G"),
+    ("The Audit and Governance Committee reviewed the internal audit plan.", "R"),
+    ("The council's wholly-owned housing company returned a dividend of £0.4m.", "R"),
+    ("Councillor induction sessions were attended by all 48 members in May.", "L"),
+])
+def test_labelling_rules_lift_the_theme_labelling_md_settles(text, theme):
+    [bonus] = theme_bonus([text], THEMES)
+    assert bonus[THEMES.index(theme)] > 0
+    assert all(value == 0 for t, value in zip(THEMES, bonus, strict=True) if t != theme)
+
+
+def test_a_passage_no_labelling_rule_settles_gets_no_bonus():
+    [bonus] = theme_bonus(["Officers are open with members and welcome challenge at every meeting."], THEMES)
+    assert not bonus.any()
 
 
 def test_log_counts_keep_ten_cues_from_outweighing_one():

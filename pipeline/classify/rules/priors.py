@@ -9,7 +9,7 @@
 - ``instructions_reason``: a form's instructions to its reader ("you", no first person, no particular council)
   are report furniture.
 - ``theme_bonus``: the ambiguities LABELLING.md settles by fiat (the audit committee and council
-  companies are R, member training is L).
+  companies are R, member training is L, the constitution is G).
 
 The document's kind moves nothing: document-kind priors (log-odds shifts per kind) were removed because
 real-text cross-validation, with each real document's kind guessed as a run guesses it, was worse with
@@ -95,7 +95,9 @@ def procedural_reason(text: str, heading: str | None = None) -> str | None:
 
 THEME_RULES_TAXONOMY = "bv-2023-draft"
 # LABELLING.md settles some ambiguities by fiat: the audit committee and council companies belong to
-# R (even where the entry is G004, G007 or G-F09), member training to L. Added to a theme's score.
+# R (even where the entry is G004, G007 or G-F09), member training to L, and its theme table puts the
+# constitution under G (even where the entry is a culture one: access to information C004, urgency C-F12).
+# Added to a theme's score.
 THEME_RULES: tuple[tuple[str, re.Pattern[str], float], ...] = tuple(
     (theme, re.compile(pattern, re.IGNORECASE), bonus) for theme, pattern, bonus in (
         ("R", r"\baudit(?:,| and| &)? (?:(?:risk|governance|standards|scrutiny)(?:,| and| &)? ){0,2}"
@@ -103,6 +105,7 @@ THEME_RULES: tuple[tuple[str, re.Pattern[str], float], ...] = tuple(
         ("R", r"\bshareholder (?:committee|board|panel|representative|function)\b|"
               r"\b(?:wholly[- ]owned|council[- ]owned|authority[- ]owned|trading|housing|energy) compan(?:y|ies)\b|"
               r"\bcompany (?:directors?|board)\b", 3.0),
+        ("G", r"\bconstitution\b", 2.0),
         ("L", r"\b(?:member|members'|councillor|councillors') (?:training|development|induction)\b|"
               r"\btraining (?:for|of) (?:all )?(?:members|councillors)\b", 2.0),
     )
