@@ -7,7 +7,6 @@ overlaps Prefect's start-up; Prefect is imported only then, for the same reason.
 
 from __future__ import annotations
 
-import contextlib
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -48,7 +47,7 @@ def run_paths(paths: list[Path], db: Path, authority: str | None, taxonomy: str,
 
         flow = (ingest_flow.with_options(task_runner=dask_task_runner(dask_address, dask_workers or 2))
                 if on_cluster else ingest_flow)
-        with environment_kept() if on_cluster else contextlib.nullcontext():
+        with environment_kept():  # a Dask cluster's nanny leaves its workers' variables behind
             summary = flow(parameters["paths"], str(db), authority, taxonomy, progress=True, on_cluster=on_cluster)
     budget.add(PREFECT, time.perf_counter() - started - sum(summary.timings.values()))
     budget.add_all(summary.timings)
