@@ -1,6 +1,8 @@
 """The evidence classifier on the real model: polarity, tripwires, suppression, calibration, identity, artefacts."""
 
 import json
+import sys
+from collections import Counter
 from dataclasses import replace
 
 import numpy as np
@@ -12,6 +14,7 @@ from pipeline.classify.calibration import Platt, fit_platt
 from pipeline.classify.entry_vectors import cached_vectors, entry_texts, load_exemplars, read_vectors, texts_key
 from pipeline.classify.evidence import EvidenceClassifier
 from pipeline.classify.model import HEALTHY_CAP, load_model
+from pipeline.classify.rules.polarity import CueCounts, cue_counts
 from pipeline.classify.rules.tripwires import load_tripwires, parse_tripwires
 from pipeline.classify.similarity import SimilarityClassifier
 from pipeline.domain import PassageContext, Prediction
@@ -139,6 +142,25 @@ def test_boilerplate_and_procedural_passages_are_never_evidence(evidence, text):
 def test_procedural_heading_in_context_suppresses(evidence):
     text = "Councillor Jones declared a pecuniary interest in item 9 and left the meeting for that item."
     assert predict_one(evidence, text, PassageContext(heading="Declarations of Interest")).suppressed == "procedural"
+
+
+def test_a_passages_cues_are_counted_once_per_prediction(evidence, monkeypatch):
+    """The cue features, the guidance rule and the tripwires' gate all read one count of each passage's cues."""
+    texts = ["The Chief Finance Officer issued a section 114 notice on 5 September.",  # reaches the tripwires
+             "Indicators of potential failure include a lack of financial controls in local authorities.",  # guidance
+             "The Council overspent its adult social care budget by £4.2m in 2023/24."]
+    counted: Counter[str] = Counter()
+
+    def counting(text: str) -> CueCounts:
+        counted[text] += 1
+        return cue_counts(text)
+
+    for module in [m for name, m in sys.modules.items() if name.startswith("pipeline.")]:
+        if getattr(module, "cue_counts", None) is cue_counts:  # every module that calls it by name
+            monkeypatch.setattr(module, "cue_counts", counting)
+    predictions = evidence.predict_texts(texts, 5)
+    assert predictions[0].tripwires and predictions[1].suppressed == "guidance"  # both rules were reached
+    assert counted == Counter(texts)
 
 
 # -- calibration ----------------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from pipeline.classify.base import DEFAULT_TOP_K, Context, contexts_for
 from pipeline.classify.calibration import sigmoid
 from pipeline.classify.entry_vectors import EntryBank, load_entry_bank
 from pipeline.classify.model import EvidenceModel, ModelThresholds, load_model
+from pipeline.classify.rules.polarity import CueCounts
 from pipeline.classify.rules.priors import rules_key, suppression_reason
 from pipeline.classify.rules.tripwires import TripwireHit, Tripwires, load_tripwires
 from pipeline.domain import Match, Polarity, Prediction
@@ -87,7 +88,8 @@ class EvidenceClassifier:
             raise ValueError(f"{n} vectors but {len(texts)} texts")
         ctx = contexts_for(contexts, n)
         model = self.model
-        combined = model.combine(model.raw_scores(self.bank, np.asarray(vectors, dtype=np.float32), texts))
+        raw = model.raw_scores(self.bank, np.asarray(vectors, dtype=np.float32), texts)
+        combined = model.combine(raw)
         p_evidence, p_failure = sigmoid(combined.evidence_logit), sigmoid(combined.failure_logit)
         p_entry = model.calibration.entry(combined.entry_score)
         order = np.argsort(-combined.entry_score, axis=1, kind="stable")[:, :top_k]
@@ -95,7 +97,8 @@ class EvidenceClassifier:
         best_theme = np.argmax(combined.theme_score, axis=1)
         return [
             self._prediction(
-                text=texts[i] if texts is not None else None, context=ctx[i], top_k=top_k, order=order[i],
+                text=texts[i] if texts is not None else None, cues=raw.counts[i] if raw.counts is not None else None,
+                context=ctx[i], top_k=top_k, order=order[i],
                 p_entry=p_entry[i], entry_score=combined.entry_score[i], p_evidence=float(p_evidence[i]),
                 p_failure=float(p_failure[i]), best_theme=model.themes[best_theme[i]],
                 best_failure=int(best_failure[i]),
@@ -103,12 +106,13 @@ class EvidenceClassifier:
             for i in range(n)
         ]
 
-    def _prediction(self, *, text: str | None, context: Context | None, top_k: int, order: np.ndarray,
-                    p_entry: np.ndarray, entry_score: np.ndarray, p_evidence: float, p_failure: float,
-                    best_theme: str, best_failure: int) -> Prediction:
+    def _prediction(self, *, text: str | None, cues: CueCounts | None, context: Context | None, top_k: int,
+                    order: np.ndarray, p_entry: np.ndarray, entry_score: np.ndarray, p_evidence: float,
+                    p_failure: float, best_theme: str, best_failure: int) -> Prediction:
+        """One passage's prediction; ``cues`` are its cue counts from ``raw_scores``, read again by the rules."""
         t = self.thresholds
-        suppressed = suppression_reason(text, context) if text is not None else None
-        hits = self.tripwires.match(text) if text is not None and not suppressed else []
+        suppressed = suppression_reason(text, context, cues) if text is not None else None
+        hits = self.tripwires.match(text, cues) if text is not None and not suppressed else []
         failure_hits = [h for h in hits if h.polarity == "failure"]
         if hits:
             decided = max(p_failure, TRIPWIRE_FAILURE) if failure_hits else min(p_failure, TRIPWIRE_HEALTHY)

@@ -31,7 +31,7 @@ import numpy as np
 from pipeline.classify.calibration import Platt, logit, sigmoid
 from pipeline.classify.entry_vectors import EntryBank, save_npz
 from pipeline.classify.heads import LinearHead
-from pipeline.classify.rules.polarity import FEATURE_NAMES, cue_features
+from pipeline.classify.rules.polarity import FEATURE_NAMES, CueCounts, cue_counts, cue_features
 from pipeline.classify.rules.priors import THEME_RULES_TAXONOMY, theme_bonus
 from pipeline.errors import ModelError
 
@@ -160,14 +160,22 @@ class EvidenceModel:
 
     # -- scoring --------------------------------------------------------------------------------
 
-    def raw_scores(self, bank: EntryBank, vectors: np.ndarray, texts: Sequence[str] | None) -> RawScores:
+    def raw_scores(self, bank: EntryBank, vectors: np.ndarray, texts: Sequence[str] | None,
+                   counts: Sequence[CueCounts] | None = None) -> RawScores:
+        """The passages' scores before ``combine``; their cues are counted here, once (or given as ``counts``), and
+        returned in ``RawScores.counts`` for the rules that read them after the model."""
         sims = bank.entry_scores(bank.similarities(vectors))
-        cues = cue_features(texts) if texts is not None else np.zeros((len(vectors), len(FEATURE_NAMES)), np.float32)
+        if texts is None:
+            counts, cues = None, np.zeros((len(vectors), len(FEATURE_NAMES)), np.float32)
+        else:
+            counts = tuple(counts) if counts is not None else tuple(cue_counts(text) for text in texts)
+            cues = cue_features(texts, counts)
         bonus = (theme_bonus(texts, self.themes) if texts is not None and self.taxonomy == THEME_RULES_TAXONOMY
                  else np.zeros((len(vectors), len(self.themes))))
         return RawScores(
             sims=sims,
             cues=cues,
+            counts=counts,
             theme_bonus=bonus,
             theme_proba=self.theme_head.proba(theme_features(vectors, cues)),
             failure_logit=self.failure_head.logits(failure_features(vectors, cues, sims, self.entry_is_failure))[:, 0],
@@ -199,6 +207,7 @@ class EvidenceModel:
 class RawScores:
     sims: np.ndarray  # (n, entries) best cosine per entry
     cues: np.ndarray  # (n, cue features) of pipeline.classify.rules.polarity
+    counts: tuple[CueCounts, ...] | None  # each passage's cue counts, for the rules after the model (None: no texts)
     theme_bonus: np.ndarray  # (n, themes) from the labelling rules of pipeline.classify.rules.priors
     theme_proba: np.ndarray  # (n, themes + 1), last column "none"
     failure_logit: np.ndarray  # (n,)

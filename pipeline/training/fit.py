@@ -39,7 +39,7 @@ from pipeline.classify.model import (
     save_model,
     theme_features,
 )
-from pipeline.classify.rules.polarity import FEATURE_NAMES, cue_features
+from pipeline.classify.rules.polarity import FEATURE_NAMES, CueCounts, cue_counts, cue_features
 from pipeline.classify.rules.priors import suppression_reason
 from pipeline.ids import short_hash
 from pipeline.taxonomy import Taxonomy
@@ -92,20 +92,25 @@ class Heads:
 
 @dataclass(frozen=True)
 class RowFeatures:
-    """The labelled rows' head inputs: vectors, polarity cues and entry similarities, computed once and sliced
-    per fold (so every fold's fit sees exactly the numbers of the whole)."""
+    """The labelled rows' head inputs: vectors, polarity cues (their counts, read by the rules too, and features) and
+    entry similarities, computed once and sliced per fold (so every fold's fit sees exactly the numbers of the
+    whole)."""
 
     vectors: np.ndarray
+    counts: tuple[CueCounts, ...]
     cues: np.ndarray
     sims: np.ndarray
 
     @classmethod
     def of(cls, data: TrainingSet) -> RowFeatures:
         vectors = np.asarray(data.vectors, dtype=np.float32)
-        return cls(vectors, cue_features(data.texts), data.bank.entry_scores(data.bank.similarities(vectors)))
+        counts = tuple(cue_counts(text) for text in data.texts)
+        return cls(vectors, counts, cue_features(data.texts, counts),
+                   data.bank.entry_scores(data.bank.similarities(vectors)))
 
     def take(self, mask: np.ndarray) -> RowFeatures:
-        return RowFeatures(self.vectors[mask], self.cues[mask], self.sims[mask])
+        counts = tuple(c for c, keep in zip(self.counts, mask, strict=True) if keep)
+        return RowFeatures(self.vectors[mask], counts, self.cues[mask], self.sims[mask])
 
 
 @dataclass(frozen=True)
@@ -210,10 +215,12 @@ def _out_of_fold(data: TrainingSet, features: RowFeatures, ex: Exemplars, settin
                           data.taxonomy, settings)
         provisional = _model(data, heads, settings)
         test_texts = [r.text for r, k in zip(rows, test, strict=True) if k]
-        combined = provisional.combine(provisional.raw_scores(bank, features.vectors[test], test_texts))
+        tested = features.take(test)
+        combined = provisional.combine(provisional.raw_scores(bank, tested.vectors, test_texts, tested.counts))
         theme_score[test], entry_score[test] = combined.theme_score, combined.entry_score
         evidence_raw[test], failure_raw[test] = combined.evidence_logit, combined.failure_logit
-    live = ~np.array([suppression_reason(r.text) is not None for r in rows])
+    live = ~np.array([suppression_reason(r.text, cues=cues) is not None
+                      for r, cues in zip(rows, features.counts, strict=True)])
     real = data.real
     evidence_rows = live & real if settings.evidence_on_real and (live & real).any() else live
     return OutOfFold(theme_score, entry_score, evidence_raw, failure_raw, live, evidence_rows)

@@ -23,7 +23,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from pipeline.classify.rules.polarity import SPECIFIC_SUBJECT, cue_counts
+from pipeline.classify.rules.polarity import SPECIFIC_SUBJECT, CueCounts, cue_counts
 from pipeline.domain import PassageContext
 from pipeline.passages.boilerplate import boilerplate_reason
 from pipeline.text import squash_space
@@ -123,10 +123,10 @@ def theme_bonus(texts: Sequence[str], themes: Sequence[str]) -> np.ndarray:
     return bonus
 
 
-def guidance_reason(text: str) -> str | None:
+def guidance_reason(cues: CueCounts) -> str | None:
     """The reason "guidance" for a passage about authorities in general and none in particular, or a checklist of
     conditions (``CueCounts.general``): by LABELLING.md the sector in general is no evidence about this authority."""
-    return "guidance" if cue_counts(text).general else None
+    return "guidance" if cues.general else None
 
 
 # A form's instructions speak to whoever fills it in or reads it ("You will need to consult ...", "Your external
@@ -144,12 +144,13 @@ def instructions_reason(text: str) -> str | None:
     return None
 
 
-def suppression_reason(text: str, context: PassageContext | None = None) -> str | None:
+def suppression_reason(text: str, context: PassageContext | None = None, cues: CueCounts | None = None) -> str | None:
     """Boilerplate (``pipeline.passages.boilerplate``), procedural, guidance or a form's instructions: the passage is
-    never evidence."""
+    never evidence. ``cues`` are the passage's ``cue_counts`` when the caller has them already (the evidence model
+    counts them once for its features); they are counted here, only when the guidance rule is reached, otherwise."""
     heading = context.heading if context else None
-    return (boilerplate_reason(text) or procedural_reason(text, heading) or guidance_reason(text)
-            or instructions_reason(text))
+    return (boilerplate_reason(text) or procedural_reason(text, heading)
+            or guidance_reason(cues if cues is not None else cue_counts(text)) or instructions_reason(text))
 
 
 def rules_key() -> str:
@@ -161,5 +162,9 @@ def rules_key() -> str:
     patterns = [p.pattern for p in (*cues, _LABEL_LINE, _NOTED, _FOR_INFORMATION, _HEADING_PREFIX, _NUMBERING,
                                     _PROCEDURAL_HEADING)]
     patterns += [f"{theme}:{p.pattern}:{bonus}" for theme, p, bonus in THEME_RULES]
+    # The guidance rule's patterns (``CueCounts.general``: GENERIC_SUBJECT, SPECIFIC_SUBJECT and the checklist's
+    # _LIST_ITEM, _BULLET, _NUMBERING and _PARTICULARS) are polarity's, so already among ``cues``; what no pattern
+    # says is that ``general`` suppresses a passage, which this marker records (dropping it would change every
+    # classifier id for no change in a prediction).
     patterns += ["suppressed:guidance", _ADDRESSED.pattern, _FIRST_PERSON.pattern]  # guidance, instructions_reason
     return short_hash("rules", *patterns, length=12)
