@@ -149,6 +149,18 @@ def test_cue_features_are_one_finite_non_negative_row_per_text(texts):
     assert np.isfinite(features).all() and (features >= 0).all()
 
 
+def test_cue_features_refuse_counts_of_other_passages():
+    with pytest.raises(ValueError, match="2 texts but 1 cue counts"):
+        cue_features(["The Council overspent.", "Reserves were used."], [cue_counts("The Council overspent.")])
+
+
+def test_the_rules_read_the_cue_counts_they_are_given_instead_of_counting_again():
+    finding = "The Chief Finance Officer issued a section 114 notice on 5 September."
+    general = cue_counts("Indicators of potential failure include a lack of financial controls in local authorities.")
+    assert TRIPWIRES.match(finding) and TRIPWIRES.match(finding, general) == []
+    assert suppression_reason(finding) is None and suppression_reason(finding, cues=general) == "guidance"
+
+
 @given(passage_text, st.data())
 def test_negation_and_hedges_read_any_span_of_any_text(text, data):
     start = data.draw(st.integers(min_value=0, max_value=len(text)))
