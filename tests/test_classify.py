@@ -10,10 +10,10 @@ import pytest
 from offline import run_offline
 
 from pipeline.classify import load_classifier
-from pipeline.classify.calibration import Platt, fit_platt
+from pipeline.classify.calibration import Platt, bagged_threshold, best_threshold, fit_platt
 from pipeline.classify.entry_vectors import cached_vectors, entry_texts, load_exemplars, read_vectors, texts_key
 from pipeline.classify.evidence import EvidenceClassifier
-from pipeline.classify.model import HEALTHY_CAP, load_model
+from pipeline.classify.model import HEALTHY_CAP, Calibration, load_model
 from pipeline.classify.rules.polarity import CueCounts, cue_counts
 from pipeline.classify.rules.tripwires import load_tripwires, parse_tripwires
 from pipeline.classify.similarity import SimilarityClassifier
@@ -176,12 +176,27 @@ def test_calibration_is_monotone():
     assert fit_platt(scores, ~labels).slope == 0.0  # never inverted
 
 
+def test_a_bagged_threshold_of_a_few_positives_jumps_less_than_the_f1_best_one():
+    """Five positives among a thousand, drawn thirty times from the same scores: the F1-best threshold scatters with
+    the draw, the bagged one less (what the flag threshold fitted on real papers' few failures needs)."""
+    rng = np.random.default_rng(0)
+    best, bagged = [], []
+    for _ in range(30):
+        p = np.r_[rng.beta(1, 8, 1000), rng.beta(2, 5, 5)]
+        gold = np.r_[np.zeros(1000, dtype=bool), np.ones(5, dtype=bool)]
+        best.append(best_threshold(p, gold))
+        bagged.append(bagged_threshold(p, gold, resamples=50))
+    assert np.std(bagged) < 0.85 * np.std(best)
+    assert bagged_threshold(p, gold, resamples=50) == bagged[-1]  # seeded
+    assert bagged_threshold(p, np.zeros_like(gold)) == best_threshold(p, np.zeros_like(gold))  # no positive
+
+
 def test_shipped_calibration_is_monotone_in_every_score(evidence):
     model = evidence.model
     grid = np.linspace(-20, 20, 401)
-    for platt in (model.calibration.evidence, model.calibration.entry):
-        assert platt.slope > 0 and np.all(np.diff(platt(grid)) >= 0)
+    assert model.calibration.entry.slope > 0 and np.all(np.diff(model.calibration.entry(grid)) >= 0)
     assert model.polarity_head.weights[0, 0] > 0  # a higher failure-head score never lowers P(failure)
+    assert (model.evidence_head.weights[0, :2] > 0).all()  # nor a higher theme or lexical evidence logit P(evidence)
     prediction = predict_one(evidence, "The Council overspent by £12m and used reserves to balance the outturn.")
     scores = [m.score for m in prediction.matches]
     assert scores == sorted(scores, reverse=True)
@@ -285,9 +300,8 @@ def test_rebuild_check_tolerates_float_noise_but_not_a_different_fit():
 
     shipped = load_model(SHIPPED)
     noisy_head = replace(shipped.theme_head, weights=shipped.theme_head.weights * np.float32(1 + 3e-7))
-    noisy = replace(shipped, theme_head=noisy_head, calibration=replace(
-        shipped.calibration, evidence=Platt(shipped.calibration.evidence.slope * (1 + 2e-7),
-                                            shipped.calibration.evidence.intercept)))
+    noisy = replace(shipped, theme_head=noisy_head, calibration=Calibration(
+        Platt(shipped.calibration.entry.slope * (1 + 2e-7), shipped.calibration.entry.intercept)))
     assert noisy.artefact_hash != shipped.artefact_hash and rebuild_differences(shipped, noisy) == []
     refit = replace(shipped, thresholds=replace(shipped.thresholds, flag=shipped.thresholds.flag + 0.05),
                     entry_head=replace(shipped.entry_head, weights=shipped.entry_head.weights * np.float32(1.01)))

@@ -40,9 +40,7 @@ class LinearHead:
         z = self.logits(features).astype(np.float64)
         if self.binary:
             return 0.5 * (1.0 + np.tanh(0.5 * z))
-        z -= z.max(axis=1, keepdims=True)
-        e = np.exp(z)
-        return e / e.sum(axis=1, keepdims=True)
+        return softmax(z)
 
     def arrays(self) -> dict[str, np.ndarray]:
         return {f"{self.name}.weights": self.weights.astype(np.float32),
@@ -54,20 +52,29 @@ class LinearHead:
                    np.asarray(arrays[f"{name}.bias"], dtype=np.float32))
 
 
+def softmax(logits: np.ndarray) -> np.ndarray:
+    """Row-wise class probabilities of multinomial logits."""
+    z = logits - logits.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=1, keepdims=True)
+
+
 def fit_head(name: str, features: np.ndarray, labels: Sequence[str], classes: Sequence[str],
              sample_weight: np.ndarray | None = None, c: float = 16.0) -> LinearHead:
     """L2 logistic regression (lbfgs, deterministic); ``classes`` fixes the column order.
 
     A binary head (two classes) predicts ``classes[1]``. Classes absent from ``labels`` get a
-    zero weight row and a very low bias, so the head still has a column for them.
+    zero weight row and a very low bias, so the head still has a column for them. ``features`` may be a scipy
+    sparse matrix (the lexical head's terms).
     """
+    from scipy.sparse import issparse
     from sklearn.linear_model import LogisticRegression
     from threadpoolctl import threadpool_limits
 
     classes = tuple(classes)
     y = np.array([classes.index(label) for label in labels])
     present = sorted(set(y.tolist()))
-    x = np.asarray(features, dtype=np.float64)
+    x = features.astype(np.float64) if issparse(features) else np.asarray(features, dtype=np.float64)
     with threadpool_limits(1):
         model = LogisticRegression(C=c, max_iter=5000, tol=1e-6).fit(x, y, sample_weight=sample_weight)
     if len(classes) == 2:

@@ -10,11 +10,15 @@ passages (vectors and texts) ``raw_scores`` computes:
 - three logistic heads: theme (the themes plus "none"), failure (a failure indicator is
   evidenced) and entry (which of the taxonomy's entries);
 
+and a fourth over the passage's words (``lexical``: TF-IDF terms of ``pipeline.classify.lexical``, the themes
+plus "none");
+
 and ``combine`` turns them into per-theme scores, per-entry ranking scores and the evidence and
-failure logits. The failure logit comes from a second, small logistic regression (the
-polarity stage) over the failure head's logit and the explicit polarity cues, fitted on
-out-of-fold head outputs: it is both the polarity decision and the failure calibration. The artefacts are saved as
-``heads.npz`` (float32 weights) and ``model.json`` (calibration, thresholds, hashes)
+failure logits. Each of the two logits comes from a small second-stage logistic regression fitted on
+out-of-fold head outputs, which is both the decision and its calibration: the evidence stage over the theme
+head's and the lexical head's evidence logits and the best entry similarity, and the polarity stage over the
+failure head's logit and the explicit polarity cues. The artefacts are saved as
+``heads.npz`` (float32 weights, the lexicon) and ``model.json`` (calibration, thresholds, hashes)
 under ``models/<taxonomy>/``.
 """
 
@@ -30,12 +34,13 @@ import numpy as np
 
 from pipeline.classify.calibration import Platt, logit, sigmoid
 from pipeline.classify.entry_vectors import EntryBank, save_npz
-from pipeline.classify.heads import LinearHead
+from pipeline.classify.heads import LinearHead, softmax
+from pipeline.classify.lexical import Lexicon, lexical_logits
 from pipeline.classify.rules.polarity import FEATURE_NAMES, CueCounts, cue_counts, cue_features
 from pipeline.classify.rules.priors import THEME_RULES_TAXONOMY, theme_bonus
 from pipeline.errors import ModelError
 
-FORMAT_VERSION = 2  # 2: no document-kind priors
+FORMAT_VERSION = 3  # 2: no document-kind priors; 3: the lexical head and the evidence stage
 NONE_CLASS = "none"
 POLE_SCALE = 5.0  # the pole contrast is a cosine difference (~±0.2); scaled to the cues' range
 # An explicit polarity decision: a denied indicator is never a confident failure. When every failure state in a
@@ -95,16 +100,14 @@ class ModelThresholds:
 
 @dataclass(frozen=True)
 class Calibration:
-    evidence: Platt  # on logit(1 - P(none)) from the theme head
-    entry: Platt  # on the entry ranking score
+    entry: Platt  # on the entry ranking score (the evidence and polarity stages are calibrated as fitted)
 
     def as_dict(self) -> dict:
-        return {k: {"slope": v.slope, "intercept": v.intercept} for k, v in
-                (("evidence", self.evidence), ("entry", self.entry))}
+        return {"entry": {"slope": self.entry.slope, "intercept": self.entry.intercept}}
 
     @classmethod
     def from_dict(cls, data: Mapping) -> Calibration:
-        return cls(*(Platt(float(data[k]["slope"]), float(data[k]["intercept"])) for k in ("evidence", "entry")))
+        return cls(Platt(float(data["entry"]["slope"]), float(data["entry"]["intercept"])))
 
 
 @dataclass(frozen=True)
@@ -118,6 +121,9 @@ class EvidenceModel:
     theme_head: LinearHead
     failure_head: LinearHead
     entry_head: LinearHead
+    lexicon: Lexicon
+    lexical_head: LinearHead  # over the lexicon's terms: the themes plus "none"
+    evidence_head: LinearHead  # second stage: ``evidence_features`` -> P(evidence), calibrated
     polarity_head: LinearHead  # second stage: [failure head logit, polarity cues] -> P(failure), calibrated
     calibration: Calibration
     thresholds: ModelThresholds
@@ -128,7 +134,8 @@ class EvidenceModel:
         return replace(self, thresholds=thresholds)
 
     def _heads(self) -> tuple[LinearHead, ...]:
-        return self.theme_head, self.failure_head, self.entry_head, self.polarity_head
+        return (self.theme_head, self.failure_head, self.entry_head, self.lexical_head, self.evidence_head,
+                self.polarity_head)
 
     # -- identity -------------------------------------------------------------------------------
 
@@ -136,6 +143,7 @@ class EvidenceModel:
         out: dict[str, np.ndarray] = {}
         for head in self._heads():
             out.update(head.arrays())
+        out["lexicon.idf"] = self.lexicon.idf
         return out
 
     def metadata(self) -> dict:
@@ -155,6 +163,7 @@ class EvidenceModel:
         for name, array in sorted(self.arrays().items()):
             digest.update(name.encode())
             digest.update(np.ascontiguousarray(array, dtype="<f4").tobytes())
+        digest.update("\n".join(self.lexicon.vocabulary).encode())
         digest.update(json.dumps(self.metadata(), sort_keys=True).encode())
         return digest.hexdigest()[:16]
 
@@ -172,6 +181,8 @@ class EvidenceModel:
             cues = cue_features(texts, counts)
         bonus = (theme_bonus(texts, self.themes) if texts is not None and self.taxonomy == THEME_RULES_TAXONOMY
                  else np.zeros((len(vectors), len(self.themes))))
+        lexical = (softmax(lexical_logits(self.lexical_head, self.lexicon, texts)) if texts is not None
+                   else None)
         return RawScores(
             sims=sims,
             cues=cues,
@@ -180,6 +191,7 @@ class EvidenceModel:
             theme_proba=self.theme_head.proba(theme_features(vectors, cues)),
             failure_logit=self.failure_head.logits(failure_features(vectors, cues, sims, self.entry_is_failure))[:, 0],
             entry_proba=self.entry_head.proba(vectors),
+            lexical_proba=lexical,
         )
 
     def combine(self, raw: RawScores) -> Combined:
@@ -198,9 +210,8 @@ class EvidenceModel:
             members = self.entry_theme == t
             theme_score[:, t] += (w.entry_head * np.log(pe[:, members].max(axis=1))
                                   + w.similarity * raw.sims[:, members].max(axis=1))
-        evidence_logit = logit(1.0 - raw.theme_proba[:, len(self.themes)])
-        return Combined(theme_score, entry_score, self.calibration.evidence.logit(evidence_logit), failure_logit,
-                        denied)
+        evidence_logit = self.evidence_head.logits(evidence_features(raw))[:, 0]
+        return Combined(theme_score, entry_score, evidence_logit, failure_logit, denied)
 
 
 @dataclass
@@ -212,6 +223,7 @@ class RawScores:
     theme_proba: np.ndarray  # (n, themes + 1), last column "none"
     failure_logit: np.ndarray  # (n,)
     entry_proba: np.ndarray  # (n, entries)
+    lexical_proba: np.ndarray | None  # (n, themes + 1) from the passages' words, last column "none" (None: no texts)
 
 
 @dataclass
@@ -221,6 +233,15 @@ class Combined:
     evidence_logit: np.ndarray  # (n,) calibrated logit of "the passage is evidence"
     failure_logit: np.ndarray  # (n,) calibrated logit of "the passage evidences a failure"
     denied: np.ndarray  # (n,) bool: a denied indicator, whose failure logit stays capped (see cap_denied)
+
+
+def evidence_features(raw: RawScores) -> np.ndarray:
+    """The evidence stage's inputs: the theme head's and the lexical head's logits of "not none", and the best entry
+    similarity. Without texts the lexical head has no opinion (logit 0)."""
+    by_meaning = logit(1.0 - raw.theme_proba[:, -1])
+    by_words = (logit(1.0 - raw.lexical_proba[:, -1]) if raw.lexical_proba is not None
+                else np.zeros(len(by_meaning)))
+    return np.column_stack([by_meaning, by_words, raw.sims.max(axis=1)]).astype(np.float32)
 
 
 def cap_denied(failure_logit: np.ndarray, denied: np.ndarray) -> np.ndarray:
@@ -281,7 +302,9 @@ def rebuild_differences(shipped: EvidenceModel, rebuilt: EvidenceModel) -> list[
         scale = max(float(np.abs(x).max()), 1e-12)
         if float(np.abs(x - y).max()) > REBUILD_RTOL * scale:
             problems.append(f"array {name} differs by {float(np.abs(x - y).max()):.3g} (scale {scale:.3g})")
-    for part in ("evidence", "entry"):
+    if shipped.lexicon.vocabulary != rebuilt.lexicon.vocabulary:
+        problems.append("lexicon vocabulary differs")
+    for part in ("entry",):
         for field_name in ("slope", "intercept"):
             x, y = a["calibration"][part][field_name], b["calibration"][part][field_name]
             if abs(x - y) > REBUILD_RTOL * max(abs(x), 1.0):
@@ -301,7 +324,8 @@ def rebuild_differences(shipped: EvidenceModel, rebuilt: EvidenceModel) -> list[
 def save_model(model: EvidenceModel, directory: Path) -> str:
     """Write ``heads.npz`` and ``model.json`` (with the artefact hash); return the hash."""
     directory.mkdir(parents=True, exist_ok=True)
-    save_npz(directory / "heads.npz", **{k: v.astype(np.float32) for k, v in model.arrays().items()})
+    save_npz(directory / "heads.npz", **{k: v.astype(np.float32) for k, v in model.arrays().items()},
+             **{"lexicon.vocabulary": np.array(model.lexicon.vocabulary, dtype=str)})
     meta = model.metadata()
     meta["artefact_hash"] = model.artefact_hash
     (directory / "model.json").write_text(json.dumps(meta, indent=1, sort_keys=True) + "\n", encoding="utf-8")
@@ -329,6 +353,7 @@ def load_model(directory: Path) -> EvidenceModel:
         raise ModelError(f"{directory}: the model was trained with other polarity cues; retrain it")
     themes, entries = tuple(meta["themes"]), tuple(meta["entries"])
     heads = {name: LinearHead.from_arrays(name, classes, arrays) for name, classes in meta["heads"].items()}
+    lexicon = Lexicon(tuple(str(t) for t in arrays["lexicon.vocabulary"]), arrays["lexicon.idf"])
     from pipeline.taxonomy import load_taxonomy
 
     taxonomy = load_taxonomy(meta["taxonomy"])
@@ -340,8 +365,8 @@ def load_model(directory: Path) -> EvidenceModel:
         taxonomy=meta["taxonomy"], model_id=meta["model_id"], themes=themes, entries=entries,
         entry_is_failure=np.array([by_id[e].is_failure for e in entries]),
         entry_theme=np.array([themes.index(by_id[e].theme) for e in entries]),
-        theme_head=heads["theme"], failure_head=heads["failure"], entry_head=heads["entry"],
-        polarity_head=heads["polarity"],
+        theme_head=heads["theme"], failure_head=heads["failure"], entry_head=heads["entry"], lexicon=lexicon,
+        lexical_head=heads["lexical"], evidence_head=heads["evidence"], polarity_head=heads["polarity"],
         calibration=Calibration.from_dict(meta["calibration"]),
         thresholds=ModelThresholds.from_dict(meta["thresholds"]),
         weights=weights, training=meta.get("training", {}),

@@ -6,8 +6,8 @@ Everything fitted is fitted here, deterministically, from the development set
 
 1. passage vectors (cached in ``models/<taxonomy>/devset-vectors.npz``, keyed by model and texts)
    and entry-side vectors (``entry-vectors.npz``);
-2. out-of-fold head outputs on the labelled rows (stratified inner folds), on which the polarity
-   stage, the Platt calibrators and the thresholds (evidence; flag, global and per theme; entry
+2. out-of-fold head outputs on the labelled rows (stratified inner folds), on which the evidence and
+   polarity stages, the entry calibration and the thresholds (evidence; flag, global and per theme; entry
    link, global and per entry) are fitted, so no probability is calibrated on a head's own
    training rows;
 3. the final heads on all rows.
@@ -25,15 +25,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
+from scipy.sparse import csr_matrix
 
-from pipeline.classify.calibration import Platt, best_threshold, fit_platt, shrunk_threshold
+from pipeline.classify.calibration import Platt, bagged_threshold, best_threshold, fit_platt, shrunk_threshold
 from pipeline.classify.heads import LinearHead, fit_head
+from pipeline.classify.lexical import Lexicon
 from pipeline.classify.model import (
     NONE_CLASS,
     Calibration,
     CombineWeights,
     EvidenceModel,
     ModelThresholds,
+    evidence_features,
     failure_features,
     polarity_features,
     save_model,
@@ -50,6 +53,7 @@ if TYPE_CHECKING:
     from pipeline.embed import Encoder
 
 FAILURE_CLASSES = ("other", "failure")
+EVIDENCE_CLASSES = ("other", "evidence")
 LINK_CANDIDATES = 5  # entry calibration and link thresholds are fitted on each row's top five
 
 
@@ -59,6 +63,8 @@ class TrainSettings:
     c_failure: float = 1.0
     c_entry: float = 64.0
     c_polarity: float = 1.0
+    c_lexical: float = 16.0  # the lexical head (features: L2-normalised TF-IDF of ~10,000 terms)
+    c_evidence: float = 1.0  # the evidence stage (two logits and a cosine)
     exemplar_weight: float = 0.5  # weight of an exemplar passage against a labelled passage
     inner_folds: int = 5
     seed: int = 0
@@ -75,6 +81,7 @@ class TrainSettings:
 
     def key(self) -> str:
         return (f"c_theme={self.c_theme};c_failure={self.c_failure};c_entry={self.c_entry};c_pol={self.c_polarity};"
+                f"c_lexical={self.c_lexical};c_evidence={self.c_evidence};"
                 f"exemplar_weight={self.exemplar_weight};inner_folds={self.inner_folds};seed={self.seed};"
                 f"flag_shrink={self.flag_shrink};link_shrink={self.link_shrink};evidence_on_real={self.evidence_on_real};"
                 f"flag_on_real={self.flag_on_real};{self.weights.key()}")
@@ -88,6 +95,8 @@ class Heads:
     theme: LinearHead
     failure: LinearHead
     entry: LinearHead
+    lexicon: Lexicon
+    lexical: LinearHead
 
 
 @dataclass(frozen=True)
@@ -119,10 +128,10 @@ class OutOfFold:
 
     theme_score: np.ndarray  # (rows, themes)
     entry_score: np.ndarray  # (rows, entries)
-    evidence_raw: np.ndarray  # (rows,) evidence logit
+    evidence_inputs: np.ndarray  # (rows, 3) the evidence stage's features
     failure_raw: np.ndarray  # (rows,) first-stage failure logit
     live: np.ndarray  # rows the procedural-passage rule does not suppress
-    evidence_rows: np.ndarray  # rows the evidence calibration and threshold are fitted on
+    evidence_rows: np.ndarray  # rows the evidence stage and threshold are fitted on
 
 
 def identity_polarity_head() -> LinearHead:
@@ -130,6 +139,25 @@ def identity_polarity_head() -> LinearHead:
     weights = np.zeros((1, 1 + len(FEATURE_NAMES)), dtype=np.float32)
     weights[0, 0] = 1.0
     return LinearHead("polarity", FAILURE_CLASSES, weights, np.zeros(1, dtype=np.float32))
+
+
+def identity_evidence_head() -> LinearHead:
+    """Passes the theme head's evidence logit through: the provisional evidence stage of out-of-fold runs."""
+    return LinearHead("evidence", EVIDENCE_CLASSES, np.array([[1.0, 0.0, 0.0]], dtype=np.float32),
+                      np.zeros(1, dtype=np.float32))
+
+
+def lexical_matrix(lexicon: Lexicon, texts: Sequence[str]) -> csr_matrix:
+    """The passages' TF-IDF terms as the sparse matrix the lexical head is fitted on."""
+    columns, weights, starts = [], [], [0]
+    for text in texts:
+        c, w = lexicon.weighted_terms(text)
+        columns.append(c)
+        weights.append(w)
+        starts.append(starts[-1] + len(c))
+    return csr_matrix((np.concatenate([np.zeros(0, np.float32), *weights]),
+                       np.concatenate([np.zeros(0, np.int64), *columns]), np.array(starts)),
+                      shape=(len(texts), len(lexicon.vocabulary)))
 
 
 def fit_heads(rows: Sequence[LabelledRow], features: RowFeatures, ex: Exemplars, taxonomy: Taxonomy,
@@ -141,6 +169,10 @@ def fit_heads(rows: Sequence[LabelledRow], features: RowFeatures, ex: Exemplars,
     theme_x = np.vstack([theme_features(features.vectors, features.cues), theme_features(ex.vectors, ex.cues)])
     theme_y = [r.theme or NONE_CLASS for r in rows] + ex.themes
     theme = fit_head("theme", theme_x, theme_y, (*themes, NONE_CLASS), weight, settings.c_theme)
+    texts = [r.text for r in rows]
+    lexicon = Lexicon.fit(texts)
+    lexical = fit_head("lexical", lexical_matrix(lexicon, texts), theme_y[: len(rows)], (*themes, NONE_CLASS),
+                       None, settings.c_lexical)
     failure_x = np.vstack([failure_features(features.vectors, features.cues, features.sims, is_failure),
                            failure_features(ex.vectors, ex.cues, ex.sims, is_failure)])
     failure_y = [FAILURE_CLASSES[int(r.failure)] for r in rows] + [FAILURE_CLASSES[int(f)] for f in ex.failures]
@@ -152,11 +184,11 @@ def fit_heads(rows: Sequence[LabelledRow], features: RowFeatures, ex: Exemplars,
             entry_y.append(entry_id)
             entry_w.append(np.array([1.0 if rank == 0 else 0.5]))
     entry = fit_head("entry", np.vstack(entry_x), entry_y, entry_ids, np.concatenate(entry_w), settings.c_entry)
-    return Heads(theme, failure, entry)
+    return Heads(theme, failure, entry, lexicon, lexical)
 
 
 def _model(data: TrainingSet, heads: Heads, settings: TrainSettings) -> EvidenceModel:
-    """A model of these heads with a pass-through polarity stage and no calibration or thresholds
+    """A model of these heads with pass-through evidence and polarity stages and no calibration or thresholds
     (the provisional model of an out-of-fold run; ``fit_model`` replaces them with fitted ones)."""
     taxonomy = data.taxonomy
     themes = tuple(t.id for t in taxonomy.themes)
@@ -164,8 +196,9 @@ def _model(data: TrainingSet, heads: Heads, settings: TrainSettings) -> Evidence
         taxonomy=taxonomy.id, model_id=data.model_id, themes=themes, entries=tuple(e.id for e in taxonomy.entries),
         entry_is_failure=np.array([e.is_failure for e in taxonomy.entries]),
         entry_theme=np.array([themes.index(e.theme) for e in taxonomy.entries]),
-        theme_head=heads.theme, failure_head=heads.failure, entry_head=heads.entry,
-        polarity_head=identity_polarity_head(), calibration=Calibration(Platt(), Platt()),
+        theme_head=heads.theme, failure_head=heads.failure, entry_head=heads.entry, lexicon=heads.lexicon,
+        lexical_head=heads.lexical, evidence_head=identity_evidence_head(), polarity_head=identity_polarity_head(),
+        calibration=Calibration(Platt()),
         thresholds=ModelThresholds(), weights=settings.weights, training={},
     )
 
@@ -179,14 +212,14 @@ def fit_model(data: TrainingSet, settings: TrainSettings = DEFAULT_SETTINGS) -> 
     ex = Exemplars.of(data)
     features = RowFeatures.of(data)
     oof = _out_of_fold(data, features, ex, settings)
-    calibration = Calibration(
-        evidence=fit_platt(oof.evidence_raw[oof.evidence_rows], data.gold_evidence[oof.evidence_rows]),
-        entry=_fit_entry_calibration(rows, oof.entry_score, oof.live, taxonomy),
-    )
+    calibration = Calibration(entry=_fit_entry_calibration(rows, oof.entry_score, oof.live, taxonomy))
+    evidence = fit_evidence_stage(oof.evidence_inputs[oof.evidence_rows], data.gold_evidence[oof.evidence_rows],
+                                  settings)
+    p_evidence = np.where(oof.live, evidence.proba(oof.evidence_inputs)[:, 0], 0.0)
     live = oof.live
     polarity = fit_polarity_stage(oof.failure_raw[live], features.cues[live], data.gold_failure[live], settings)
     p_failure = polarity.proba(polarity_features(oof.failure_raw, features.cues))[:, 0]
-    thresholds = _fit_thresholds(data, oof, calibration, p_failure, settings)
+    thresholds = _fit_thresholds(data, oof, calibration, p_evidence, p_failure, settings)
     heads = fit_heads(rows, features, ex, taxonomy, settings)
     import sklearn
 
@@ -197,7 +230,8 @@ def fit_model(data: TrainingSet, settings: TrainSettings = DEFAULT_SETTINGS) -> 
         "non_evidence": len(none_texts), "non_evidence_hash": short_hash("non-evidence", *none_texts, length=16),
         "scikit_learn": sklearn.__version__,
     }
-    return replace(_model(data, heads, settings), polarity_head=polarity, calibration=calibration,
+    return replace(_model(data, heads, settings), evidence_head=evidence, polarity_head=polarity,
+                   calibration=calibration,
                    thresholds=thresholds, training=training)
 
 
@@ -207,7 +241,7 @@ def _out_of_fold(data: TrainingSet, features: RowFeatures, ex: Exemplars, settin
     fold_of = np.array(fold_assignments([r.gold() for r in rows], settings.inner_folds, settings.seed, data.groups))
     theme_score = np.zeros((len(rows), len(data.taxonomy.themes)))
     entry_score = np.zeros((len(rows), len(data.taxonomy.entries)))
-    evidence_raw = np.zeros(len(rows))
+    evidence_inputs = np.zeros((len(rows), 3))
     failure_raw = np.zeros(len(rows))
     for fold in range(settings.inner_folds):
         train, test = fold_of != fold, fold_of == fold
@@ -216,14 +250,25 @@ def _out_of_fold(data: TrainingSet, features: RowFeatures, ex: Exemplars, settin
         provisional = _model(data, heads, settings)
         test_texts = [r.text for r, k in zip(rows, test, strict=True) if k]
         tested = features.take(test)
-        combined = provisional.combine(provisional.raw_scores(bank, tested.vectors, test_texts, tested.counts))
+        raw = provisional.raw_scores(bank, tested.vectors, test_texts, tested.counts)
+        combined = provisional.combine(raw)
         theme_score[test], entry_score[test] = combined.theme_score, combined.entry_score
-        evidence_raw[test], failure_raw[test] = combined.evidence_logit, combined.failure_logit
+        evidence_inputs[test], failure_raw[test] = evidence_features(raw), combined.failure_logit
     live = ~np.array([suppression_reason(r.text, cues=cues) is not None
                       for r, cues in zip(rows, features.counts, strict=True)])
     real = data.real
     evidence_rows = live & real if settings.evidence_on_real and (live & real).any() else live
-    return OutOfFold(theme_score, entry_score, evidence_raw, failure_raw, live, evidence_rows)
+    return OutOfFold(theme_score, entry_score, evidence_inputs, failure_raw, live, evidence_rows)
+
+
+def fit_evidence_stage(inputs: np.ndarray, gold_evidence: np.ndarray, settings: TrainSettings) -> LinearHead:
+    """The evidence stage on out-of-fold ``evidence_features``; never lets a head's higher evidence logit lower
+    P(evidence)."""
+    head = fit_head("evidence", inputs, [EVIDENCE_CLASSES[int(e)] for e in gold_evidence], EVIDENCE_CLASSES, None,
+                    settings.c_evidence)
+    if (head.weights[0, :2] < 0).any():
+        raise ValueError("the evidence stage inverted a head's evidence logit; that head is useless on these rows")
+    return head
 
 
 def fit_polarity_stage(failure_logit: np.ndarray, cues: np.ndarray, gold_failure: np.ndarray,
@@ -259,18 +304,17 @@ def _fit_entry_calibration(rows: Sequence[LabelledRow], entry_score: np.ndarray,
     return fit_platt(scores, labels)
 
 
-def _fit_thresholds(data: TrainingSet, oof: OutOfFold, calibration: Calibration, p_failure_all: np.ndarray,
-                    settings: TrainSettings) -> ModelThresholds:
+def _fit_thresholds(data: TrainingSet, oof: OutOfFold, calibration: Calibration, p_evidence: np.ndarray,
+                    p_failure_all: np.ndarray, settings: TrainSettings) -> ModelThresholds:
     taxonomy, evidence_rows = data.taxonomy, oof.evidence_rows
     themes = [t.id for t in taxonomy.themes]
     gold_evidence, gold_failure = data.gold_evidence, data.gold_failure
-    p_evidence = np.where(oof.live, calibration.evidence(oof.evidence_raw), 0.0)
     evidence = best_threshold(p_evidence[evidence_rows], gold_evidence[evidence_rows])
     predicted_evidence = p_evidence >= evidence
     p_failure = np.where(predicted_evidence, p_evidence * p_failure_all, 0.0)  # the flag probability
     real_failures = settings.flag_on_real and bool(gold_failure[data.real].any())
     flag_rows = data.real if real_failures else np.ones(len(gold_failure), dtype=bool)
-    flag = best_threshold(p_failure[flag_rows], gold_failure[flag_rows])
+    flag = bagged_threshold(p_failure[flag_rows], gold_failure[flag_rows])
     predicted_theme = np.argmax(oof.theme_score, axis=1)
     flag_by_theme = {}
     for t, theme in enumerate(themes):
