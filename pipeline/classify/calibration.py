@@ -4,7 +4,8 @@ Platt scaling (a logistic curve with a non-negative slope) is fitted on out-of-f
 a probability is never learned from a head's own training rows. The slope is kept at or
 above zero, so a higher score never gets a lower probability. Thresholds maximise F1 on those
 out-of-fold probabilities; per-group thresholds (per theme, per entry) are shrunk towards the
-global one by the group's number of positives, so a group with three labels cannot move far.
+global one by the group's number of positives, so a group with three labels cannot move far, and
+a threshold resting on a handful of positives is bagged over bootstrap resamples.
 """
 
 from __future__ import annotations

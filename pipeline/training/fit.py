@@ -70,8 +70,8 @@ class TrainSettings:
     seed: int = 0
     flag_shrink: float = 20.0  # per-theme flag thresholds: pseudo-positives pulling towards the global one
     link_shrink: float = 10.0  # per-entry link thresholds, likewise
-    # Evidence calibration and threshold on the real-text rows only (when there are any): written passages are
-    # three quarters evidence and real papers a fifth, so a threshold fitted on both over-calls real text.
+    # The evidence stage (P(evidence), calibrated) and threshold on the real-text rows only (when there are any):
+    # written passages are three quarters evidence and real papers a fifth, so fitted on both they over-call real text.
     evidence_on_real: bool = True
     # The flag thresholds (global and per theme) on the real-text rows only, when they hold a failure: the written rows'
     # failures are a third of them and real papers' a few in a thousand, so a threshold fitted on both over-flags
