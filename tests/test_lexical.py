@@ -11,11 +11,10 @@ import pytest
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 from pipeline.classify.heads import LinearHead
-from pipeline.classify.lexical import Lexicon, lexical_logits, terms
+from pipeline.classify.lexical import Lexicon, lexical_logits, lexical_matrix, terms
 from pipeline.classify.model import load_model, save_model
 from pipeline.errors import ModelError
 from pipeline.paths import MODELS_DIR
-from pipeline.training.fit import lexical_matrix
 
 TEXTS = [
     "The Council used £3m of reserves to balance the budget.",

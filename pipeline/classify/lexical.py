@@ -5,7 +5,7 @@ A whole-passage embedding blurs what real papers' words say plainly: a minute's 
 "scrutiny" or "consultation" lean towards it. A logistic head over these terms (``lexical`` in ``heads.npz``) gives
 the evidence stage a second opinion beside the theme head's (see ``pipeline.classify.model``).
 
-Inference is numpy only: a passage is a handful of (term, weight) pairs, dotted with the head's columns.
+Fitting and scoring read passages the same way: ``lexical_matrix``, one sparse row of (term, weight) pairs each.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from itertools import pairwise
 
 import numpy as np
+from scipy.sparse import csr_matrix
 
 from pipeline.classify.bm25 import tokenize
 from pipeline.classify.heads import LinearHead
@@ -64,12 +65,21 @@ class Lexicon:
         return columns, weights / norm if norm else weights
 
 
+def lexical_matrix(lexicon: Lexicon, texts: Sequence[str]) -> csr_matrix:
+    """The passages' TF-IDF terms, a sparse row each: what the lexical head is fitted on and scores."""
+    columns, weights, starts = [], [], [0]
+    for text in texts:
+        c, w = lexicon.weighted_terms(text)
+        columns.append(c)
+        weights.append(w)
+        starts.append(starts[-1] + len(c))
+    return csr_matrix((np.concatenate([np.zeros(0, np.float32), *weights]),
+                       np.concatenate([np.zeros(0, np.int64), *columns]), np.array(starts)),
+                      shape=(len(texts), len(lexicon.vocabulary)))
+
+
 def lexical_logits(head: LinearHead, lexicon: Lexicon, texts: Sequence[str]) -> np.ndarray:
     """(passages, classes) logits of a head over the lexicon's columns."""
     if head.n_features != len(lexicon.vocabulary):
         raise ValueError(f"head {head.name} expects {head.n_features} terms, the lexicon has {len(lexicon.vocabulary)}")
-    out = np.tile(head.bias.astype(np.float64), (len(texts), 1))
-    for i, text in enumerate(texts):
-        columns, weights = lexicon.weighted_terms(text)
-        out[i] += head.weights[:, columns].astype(np.float64) @ weights
-    return out
+    return np.asarray(lexical_matrix(lexicon, texts).astype(np.float64) @ head.weights.T.astype(np.float64)) + head.bias

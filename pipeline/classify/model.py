@@ -1,7 +1,7 @@
 """The fitted evidence model: heads, calibration and thresholds, and the numbers they produce.
 
-Everything here is numpy on precomputed vectors; no encoder, no scikit-learn. For a batch of
-passages (vectors and texts) ``raw_scores`` computes:
+Everything here is numpy on precomputed vectors (and a scipy sparse matrix of the passages' words); no encoder,
+no scikit-learn. For a batch of passages (vectors and texts) ``raw_scores`` computes:
 
 - the entry similarities: each entry's best cosine over its bank vectors (entry text,
   paraphrases, exemplars), one matrix product and one gather;

@@ -25,11 +25,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
-from scipy.sparse import csr_matrix
 
 from pipeline.classify.calibration import Platt, bagged_threshold, best_threshold, fit_platt, shrunk_threshold
 from pipeline.classify.heads import LinearHead, fit_head
-from pipeline.classify.lexical import Lexicon
+from pipeline.classify.lexical import Lexicon, lexical_matrix
 from pipeline.classify.model import (
     NONE_CLASS,
     Calibration,
@@ -54,6 +53,7 @@ if TYPE_CHECKING:
 
 FAILURE_CLASSES = ("other", "failure")
 EVIDENCE_CLASSES = ("other", "evidence")
+EVIDENCE_INPUTS = 3  # evidence_features: the theme and lexical heads' evidence logits, the best entry similarity
 LINK_CANDIDATES = 5  # entry calibration and link thresholds are fitted on each row's top five
 
 
@@ -128,36 +128,18 @@ class OutOfFold:
 
     theme_score: np.ndarray  # (rows, themes)
     entry_score: np.ndarray  # (rows, entries)
-    evidence_inputs: np.ndarray  # (rows, 3) the evidence stage's features
+    evidence_inputs: np.ndarray  # (rows, EVIDENCE_INPUTS) the evidence stage's features
     failure_raw: np.ndarray  # (rows,) first-stage failure logit
     live: np.ndarray  # rows the procedural-passage rule does not suppress
     evidence_rows: np.ndarray  # rows the evidence stage and threshold are fitted on
 
 
-def identity_polarity_head() -> LinearHead:
-    """Passes the failure head's logit through: the provisional second stage of out-of-fold runs."""
-    weights = np.zeros((1, 1 + len(FEATURE_NAMES)), dtype=np.float32)
+def pass_through_stage(name: str, classes: tuple[str, str], n_features: int) -> LinearHead:
+    """A second stage that passes its first input (a head's logit) through: the provisional stage of out-of-fold
+    runs, before the stage itself is fitted on their outputs."""
+    weights = np.zeros((1, n_features), dtype=np.float32)
     weights[0, 0] = 1.0
-    return LinearHead("polarity", FAILURE_CLASSES, weights, np.zeros(1, dtype=np.float32))
-
-
-def identity_evidence_head() -> LinearHead:
-    """Passes the theme head's evidence logit through: the provisional evidence stage of out-of-fold runs."""
-    return LinearHead("evidence", EVIDENCE_CLASSES, np.array([[1.0, 0.0, 0.0]], dtype=np.float32),
-                      np.zeros(1, dtype=np.float32))
-
-
-def lexical_matrix(lexicon: Lexicon, texts: Sequence[str]) -> csr_matrix:
-    """The passages' TF-IDF terms as the sparse matrix the lexical head is fitted on."""
-    columns, weights, starts = [], [], [0]
-    for text in texts:
-        c, w = lexicon.weighted_terms(text)
-        columns.append(c)
-        weights.append(w)
-        starts.append(starts[-1] + len(c))
-    return csr_matrix((np.concatenate([np.zeros(0, np.float32), *weights]),
-                       np.concatenate([np.zeros(0, np.int64), *columns]), np.array(starts)),
-                      shape=(len(texts), len(lexicon.vocabulary)))
+    return LinearHead(name, classes, weights, np.zeros(1, dtype=np.float32))
 
 
 def fit_heads(rows: Sequence[LabelledRow], features: RowFeatures, ex: Exemplars, taxonomy: Taxonomy,
@@ -197,7 +179,8 @@ def _model(data: TrainingSet, heads: Heads, settings: TrainSettings) -> Evidence
         entry_is_failure=np.array([e.is_failure for e in taxonomy.entries]),
         entry_theme=np.array([themes.index(e.theme) for e in taxonomy.entries]),
         theme_head=heads.theme, failure_head=heads.failure, entry_head=heads.entry, lexicon=heads.lexicon,
-        lexical_head=heads.lexical, evidence_head=identity_evidence_head(), polarity_head=identity_polarity_head(),
+        lexical_head=heads.lexical, evidence_head=pass_through_stage("evidence", EVIDENCE_CLASSES, EVIDENCE_INPUTS),
+        polarity_head=pass_through_stage("polarity", FAILURE_CLASSES, 1 + len(FEATURE_NAMES)),
         calibration=Calibration(Platt()),
         thresholds=ModelThresholds(), weights=settings.weights, training={},
     )
@@ -213,11 +196,12 @@ def fit_model(data: TrainingSet, settings: TrainSettings = DEFAULT_SETTINGS) -> 
     features = RowFeatures.of(data)
     oof = _out_of_fold(data, features, ex, settings)
     calibration = Calibration(entry=_fit_entry_calibration(rows, oof.entry_score, oof.live, taxonomy))
-    evidence = fit_evidence_stage(oof.evidence_inputs[oof.evidence_rows], data.gold_evidence[oof.evidence_rows],
-                                  settings)
+    evidence = fit_stage("evidence", EVIDENCE_CLASSES, oof.evidence_inputs[oof.evidence_rows],
+                         data.gold_evidence[oof.evidence_rows], settings.c_evidence, head_logits=2)
     p_evidence = np.where(oof.live, evidence.proba(oof.evidence_inputs)[:, 0], 0.0)
     live = oof.live
-    polarity = fit_polarity_stage(oof.failure_raw[live], features.cues[live], data.gold_failure[live], settings)
+    polarity = fit_stage("polarity", FAILURE_CLASSES, polarity_features(oof.failure_raw[live], features.cues[live]),
+                         data.gold_failure[live], settings.c_polarity, head_logits=1)
     p_failure = polarity.proba(polarity_features(oof.failure_raw, features.cues))[:, 0]
     thresholds = _fit_thresholds(data, oof, calibration, p_evidence, p_failure, settings)
     heads = fit_heads(rows, features, ex, taxonomy, settings)
@@ -241,7 +225,7 @@ def _out_of_fold(data: TrainingSet, features: RowFeatures, ex: Exemplars, settin
     fold_of = np.array(fold_assignments([r.gold() for r in rows], settings.inner_folds, settings.seed, data.groups))
     theme_score = np.zeros((len(rows), len(data.taxonomy.themes)))
     entry_score = np.zeros((len(rows), len(data.taxonomy.entries)))
-    evidence_inputs = np.zeros((len(rows), 3))
+    evidence_inputs = np.zeros((len(rows), EVIDENCE_INPUTS))
     failure_raw = np.zeros(len(rows))
     for fold in range(settings.inner_folds):
         train, test = fold_of != fold, fold_of == fold
@@ -261,24 +245,13 @@ def _out_of_fold(data: TrainingSet, features: RowFeatures, ex: Exemplars, settin
     return OutOfFold(theme_score, entry_score, evidence_inputs, failure_raw, live, evidence_rows)
 
 
-def fit_evidence_stage(inputs: np.ndarray, gold_evidence: np.ndarray, settings: TrainSettings) -> LinearHead:
-    """The evidence stage on out-of-fold ``evidence_features``; never lets a head's higher evidence logit lower
-    P(evidence)."""
-    head = fit_head("evidence", inputs, [EVIDENCE_CLASSES[int(e)] for e in gold_evidence], EVIDENCE_CLASSES, None,
-                    settings.c_evidence)
-    if (head.weights[0, :2] < 0).any():
-        raise ValueError("the evidence stage inverted a head's evidence logit; that head is useless on these rows")
-    return head
-
-
-def fit_polarity_stage(failure_logit: np.ndarray, cues: np.ndarray, gold_failure: np.ndarray,
-                       settings: TrainSettings) -> LinearHead:
-    """The second stage on out-of-fold first-stage logits; never lets a higher head logit lower P(failure)."""
-    labels = [FAILURE_CLASSES[int(f)] for f in gold_failure]
-    head = fit_head("polarity", polarity_features(failure_logit, cues), labels, FAILURE_CLASSES, None,
-                    settings.c_polarity)
-    if head.weights[0, 0] < 0:
-        raise ValueError("the polarity stage inverted the failure head; the head is useless on these rows")
+def fit_stage(name: str, classes: tuple[str, str], inputs: np.ndarray, gold: np.ndarray, c: float,
+              head_logits: int) -> LinearHead:
+    """A second stage on out-of-fold outputs whose first ``head_logits`` inputs are heads' logits: it may never let a
+    head's higher logit lower its probability (the evidence stage: theme and lexical heads; polarity: failure head)."""
+    head = fit_head(name, inputs, [classes[int(g)] for g in gold], classes, None, c)
+    if (head.weights[0, :head_logits] < 0).any():
+        raise ValueError(f"the {name} stage inverted a head's logit; that head is useless on these rows")
     return head
 
 
