@@ -235,6 +235,10 @@ class Combined:
     denied: np.ndarray  # (n,) bool: a denied indicator, whose failure logit stays capped (see cap_denied)
 
 
+EVIDENCE_INPUTS = 3  # evidence_features' columns: the theme and lexical heads' evidence logits, the best similarity
+POLARITY_INPUTS = 1 + len(FEATURE_NAMES)  # polarity_features' columns: the failure head's logit, then the cues
+
+
 def evidence_features(raw: RawScores) -> np.ndarray:
     """The evidence stage's inputs: the theme head's and the lexical head's logits of "not none", and the best entry
     similarity. Without texts the lexical head has no opinion (logit 0)."""

@@ -30,7 +30,9 @@ from pipeline.classify.calibration import Platt, bagged_threshold, best_threshol
 from pipeline.classify.heads import LinearHead, fit_head
 from pipeline.classify.lexical import Lexicon, lexical_matrix
 from pipeline.classify.model import (
+    EVIDENCE_INPUTS,
     NONE_CLASS,
+    POLARITY_INPUTS,
     Calibration,
     CombineWeights,
     EvidenceModel,
@@ -41,7 +43,7 @@ from pipeline.classify.model import (
     save_model,
     theme_features,
 )
-from pipeline.classify.rules.polarity import FEATURE_NAMES, CueCounts, cue_counts, cue_features
+from pipeline.classify.rules.polarity import CueCounts, cue_counts, cue_features
 from pipeline.classify.rules.priors import suppression_reason
 from pipeline.ids import short_hash
 from pipeline.taxonomy import Taxonomy
@@ -53,7 +55,6 @@ if TYPE_CHECKING:
 
 FAILURE_CLASSES = ("other", "failure")
 EVIDENCE_CLASSES = ("other", "evidence")
-EVIDENCE_INPUTS = 3  # evidence_features: the theme and lexical heads' evidence logits, the best entry similarity
 LINK_CANDIDATES = 5  # entry calibration and link thresholds are fitted on each row's top five
 
 
@@ -180,7 +181,7 @@ def _model(data: TrainingSet, heads: Heads, settings: TrainSettings) -> Evidence
         entry_theme=np.array([themes.index(e.theme) for e in taxonomy.entries]),
         theme_head=heads.theme, failure_head=heads.failure, entry_head=heads.entry, lexicon=heads.lexicon,
         lexical_head=heads.lexical, evidence_head=pass_through_stage("evidence", EVIDENCE_CLASSES, EVIDENCE_INPUTS),
-        polarity_head=pass_through_stage("polarity", FAILURE_CLASSES, 1 + len(FEATURE_NAMES)),
+        polarity_head=pass_through_stage("polarity", FAILURE_CLASSES, POLARITY_INPUTS),
         calibration=Calibration(Platt()),
         thresholds=ModelThresholds(), weights=settings.weights, training={},
     )
