@@ -114,6 +114,10 @@ class LearnError(TriageError):
     """Nothing to learn from, or no model to refit."""
 
 
+class LabellingError(TriageError):
+    """A labelling batch cannot be sampled or merged: a held-out or in-repository path, or a bad label file."""
+
+
 class FeedError(TriageError):
     """A cursor or export option is invalid."""
 

@@ -1,0 +1,283 @@
+"""The labelling procedure of the real-text rows as a command: sampling of a small shared folder the test writes
+(documents of its own wording, never real ones), the labellers' agreement on hand-made labels, and rows that carry
+no text and rebuild through the loader the model trains from."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from pipeline.errors import LabellingError
+from pipeline.paths import CHECKOUT, REAL_DEVSET
+from pipeline.taxonomy import load_taxonomy
+from pipeline.training.labelling import (
+    NEAR_WORDS,
+    build_rows,
+    checked_documents,
+    development_documents,
+    main,
+    quota,
+    read_labels,
+    read_passages,
+    sample,
+    write_batch,
+)
+from pipeline.training.realtext import load_real_rows
+
+slow = pytest.mark.slow  # the encoder and the segmenter; refusals and quotas stay in the fast tier
+PARAGRAPHS = [
+    "The council reported an overspend of four million pounds on adult social care this year, and the gap was "
+    "closed by drawing on general reserves.",
+    "Members of the audit committee asked the finance director how the savings plan would be delivered next year.",
+    "The meeting opened at seven o'clock in the evening in the main chamber of the town hall.",
+    "Apologies for absence were received from two councillors who were travelling that week.",
+    "The scrutiny panel called in the cabinet decision on the leisure centre and asked for a fresh options paper.",
+    "Residents were invited to comment on the draft local plan through drop-in sessions held in every ward.",
+    "The minutes of the previous meeting were agreed as a correct record and signed by the chair.",
+    "Complaints about missed bin collections rose sharply over the winter months, and the ombudsman upheld two.",
+    "The chief executive thanked staff for their hard work during the move to the new offices on the high street.",
+    "A petition signed by three hundred people asked for a pedestrian crossing outside the primary school.",
+    "The interim monitoring officer explained that the constitution would be reviewed by a cross-party group.",
+    "Refreshments were provided and the meeting closed shortly after nine o'clock.",
+]
+SEED_FILE = "seeds/001_ourwords.txt"
+PAGE_FILE = "moderngov/kingston/Agenda_ourwords.html"
+
+
+@pytest.fixture(scope="module")
+def shared(tmp_path_factory) -> Path:
+    """A shared folder of two development documents and one held-out one, all in the test's own words."""
+    root = tmp_path_factory.mktemp("shared")
+    (root / "seeds").mkdir()
+    (root / SEED_FILE).write_text("\n\n".join(PARAGRAPHS) + "\n", encoding="utf-8")
+    (root / "moderngov" / "kingston").mkdir(parents=True)
+    body = "".join(f"<p>{p}</p>\n" for p in reversed(PARAGRAPHS[:9]))
+    (root / PAGE_FILE).write_text(f"<html><head><title>Agenda</title></head><body><h1>Cabinet</h1>\n{body}"
+                                  "</body></html>\n", encoding="utf-8")
+    (root / "evaldocs").mkdir()
+    (root / "evaldocs" / "held_out.txt").write_text(PARAGRAPHS[0] + "\n", encoding="utf-8")
+    (root / "devdocs").mkdir()
+    (root / "devdocs" / "manifest.tsv").write_text("file\tcouncil\n", encoding="utf-8")  # not a document
+    return root
+
+
+@pytest.fixture(scope="module")
+def census(shared, encoder, segmenter):
+    """Every passage of both documents (per-document cap above their size)."""
+    return sample(development_documents(shared), shared, encoder, load_taxonomy(), seed=1, per_document=100,
+                  random_share=0.6, devset=shared / "none.jsonl", segmenter=segmenter, progress=False)
+
+
+def _sample(shared, encoder, segmenter, seed, per_document, share=0.5, devset=None):
+    return sample(development_documents(shared), shared, encoder, load_taxonomy(), seed=seed,
+                  per_document=per_document, random_share=share, devset=devset or shared / "none.jsonl",
+                  segmenter=segmenter, progress=False)
+
+
+@slow
+def test_the_development_documents_are_the_sources_and_nothing_held_out(shared, census):
+    assert [p.relative_to(shared).as_posix() for p in development_documents(shared)] == [SEED_FILE, PAGE_FILE]
+    per_file = Counter(s.file for s in census)
+    assert per_file[SEED_FILE] >= 10 and per_file[PAGE_FILE] >= 8  # the paragraphs, as the segmenter cuts them
+    texts = {s.text for s in census}
+    assert PARAGRAPHS[4] in texts and PARAGRAPHS[11] in texts
+    source = (shared / SEED_FILE).read_text(encoding="utf-8")
+    for s in census:
+        if s.file == SEED_FILE:
+            assert source[s.start:s.end] == s.text  # the reference points at the text
+
+
+@slow
+def test_sampling_is_deterministic_for_a_seed_and_keeps_the_random_share(shared, encoder, segmenter):
+    first = _sample(shared, encoder, segmenter, seed=7, per_document=6, share=0.5)
+    again = _sample(shared, encoder, segmenter, seed=7, per_document=6, share=0.5)
+    other = _sample(shared, encoder, segmenter, seed=8, per_document=6, share=0.5)
+    assert [(s.gid, s.sampled) for s in first] == [(s.gid, s.sampled) for s in again]
+    assert {s.gid for s in first} != {s.gid for s in other}
+    for file in (SEED_FILE, PAGE_FILE):
+        reasons = Counter(s.sampled for s in first if s.file == file)
+        assert sum(reasons.values()) == 6
+        assert reasons["random"] == 3 and reasons["near:keywords"] == 1 and reasons["near:embedding"] == 2
+    assert all(NEAR_WORDS.search(s.text) for s in first if s.sampled == "near:keywords")
+    for share, wanted in ((0.4, 3), (0.6, 4), (1.0, 6)):  # ceil(6 x share) of each document at random
+        chosen = _sample(shared, encoder, segmenter, seed=3, per_document=6, share=share)
+        assert Counter(s.file for s in chosen if s.sampled == "random") == {SEED_FILE: wanted, PAGE_FILE: wanted}
+    with pytest.raises(LabellingError, match=r"--random-share must be between 0\.4 and 1"):
+        _sample(shared, encoder, segmenter, seed=3, per_document=6, share=0.3)
+
+
+@slow
+def test_already_labelled_passages_are_not_sampled_again(shared, census, encoder, segmenter, tmp_path):
+    labelled = [s for s in census if s.file == SEED_FILE][:4] + [s for s in census if s.file == PAGE_FILE][:2]
+    devset = tmp_path / "real.jsonl"
+    devset.write_text("".join(json.dumps(_row(s)) + "\n" for s in labelled), encoding="utf-8")
+    rest = _sample(shared, encoder, segmenter, seed=1, per_document=100, devset=devset)
+    assert {s.gid for s in rest} == {s.gid for s in census} - {s.gid for s in labelled}
+
+
+def _row(s) -> dict:
+    return {"gid": s.gid, "file": s.file, "sha256": s.sha256, "page": s.page, "start": s.start, "end": s.end,
+            "sampled": "random", "theme": None, "polarity": None, "entries": [], "confidence": "high",
+            "agreement": "agreed", "text_sha256": s.text_sha256}
+
+
+def test_held_out_documents_and_a_batch_inside_the_repository_are_refused(shared, tmp_path, capsys):
+    common = ["sample", "--seed", "1", "--per-document", "3", "--shared", str(shared)]
+    out = tmp_path / "batch"
+    assert main([*common, "--out", str(out), "--documents", str(shared / "evaldocs")]) == 1
+    assert "evaldocs is held out" in capsys.readouterr().err and not out.exists()
+    for held_out in (shared / "evaldocs" / "held_out.txt", shared / "evaldocs-2" / "absent.pdf",
+                     shared / "seeds" / ".." / "evaldocs"):
+        with pytest.raises(LabellingError, match="held out"):
+            checked_documents([held_out], shared)
+    with pytest.raises(LabellingError, match="not under the shared folder"):
+        checked_documents([tmp_path], shared)
+    inside = CHECKOUT / "labelling-batch-test"
+    assert main([*common, "--out", str(inside)]) == 1
+    assert "inside the repository" in capsys.readouterr().err and not inside.exists()
+
+
+@slow
+def test_the_command_writes_a_batch_whose_labellers_never_see_why_a_passage_was_chosen(shared, tmp_path, capsys):
+    out = tmp_path / "batch"
+    assert main(["sample", "--out", str(out), "--seed", "5", "--per-document", "5", "--shared", str(shared),
+                 "--devset", str(tmp_path / "none.jsonl")]) == 0
+    assert "wrote 10 passages of 2 documents" in capsys.readouterr().out
+    passages = [json.loads(line) for line in (out / "passages.jsonl").read_text(encoding="utf-8").splitlines()]
+    shown = [json.loads(line) for line in (out / "to-label.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert {p["sampled"] for p in passages} <= {"random", "near:keywords", "near:embedding"}
+    assert [s["gid"] for s in shown] == [p["gid"] for p in passages]
+    for seen in shown:
+        assert set(seen) == {"gid", "document", "page", "heading", "text"}
+    assert "near:" not in (out / "to-label.jsonl").read_text(encoding="utf-8")
+    assert main(["sample", "--out", str(out), "--seed", "6", "--per-document", "5", "--shared", str(shared)]) == 1
+    assert "already holds passages.jsonl" in capsys.readouterr().err  # an earlier batch is never overwritten
+
+
+# -- agreement and rows, on labels made by hand -------------------------------------------------------------------
+
+# Ten passages labelled by A and B (theme, polarity, entries, confidence); A also labels an eleventh.
+LABELS_A = [("R", "failure", ["R-F02"], "high"), ("R", "neutral", [], "high"), ("R", "positive", ["R010"], "low"),
+            ("G", "neutral", ["G004"], "high"), ("G", "neutral", [], "high"), (None, None, [], "high"),
+            (None, None, [], "high"), (None, None, [], "high"), (None, None, [], "low"), (None, None, [], "high"),
+            (None, None, [], "high")]
+LABELS_B = [("R", "failure", ["R-F02", "R010"], "low"), ("R", "positive", [], "high"),
+            ("G", "positive", ["G009"], "low"), ("G", "neutral", ["G009"], "high"), ("G", "neutral", [], "high"),
+            (None, None, [], "high"), (None, None, [], "high"), (None, None, [], "high"), (None, None, [], "high"),
+            ("R", "neutral", [], "low")]
+# Worked out by hand (kappa = (po - pe) / (1 - pe), pe = sum over answers of count_A x count_B / n^2, n = 10):
+# theme: agree on 8 of 10 (rows 3 and 10 differ); A has R 3, G 2, none 5; B has R 3, G 3, none 4:
+#   pe = (9 + 6 + 20) / 100 = 0.35, kappa = 0.45 / 0.65 = 0.692.
+# is-evidence: agree on 9; A yes 5, no 5; B yes 6, no 4: pe = (30 + 20) / 100 = 0.5, kappa = 0.4 / 0.5 = 0.80.
+# polarity: agree on 8 (rows 2 and 10 differ); A failure 1, neutral 3, positive 1, none 5; B failure 1,
+#   positive 2, neutral 3, none 4: pe = (1x1 + 1x2 + 3x3 + 5x4) / 100 = 0.32,
+#   kappa = 0.48 / 0.68 = 0.706.
+# is-failure: both say row 1 only: po = 1, pe = (1 + 81) / 100 = 0.82, kappa = 1.00.
+# Disagreements (theme or polarity): rows 2, 3 and 10.
+EXPECTED_TABLE = ["| theme | 0.69 | 0.80 |", "| is-evidence | 0.80 | 0.90 |", "| is-failure | 1.00 | 1.00 |",
+                  "| polarity | 0.71 | 0.80 |"]
+
+
+def _write_labels(path: Path, gids: list[str], labels: list[tuple]) -> None:
+    path.write_text("".join(json.dumps({"gid": g, "theme": t, "polarity": p, "entries": e, "confidence": c,
+                                        "why": "test"}) + "\n"
+                            for g, (t, p, e, c) in zip(gids, labels, strict=False)), encoding="utf-8")
+
+
+@pytest.fixture
+def labelled(census, tmp_path) -> tuple[Path, list[str]]:
+    batch = tmp_path / "batch"
+    write_batch(batch, census)
+    gids = [s.gid for s in census]
+    _write_labels(batch / "labels-A.jsonl", gids, LABELS_A)
+    _write_labels(batch / "labels-B.jsonl", gids, LABELS_B)
+    return batch, gids
+
+
+@slow
+def test_agreement_is_cohens_kappa_and_the_disagreements_go_to_the_adjudicator(labelled, capsys):
+    batch, gids = labelled
+    assert main(["agree", str(batch)]) == 0
+    printed = capsys.readouterr().out
+    report = (batch / "agreement.md").read_text(encoding="utf-8")
+    assert f"{len(gids)} passages; labelled by both: 10; by A only: 1" in report
+    for line in EXPECTED_TABLE:
+        assert line in report and line in printed
+    assert "agreed on theme and polarity: 7; to adjudicate: 3" in report
+    disputed = [json.loads(line) for line in (batch / "to-adjudicate.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert [d["gid"] for d in disputed] == [gids[1], gids[2], gids[9]]
+    assert disputed[2]["label_1"]["theme"] is None and disputed[2]["label_2"]["theme"] == "R"
+    assert disputed[1]["text"] and disputed[1]["label_2"]["entries"] == ["G009"]
+
+
+@slow
+def test_kappa_is_undefined_not_a_number_when_both_give_one_answer(census, tmp_path, capsys):
+    batch = tmp_path / "batch"
+    write_batch(batch, census)
+    gids = [s.gid for s in census][:4]
+    for who in ("A", "B"):
+        _write_labels(batch / f"labels-{who}.jsonl", gids, [(None, None, [], "high")] * 4)
+    assert main(["agree", str(batch)]) == 0
+    assert "| theme | undefined (one answer throughout) | 1.00 |" in (batch / "agreement.md").read_text()
+
+
+@slow
+def test_rows_carry_no_text_and_rebuild_through_the_loader(labelled, shared, census, tmp_path, capsys):
+    batch, gids = labelled
+    assert main(["rows", str(batch)]) == 1
+    assert "3 disagreement(s) have no label" in capsys.readouterr().err
+    _write_labels(batch / "adjudicated.jsonl", [gids[1], gids[2], gids[9]],
+                  [("R", "neutral", [], "low"), ("G", "positive", ["G009"], "low"), (None, None, [], "high")])
+    devset = tmp_path / "real.jsonl"
+    already = next(s for s in census if s.gid == gids[0])
+    devset.write_text(json.dumps(_row(already)), encoding="utf-8")  # no final newline: appending must add one
+    assert main(["rows", str(batch), "--append", "--devset", str(devset)]) == 0
+    assert "wrote 10 rows" in capsys.readouterr().out
+    rows = [json.loads(line) for line in (batch / "rows.jsonl").read_text(encoding="utf-8").splitlines()]
+    repo_keys = set(json.loads(REAL_DEVSET.read_text(encoding="utf-8").splitlines()[0]))
+    assert all(list(r) == list(rows[0]) and set(r) == repo_keys for r in rows)
+    rows_text = (batch / "rows.jsonl").read_text(encoding="utf-8")
+    assert not any(s.text[:40] in rows_text for s in census)
+    by_gid = {r["gid"]: r for r in rows}
+    assert [r["gid"] for r in rows] == gids[:10]
+    assert by_gid[gids[0]]["entries"] == ["R-F02"] and by_gid[gids[0]]["confidence"] == "low"  # both gave R-F02
+    assert by_gid[gids[3]]["entries"] == ["G004", "G009"]  # nothing in common: both labellers' entries
+    assert (by_gid[gids[2]]["theme"], by_gid[gids[2]]["polarity"], by_gid[gids[2]]["agreement"]) == \
+        ("G", "positive", "adjudicated")
+    assert Counter(r["agreement"] for r in rows) == {"agreed": 7, "adjudicated": 3}
+    loaded = load_real_rows(devset, shared=shared)
+    assert loaded.skipped == {} and sorted(p.ref.gid for p in loaded.passages) == sorted(gids[:10])  # gids[0] once
+    texts = {s.gid: s.text for s in census}
+    assert all(p.text == texts[p.ref.gid] for p in loaded.passages)
+    assert main(["rows", str(batch), "--append", "--devset", str(devset)]) == 0
+    assert "appended 0" in capsys.readouterr().out and len(devset.read_text().splitlines()) == 10
+
+
+@slow
+@pytest.mark.parametrize(("line", "expected"), [
+    ({"theme": "XX", "polarity": "neutral"}, "line 2: 'theme' must be one of C, CI, G, L, PCE, R, SD or null"),
+    ({"theme": "R", "polarity": "bad"}, "line 2: 'polarity' must be one of failure, positive, neutral or null"),
+    ({"theme": "R", "polarity": None}, "line 2: 'polarity' must be null exactly when 'theme' is null"),
+    ({"entries": ["R-F99"]}, "line 2: 'entries' must be a list of at most 3 entry ids"),
+    ({"confidence": "certain"}, "line 2: 'confidence' must be one of high, low"),
+    ({"gid": "000000000000"}, "line 2: gid '000000000000' is not a passage of this batch"),
+])
+def test_a_bad_label_is_an_error_naming_the_file_and_line(labelled, line, expected):
+    batch, gids = labelled
+    good = {"gid": gids[1], "theme": None, "polarity": None, "entries": [], "confidence": "high"}
+    path = batch / "labels-B.jsonl"
+    path.write_text(json.dumps({**good, "gid": gids[0]}) + "\n" + json.dumps({**good, **line}) + "\n")
+    with pytest.raises(LabellingError) as raised:
+        read_labels(path, read_passages(batch), load_taxonomy())
+    assert str(raised.value).startswith(f"{path} line 2: ") and expected.split(": ", 1)[1] in str(raised.value)
+    with pytest.raises(LabellingError, match=r"labels-B\.jsonl line 2"):
+        build_rows(batch, load_taxonomy())
+
+
+def test_quota_rounds_the_random_share_up():
+    assert [quota(n, 5, 0.6) for n in (0, 1, 2, 5, 40)] == [(0, 0), (1, 0), (2, 0), (3, 2), (3, 2)]
+    assert quota(40, 5, 0.4) == (2, 3) and quota(40, 10, 0.45) == (5, 5)
+
