@@ -5,9 +5,11 @@ no text and rebuild through the loader the model trains from."""
 from __future__ import annotations
 
 import json
+import random
 from collections import Counter
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from pipeline.errors import LabellingError
@@ -15,8 +17,10 @@ from pipeline.paths import CHECKOUT, REAL_DEVSET
 from pipeline.taxonomy import load_taxonomy
 from pipeline.training.labelling import (
     NEAR_WORDS,
+    Sampled,
     build_rows,
     checked_documents,
+    choose_in_document,
     development_documents,
     main,
     quota,
@@ -138,23 +142,39 @@ def test_held_out_documents_and_a_batch_inside_the_repository_are_refused(shared
     inside = CHECKOUT / "labelling-batch-test"
     assert main([*common, "--out", str(inside)]) == 1
     assert "inside the repository" in capsys.readouterr().err and not inside.exists()
+    (tmp_path / "other-repository" / ".git").mkdir(parents=True)  # any repository, not only this one
+    assert main([*common, "--out", str(tmp_path / "other-repository" / "batch")]) == 1
+    assert f"inside the repository {tmp_path / 'other-repository'}" in capsys.readouterr().err
 
 
 @slow
-def test_the_command_writes_a_batch_whose_labellers_never_see_why_a_passage_was_chosen(shared, tmp_path, capsys):
-    out = tmp_path / "batch"
-    assert main(["sample", "--out", str(out), "--seed", "5", "--per-document", "5", "--shared", str(shared),
-                 "--devset", str(tmp_path / "none.jsonl")]) == 0
-    assert "wrote 10 passages of 2 documents" in capsys.readouterr().out
-    passages = [json.loads(line) for line in (out / "passages.jsonl").read_text(encoding="utf-8").splitlines()]
-    shown = [json.loads(line) for line in (out / "to-label.jsonl").read_text(encoding="utf-8").splitlines()]
-    assert {p["sampled"] for p in passages} <= {"random", "near:keywords", "near:embedding"}
-    assert [s["gid"] for s in shown] == [p["gid"] for p in passages]
-    for seen in shown:
-        assert set(seen) == {"gid", "document", "page", "heading", "text"}
-    assert "near:" not in (out / "to-label.jsonl").read_text(encoding="utf-8")
-    assert main(["sample", "--out", str(out), "--seed", "6", "--per-document", "5", "--shared", str(shared)]) == 1
-    assert "already holds passages.jsonl" in capsys.readouterr().err  # an earlier batch is never overwritten
+def test_the_sampling_function_itself_refuses_a_held_out_document(shared, encoder, segmenter):
+    with pytest.raises(LabellingError, match="held out"):
+        sample([shared / "evaldocs" / "held_out.txt"], shared, encoder, load_taxonomy(), seed=1, per_document=3,
+               random_share=0.6, devset=shared / "none.jsonl", segmenter=segmenter, progress=False)
+
+
+def test_a_document_sample_is_the_random_share_then_keywords_then_the_closest_to_the_taxonomy():
+    """With a stand-in closeness (the number a passage ends with), the near share is checkable by eye."""
+    texts = [f"an ordinary passage {i}" for i in range(12)]
+    for i in (1, 4, 7):
+        texts[i] = f"an overspend was reported {i}"
+    candidates = [Sampled(f"g{i}", "unchosen", SEED_FILE, "0" * 64, None, 10 * i, 10 * i + 5, text, "", "")
+                  for i, text in enumerate(texts)]
+    for seed in range(20):
+        chosen = choose_in_document(candidates, random.Random(seed), 7, 0.5,
+                                    lambda batch: np.array([float(t.split()[-1]) for t in batch]))
+        how = {int(c.gid[1:]): c.sampled for c in chosen}
+        reasons = Counter(how.values())
+        keywords_left = sum(how.get(i) != "random" for i in (1, 4, 7))
+        assert reasons["random"] == 4  # ceil(7 x 0.5)
+        assert reasons["near:keywords"] == min(1, keywords_left)  # half the near share (3 // 2), if any are left
+        assert reasons["near:embedding"] == 3 - reasons["near:keywords"]
+        assert all(i in (1, 4, 7) for i, reason in how.items() if reason == "near:keywords")
+        left = [i for i in range(12) if how.get(i, "near:embedding") == "near:embedding"]
+        assert sorted(i for i, reason in how.items() if reason == "near:embedding") == \
+            left[-reasons["near:embedding"]:]  # the closest of those left
+    assert len(choose_in_document(candidates[:3], random.Random(0), 7, 0.5, lambda b: np.zeros(len(b)))) == 3
 
 
 # -- agreement and rows, on labels made by hand -------------------------------------------------------------------

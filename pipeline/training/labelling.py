@@ -93,16 +93,21 @@ def development_documents(shared: Path) -> list[Path]:
     return [path for pattern in SOURCES for path in sorted(shared.glob(pattern)) if path.is_file()]
 
 
+def refuse_held_out(path: Path) -> None:
+    """The held-out documents measure the classifier: never sample them, however they are reached."""
+    if any(part in HELD_OUT for part in (*path.parts, *path.resolve().parts)):
+        raise LabellingError(f"{path} is held out ({' and '.join(HELD_OUT)} are for evaluation only): "
+                             "never sample or label it")
+
+
 def checked_documents(paths: Iterable[Path], shared: Path) -> list[Path]:
     """``paths`` (files, or folders of documents) as documents under the shared folder; a held-out one is refused
     before anything else is looked at."""
     root = shared.resolve()
     documents: list[Path] = []
     for given in paths:
+        refuse_held_out(given)
         resolved = given.resolve()
-        if any(part in HELD_OUT for part in (*given.parts, *resolved.parts)):
-            raise LabellingError(f"{given} is held out ({' and '.join(HELD_OUT)} are for evaluation only): "
-                                 "never sample or label it")
         if not resolved.is_relative_to(root):
             raise LabellingError(f"{given} is not under the shared folder {shared}: rows refer to documents there")
         if resolved.is_dir():
@@ -115,10 +120,14 @@ def checked_documents(paths: Iterable[Path], shared: Path) -> list[Path]:
 
 
 def check_new_batch_folder(out: Path) -> None:
-    """A batch holds the documents' text, which must never land in the repository; and a new batch must not
-    overwrite an earlier one's passages, which its labels refer to."""
-    if CHECKOUT is not None and out.resolve().is_relative_to(CHECKOUT):
-        raise LabellingError(f"{out} is inside the repository {CHECKOUT}: a batch holds real documents' text, "
+    """A batch holds the documents' text, which must never land in this or any other repository; and a new batch
+    must not overwrite an earlier one's passages, which its labels refer to."""
+    resolved = out.resolve()
+    repository = next((d for d in (resolved, *resolved.parents) if (d / ".git").exists()), None)
+    if CHECKOUT is not None and resolved.is_relative_to(CHECKOUT):
+        repository = CHECKOUT
+    if repository is not None:
+        raise LabellingError(f"{out} is inside the repository {repository}: a batch holds real documents' text, "
                              "so write it elsewhere (e.g. ../labelling/batch6)")
     existing = [name for name in ("passages.jsonl", "to-label.jsonl") if (out / name).exists()]
     if existing:
@@ -150,6 +159,8 @@ def sample(documents: Sequence[Path], shared: Path, encoder: Encoder, taxonomy: 
         raise LabellingError(f"--random-share must be between {MIN_RANDOM_SHARE} and 1, not {random_share}")
     if per_document < 1:
         raise LabellingError(f"--per-document must be at least 1, not {per_document}")
+    for path in documents:
+        refuse_held_out(path)
     if segmenter is None:
         from pipeline.passages.segment import Segmenter
 
@@ -167,7 +178,7 @@ def sample(documents: Sequence[Path], shared: Path, encoder: Encoder, taxonomy: 
                 print(f"skipped {file}: {e}", file=sys.stderr)
             else:
                 rng = random.Random(f"{seed}:{file}")
-                chosen += _choose(candidates, rng, per_document, random_share,
+                chosen += choose_in_document(candidates, rng, per_document, random_share,
                                   lambda texts: (encoder.encode(texts) @ entry_vectors.T * weights).max(axis=1))
             bar.advance(file)
     random.Random(seed).shuffle(chosen)
@@ -183,7 +194,7 @@ def _unlabelled(path: Path, file: str, segmenter: Segmenter, done: set[tuple[str
             for p in segmenter.passages(document) if (file, p.start, p.end) not in done]
 
 
-def _choose(candidates: list[Sampled], rng: random.Random, per_document: int, random_share: float,
+def choose_in_document(candidates: list[Sampled], rng: random.Random, per_document: int, random_share: float,
             closeness: Callable[[list[str]], np.ndarray]) -> list[Sampled]:
     """One document's sample: the random share first, then half the rest by keywords, then by embedding."""
     at_random, near = quota(len(candidates), per_document, random_share)
