@@ -24,6 +24,7 @@ TEXTS = [
     "Scrutiny of the budget found the reserves strategy sound.",
     "Residents were consulted on the budget and the reserves strategy.",
 ]
+PASSAGES = [terms(text) for text in TEXTS]
 
 
 def test_terms_are_stemmed_words_without_stopwords_and_their_bigrams():
@@ -31,32 +32,40 @@ def test_terms_are_stemmed_words_without_stopwords_and_their_bigrams():
 
 
 def test_weights_match_scikit_learns_sublinear_smoothed_tfidf():
-    lexicon = Lexicon.fit(TEXTS)
+    lexicon = Lexicon.fit(PASSAGES)
     reference = TfidfVectorizer(analyzer=terms, min_df=2, sublinear_tf=True).fit(TEXTS)
     assert list(lexicon.vocabulary) == reference.get_feature_names_out().tolist()
     expected = reference.transform([*TEXTS, "Reserves, reserves and the budget: reserves again."]).toarray()
-    ours = lexical_matrix(lexicon, [*TEXTS, "Reserves, reserves and the budget: reserves again."]).toarray()
+    ours = lexical_matrix(lexicon, [*PASSAGES, terms("Reserves, reserves and the budget: reserves again.")]).toarray()
     assert np.allclose(ours, expected, atol=1e-6)
 
 
 def test_a_passage_of_unknown_words_scores_the_heads_bias():
-    lexicon = Lexicon.fit(TEXTS)
-    assert lexicon.weighted_terms("Zebra crossing markings")[0].size == 0
+    lexicon = Lexicon.fit(PASSAGES)
+    assert lexicon.weighted_terms(terms("Zebra crossing markings"))[0].size == 0
     head = LinearHead("lexical", ("a", "b"), np.ones((2, len(lexicon.vocabulary)), np.float32),
                       np.array([0.5, -0.5], np.float32))
-    assert lexical_logits(head, lexicon, ["Zebra crossing markings"]).tolist() == [[0.5, -0.5]]
+    assert lexical_logits(head, lexicon, [terms("Zebra crossing markings")]).tolist() == [[0.5, -0.5]]
+
+
+def test_a_passages_text_in_place_of_its_terms_is_refused():
+    """A string is a sequence of strings too: read as terms, its letters would silently be the passage's words."""
+    with pytest.raises(TypeError, match="terms"):
+        Lexicon.fit(TEXTS)
+    with pytest.raises(TypeError, match="terms"):
+        lexical_matrix(Lexicon.fit(PASSAGES), ["Reserves fell again."])
 
 
 def test_logits_are_the_heads_product_with_the_tfidf_matrix():
-    lexicon = Lexicon.fit(TEXTS)
+    lexicon = Lexicon.fit(PASSAGES)
     rng = np.random.default_rng(0)
     head = LinearHead("lexical", ("a", "b", "c"), rng.normal(size=(3, len(lexicon.vocabulary))).astype(np.float32),
                       rng.normal(size=3).astype(np.float32))
-    dense = lexical_matrix(lexicon, TEXTS).toarray() @ head.weights.T.astype(np.float64) + head.bias
-    assert np.allclose(lexical_logits(head, lexicon, TEXTS), dense, atol=1e-5)
+    dense = lexical_matrix(lexicon, PASSAGES).toarray() @ head.weights.T.astype(np.float64) + head.bias
+    assert np.allclose(lexical_logits(head, lexicon, PASSAGES), dense, atol=1e-5)
     with pytest.raises(ValueError, match="terms"):
         lexical_logits(LinearHead("lexical", ("a",), np.zeros((1, 3), np.float32), np.zeros(1, np.float32)),
-                       lexicon, TEXTS)
+                       lexicon, PASSAGES)
 
 
 def test_the_shipped_lexicon_survives_saving_and_an_edited_one_is_refused(tmp_path):

@@ -35,7 +35,7 @@ import numpy as np
 from pipeline.classify.calibration import Platt, logit, sigmoid
 from pipeline.classify.entry_vectors import EntryBank, save_npz
 from pipeline.classify.heads import LinearHead, softmax
-from pipeline.classify.lexical import Lexicon, lexical_logits
+from pipeline.classify.lexical import Lexicon, lexical_logits, terms
 from pipeline.classify.rules.polarity import FEATURE_NAMES, CueCounts, cue_counts, cue_features
 from pipeline.classify.rules.priors import THEME_RULES_TAXONOMY, theme_bonus
 from pipeline.errors import ModelError
@@ -170,19 +170,21 @@ class EvidenceModel:
     # -- scoring --------------------------------------------------------------------------------
 
     def raw_scores(self, bank: EntryBank, vectors: np.ndarray, texts: Sequence[str] | None,
-                   counts: Sequence[CueCounts] | None = None) -> RawScores:
+                   counts: Sequence[CueCounts] | None = None,
+                   passage_terms: Sequence[Sequence[str]] | None = None) -> RawScores:
         """The passages' scores before ``combine``; their cues are counted here, once (or given as ``counts``), and
-        returned in ``RawScores.counts`` for the rules that read them after the model."""
+        returned in ``RawScores.counts`` for the rules that read them after the model; their lexical ``terms`` are read
+        here likewise (or given as ``passage_terms``: training reads each row's once for all its folds)."""
         sims = bank.entry_scores(bank.similarities(vectors))
         if texts is None:
-            counts, cues = None, np.zeros((len(vectors), len(FEATURE_NAMES)), np.float32)
+            counts, cues, lexical = None, np.zeros((len(vectors), len(FEATURE_NAMES)), np.float32), None
         else:
             counts = tuple(counts) if counts is not None else tuple(cue_counts(text) for text in texts)
             cues = cue_features(texts, counts)
+            passage_terms = passage_terms if passage_terms is not None else [terms(text) for text in texts]
+            lexical = softmax(lexical_logits(self.lexical_head, self.lexicon, passage_terms))
         bonus = (theme_bonus(texts, self.themes) if texts is not None and self.taxonomy == THEME_RULES_TAXONOMY
                  else np.zeros((len(vectors), len(self.themes))))
-        lexical = (softmax(lexical_logits(self.lexical_head, self.lexicon, texts)) if texts is not None
-                   else None)
         return RawScores(
             sims=sims,
             cues=cues,

@@ -28,7 +28,7 @@ import numpy as np
 
 from pipeline.classify.calibration import Platt, bagged_threshold, best_threshold, fit_platt, shrunk_threshold
 from pipeline.classify.heads import LinearHead, fit_head
-from pipeline.classify.lexical import Lexicon, lexical_matrix
+from pipeline.classify.lexical import Lexicon, lexical_matrix, terms
 from pipeline.classify.model import (
     EVIDENCE_INPUTS,
     NONE_CLASS,
@@ -102,25 +102,27 @@ class Heads:
 
 @dataclass(frozen=True)
 class RowFeatures:
-    """The labelled rows' head inputs: vectors, polarity cues (their counts, read by the rules too, and features) and
-    entry similarities, computed once and sliced per fold (so every fold's fit sees exactly the numbers of the
-    whole)."""
+    """The labelled rows' head inputs: vectors, polarity cues (their counts, read by the rules too, and features),
+    entry similarities and lexical terms, computed once and sliced per fold (so every fold's fit sees exactly the
+    numbers of the whole, and no row's text is read again)."""
 
     vectors: np.ndarray
     counts: tuple[CueCounts, ...]
     cues: np.ndarray
     sims: np.ndarray
+    terms: tuple[list[str], ...]  # each row's ``pipeline.classify.lexical.terms``
 
     @classmethod
     def of(cls, data: TrainingSet) -> RowFeatures:
         vectors = np.asarray(data.vectors, dtype=np.float32)
         counts = tuple(cue_counts(text) for text in data.texts)
         return cls(vectors, counts, cue_features(data.texts, counts),
-                   data.bank.entry_scores(data.bank.similarities(vectors)))
+                   data.bank.entry_scores(data.bank.similarities(vectors)), tuple(terms(text) for text in data.texts))
 
     def take(self, mask: np.ndarray) -> RowFeatures:
         counts = tuple(c for c, keep in zip(self.counts, mask, strict=True) if keep)
-        return RowFeatures(self.vectors[mask], counts, self.cues[mask], self.sims[mask])
+        kept_terms = tuple(t for t, keep in zip(self.terms, mask, strict=True) if keep)
+        return RowFeatures(self.vectors[mask], counts, self.cues[mask], self.sims[mask], kept_terms)
 
 
 @dataclass(frozen=True)
@@ -152,10 +154,9 @@ def fit_heads(rows: Sequence[LabelledRow], features: RowFeatures, ex: Exemplars,
     theme_x = np.vstack([theme_features(features.vectors, features.cues), theme_features(ex.vectors, ex.cues)])
     theme_y = [r.theme or NONE_CLASS for r in rows] + ex.themes
     theme = fit_head("theme", theme_x, theme_y, (*themes, NONE_CLASS), weight, settings.c_theme)
-    texts = [r.text for r in rows]
-    lexicon = Lexicon.fit(texts)
-    lexical = fit_head("lexical", lexical_matrix(lexicon, texts), theme_y[: len(rows)], (*themes, NONE_CLASS),
-                       None, settings.c_lexical)
+    lexicon = Lexicon.fit(features.terms)
+    lexical = fit_head("lexical", lexical_matrix(lexicon, features.terms), theme_y[: len(rows)],
+                       (*themes, NONE_CLASS), None, settings.c_lexical)
     failure_x = np.vstack([failure_features(features.vectors, features.cues, features.sims, is_failure),
                            failure_features(ex.vectors, ex.cues, ex.sims, is_failure)])
     failure_y = [FAILURE_CLASSES[int(r.failure)] for r in rows] + [FAILURE_CLASSES[int(f)] for f in ex.failures]
@@ -235,7 +236,7 @@ def _out_of_fold(data: TrainingSet, features: RowFeatures, ex: Exemplars, settin
         provisional = _model(data, heads, settings)
         test_texts = [r.text for r, k in zip(rows, test, strict=True) if k]
         tested = features.take(test)
-        raw = provisional.raw_scores(bank, tested.vectors, test_texts, tested.counts)
+        raw = provisional.raw_scores(bank, tested.vectors, test_texts, tested.counts, tested.terms)
         combined = provisional.combine(raw)
         theme_score[test], entry_score[test] = combined.theme_score, combined.entry_score
         evidence_inputs[test], failure_raw[test] = evidence_features(raw), combined.failure_logit
