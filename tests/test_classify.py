@@ -105,9 +105,11 @@ def test_repeated_indicators_are_all_listed_and_ranked_by_subject(evidence):
     assert finance.flagged[0] == "R-F10" and governance.flagged[0] == "G-F01"
     assert {"G-F01", "R-F10", "SD-F01"} <= set(finance.flagged)
     tripwires = load_tripwires(load_taxonomy())
-    [contract] = tripwires.match("Two councillors were convicted of corruption over the award of the parks contract.")
-    [culture] = tripwires.match("The inquiry found credible allegations of corruption: a culture in which officers "
-                                "deferred to members intervening for associates had become normalised.")
+    contract_text = "Two councillors were convicted of corruption over the award of the parks contract."
+    culture_text = ("The inquiry found credible allegations of corruption: a culture in which officers deferred to "
+                    "members intervening for associates had become normalised.")
+    [contract] = tripwires.match(contract_text, cue_counts(contract_text))
+    [culture] = tripwires.match(culture_text, cue_counts(culture_text))
     assert contract.entries == ("G-F02", "C-F03") and culture.entries == ("C-F03", "G-F02")
 
 

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from pipeline.classify.rules.polarity import FEATURE_NAMES, cue_counts, cue_features, is_hedged, is_negated
 from pipeline.classify.rules.priors import suppression_reason, theme_bonus
-from pipeline.classify.rules.tripwires import load_tripwires, parse_tripwires
+from pipeline.classify.rules.tripwires import TripwireHit, load_tripwires, parse_tripwires
 from pipeline.errors import TaxonomyError
 from pipeline.paths import TAXONOMY_DIR
 from pipeline.taxonomy import load_taxonomy
@@ -18,6 +18,16 @@ from pipeline.taxonomy import load_taxonomy
 TAXONOMY = load_taxonomy()
 TRIPWIRES = load_tripwires(TAXONOMY)
 passage_text = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=300)
+
+
+def tripped(text: str) -> list[TripwireHit]:
+    """The tripwires on a passage with its cues counted once, as the classifier calls them."""
+    return TRIPWIRES.match(text, cue_counts(text))
+
+
+def suppressed(text: str) -> str | None:
+    """The suppression rules on a passage (no context) with its cues counted once, as the classifier calls them."""
+    return suppression_reason(text, cue_counts(text))
 
 
 # -- polarity cues ------------------------------------------------------------------------------------
@@ -157,8 +167,8 @@ def test_cue_features_refuse_counts_of_other_passages():
 def test_the_rules_read_the_cue_counts_they_are_given_instead_of_counting_again():
     finding = "The Chief Finance Officer issued a section 114 notice on 5 September."
     general = cue_counts("Indicators of potential failure include a lack of financial controls in local authorities.")
-    assert TRIPWIRES.match(finding) and TRIPWIRES.match(finding, general) == []
-    assert suppression_reason(finding) is None and suppression_reason(finding, cues=general) == "guidance"
+    assert tripped(finding) and TRIPWIRES.match(finding, general) == []
+    assert suppressed(finding) is None and suppression_reason(finding, general) == "guidance"
 
 
 @given(passage_text, st.data())
@@ -171,13 +181,13 @@ def test_negation_and_hedges_read_any_span_of_any_text(text, data):
 # -- tripwires ----------------------------------------------------------------------------------------
 
 def test_an_issued_section_114_notice_trips_r_f09():
-    [hit] = TRIPWIRES.match("The Chief Finance Officer issued a section 114 notice on 5 September.")
+    [hit] = tripped("The Chief Finance Officer issued a section 114 notice on 5 September.")
     assert hit.rule == "s114" and hit.entries[0] == "R-F09" and hit.polarity == "failure" and not hit.negated
     assert hit.reason == "tripwire:s114"
 
 
 def test_a_negated_failure_tripwire_fires_for_the_healthy_pole():
-    hits = TRIPWIRES.match("We have not identified any significant weaknesses in the Council's arrangements.")
+    hits = tripped("We have not identified any significant weaknesses in the Council's arrangements.")
     assert [(h.reason, h.polarity) for h in hits] == [("tripwire:significant-weakness:negated", "positive")]
     entries = {e.id: e for e in TAXONOMY.entries}
     assert hits[0].entries and not any(entries[e].is_failure for e in hits[0].entries)
@@ -196,7 +206,7 @@ def test_a_negated_failure_tripwire_fires_for_the_healthy_pole():
     "- Statutory recommendations issued by the external auditor and not acted on",
 ])
 def test_tripwires_ignore_hedges_quotations_and_lookalikes(text):
-    assert TRIPWIRES.match(text) == []
+    assert tripped(text) == []
 
 
 @pytest.mark.parametrize("text", [
@@ -205,7 +215,7 @@ def test_tripwires_ignore_hedges_quotations_and_lookalikes(text):
     "Commissioners were appointed to the Council in May 2024, as other authorities have seen.",
 ])
 def test_a_tripwire_reported_of_this_authority_still_fires(text):
-    hits = TRIPWIRES.match(text)
+    hits = tripped(text)
     assert hits and all(h.polarity == "failure" for h in hits)
 
 
@@ -223,7 +233,7 @@ def test_tripwire_table_is_validated_against_the_taxonomy():
 @given(passage_text)
 def test_every_tripwire_hit_names_entries_of_its_pole(text):
     entries = {e.id: e for e in TAXONOMY.entries}
-    for hit in TRIPWIRES.match(text):
+    for hit in tripped(text):
         assert hit.entries and all(entries[e].is_failure == (hit.polarity == "failure") for e in hit.entries)
         assert hit.negated == (hit.polarity == "positive" and hit.reason.endswith(":negated"))
 
@@ -238,13 +248,13 @@ def test_every_tripwire_hit_names_entries_of_its_pole(text):
     "This report is for information.",
 ])
 def test_procedural_passages_are_suppressed(text):
-    assert suppression_reason(text) is not None
+    assert suppressed(text) is not None
 
 
 def test_a_statement_of_fact_is_not_suppressed():
-    assert suppression_reason("The Council overspent its adult social care budget by £4.2m in 2023/24.") is None
-    assert suppression_reason("It was noted that there were no decisions recorded for the property loans.") is None
-    assert suppression_reason("This report is for information. Spending on agency staff rose by 40% in 2024.") is None
+    assert suppressed("The Council overspent its adult social care budget by £4.2m in 2023/24.") is None
+    assert suppressed("It was noted that there were no decisions recorded for the property loans.") is None
+    assert suppressed("This report is for information. Spending on agency staff rose by 40% in 2024.") is None
 
 
 @pytest.mark.parametrize("text", [
@@ -254,7 +264,7 @@ def test_a_statement_of_fact_is_not_suppressed():
     "• Key posts filled by interim staff • Savings plans with no named owners",
 ])
 def test_guidance_about_authorities_in_general_is_no_evidence_about_this_one(text):
-    assert suppression_reason(text) == "guidance"
+    assert suppressed(text) == "guidance"
 
 
 @pytest.mark.parametrize("text", [
@@ -264,7 +274,7 @@ def test_guidance_about_authorities_in_general_is_no_evidence_about_this_one(tex
     "The Council reviews its constitution every year and publishes it on its website.",
 ])
 def test_a_passage_about_this_authority_is_not_guidance(text):
-    assert suppression_reason(text) is None
+    assert suppressed(text) is None
 
 
 @pytest.mark.parametrize("text", [
@@ -273,7 +283,7 @@ def test_a_passage_about_this_authority_is_not_guidance(text):
     "Where the figure has changed by more than 10%, you must explain the change in the box below.",
 ])
 def test_a_forms_instructions_to_its_reader_are_no_evidence(text):
-    assert suppression_reason(text) == "instructions"
+    assert suppressed(text) == "instructions"
 
 
 @pytest.mark.parametrize("text", [
@@ -283,7 +293,7 @@ def test_a_forms_instructions_to_its_reader_are_no_evidence(text):
     "Ashby District Council has not replied to your letter of 4 May.",
 ])
 def test_a_reply_in_the_first_person_or_naming_the_council_is_not_instructions(text):
-    assert suppression_reason(text) is None
+    assert suppressed(text) is None
 
 
 THEMES = [t.id for t in TAXONOMY.themes]

@@ -111,8 +111,10 @@ class EvidenceClassifier:
                     p_failure: float, best_theme: str, best_failure: int) -> Prediction:
         """One passage's prediction; ``cues`` are its cue counts from ``raw_scores``, read again by the rules."""
         t = self.thresholds
-        suppressed = suppression_reason(text, context, cues) if text is not None else None
-        hits = self.tripwires.match(text, cues) if text is not None and not suppressed else []
+        suppressed, hits = None, []
+        if text is not None and cues is not None:  # a passage without its text has no cues and no rules
+            suppressed = suppression_reason(text, cues, context)
+            hits = [] if suppressed else self.tripwires.match(text, cues)
         failure_hits = [h for h in hits if h.polarity == "failure"]
         if hits:
             decided = max(p_failure, TRIPWIRE_FAILURE) if failure_hits else min(p_failure, TRIPWIRE_HEALTHY)

@@ -9,6 +9,7 @@ import numpy as np
 
 from pipeline.classify.base import DEFAULT_TOP_K, Context, contexts_for
 from pipeline.classify.entry_vectors import EntryBank, load_entry_bank
+from pipeline.classify.rules.polarity import cue_counts
 from pipeline.classify.rules.priors import suppression_reason
 from pipeline.domain import Match, Polarity, Prediction
 from pipeline.embed import Encoder
@@ -61,7 +62,7 @@ class SimilarityClassifier:
         ctx = contexts_for(contexts, len(vectors))
         predictions = []
         for i, (row_scores, row_order) in enumerate(zip(scores, order, strict=True)):
-            suppressed = suppression_reason(texts[i], ctx[i]) if texts is not None else None
+            suppressed = suppression_reason(texts[i], cue_counts(texts[i]), ctx[i]) if texts is not None else None
             predictions.append(self._prediction(row_scores, row_order, suppressed))
         return predictions
 

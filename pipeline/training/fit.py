@@ -240,7 +240,7 @@ def _out_of_fold(data: TrainingSet, features: RowFeatures, ex: Exemplars, settin
         combined = provisional.combine(raw)
         theme_score[test], entry_score[test] = combined.theme_score, combined.entry_score
         evidence_inputs[test], failure_raw[test] = evidence_features(raw), combined.failure_logit
-    live = ~np.array([suppression_reason(r.text, cues=cues) is not None
+    live = ~np.array([suppression_reason(r.text, cues) is not None
                       for r, cues in zip(rows, features.counts, strict=True)])
     real = data.real
     evidence_rows = live & real if settings.evidence_on_real and (live & real).any() else live

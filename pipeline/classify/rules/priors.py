@@ -23,7 +23,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from pipeline.classify.rules.polarity import SPECIFIC_SUBJECT, CueCounts, cue_counts
+from pipeline.classify.rules.polarity import SPECIFIC_SUBJECT, CueCounts
 from pipeline.domain import PassageContext
 from pipeline.passages.boilerplate import boilerplate_reason
 from pipeline.text import squash_space
@@ -144,13 +144,13 @@ def instructions_reason(text: str) -> str | None:
     return None
 
 
-def suppression_reason(text: str, context: PassageContext | None = None, cues: CueCounts | None = None) -> str | None:
+def suppression_reason(text: str, cues: CueCounts, context: PassageContext | None = None) -> str | None:
     """Boilerplate (``pipeline.passages.boilerplate``), procedural, guidance or a form's instructions: the passage is
-    never evidence. ``cues`` are the passage's ``cue_counts`` when the caller has them already (the evidence model
-    counts them once for its features); they are counted here, only when the guidance rule is reached, otherwise."""
+    never evidence. ``cues`` are the passage's ``cue_counts``, counted once by the caller (the evidence model counts
+    them for its features, and the tripwires read them too)."""
     heading = context.heading if context else None
-    return (boilerplate_reason(text) or procedural_reason(text, heading)
-            or guidance_reason(cues if cues is not None else cue_counts(text)) or instructions_reason(text))
+    return (boilerplate_reason(text) or procedural_reason(text, heading) or guidance_reason(cues)
+            or instructions_reason(text))
 
 
 def rules_key() -> str:

@@ -17,7 +17,7 @@ from typing import Literal
 
 import yaml
 
-from pipeline.classify.rules.polarity import CueCounts, cue_counts, is_negated
+from pipeline.classify.rules.polarity import CueCounts, is_negated
 from pipeline.errors import TaxonomyError
 from pipeline.ids import short_hash
 from pipeline.paths import TAXONOMY_DIR
@@ -85,12 +85,12 @@ class Tripwires:
         self.quotes = tuple(quotes)
         self.key = key
 
-    def match(self, text: str, cues: CueCounts | None = None) -> list[TripwireHit]:
+    def match(self, text: str, cues: CueCounts) -> list[TripwireHit]:
         """Every rule that fires on ``text`` (at most one hit per rule and polarity), in table order; none when the
         passage as a whole is about authorities in general and none in particular, or is a checklist of conditions
-        (as guidance lists the signs of failure): no event at this one. ``cues`` are the passage's ``cue_counts``
-        when the caller has them already; they are counted here otherwise."""
-        if (cues if cues is not None else cue_counts(text)).general:
+        (as guidance lists the signs of failure): no event at this one. ``cues`` are the passage's ``cue_counts``,
+        counted once by the caller (the suppression rules read them too)."""
+        if cues.general:
             return []
         hits: dict[tuple[str, bool], TripwireHit] = {}
         for sentence in _SENTENCE.findall(squash_space(text)):
