@@ -154,7 +154,7 @@ def test_vacancy_management_is_a_saving_not_a_vacancy():
 
 @given(st.lists(passage_text, max_size=5))
 def test_cue_features_are_one_finite_non_negative_row_per_text(texts):
-    features = cue_features(texts)
+    features = cue_features(texts, [cue_counts(text) for text in texts])
     assert features.shape == (len(texts), len(FEATURE_NAMES)) and features.dtype == np.float32
     assert np.isfinite(features).all() and (features >= 0).all()
 
@@ -317,5 +317,5 @@ def test_a_passage_no_labelling_rule_settles_gets_no_bonus():
 
 
 def test_log_counts_keep_ten_cues_from_outweighing_one():
-    [row] = cue_features(["overspend " * 10])
+    [row] = cue_features(["overspend " * 10], [cue_counts("overspend " * 10)])
     assert row[FEATURE_NAMES.index("failure_states")] == pytest.approx(math.log1p(10), rel=1e-6)

@@ -15,7 +15,7 @@ import yaml
 
 from pipeline.classify.entry_vectors import EntryBank, cached_vectors, load_entry_bank, texts_key, write_vectors
 from pipeline.classify.model import NONE_CLASS
-from pipeline.classify.rules.polarity import cue_features
+from pipeline.classify.rules.polarity import cue_counts, cue_features
 from pipeline.domain import GoldPassage
 from pipeline.errors import TaxonomyError
 from pipeline.ids import short_hash
@@ -227,7 +227,7 @@ class Exemplars:
             vectors=np.vstack([bank.vectors[rows], data.none_vectors]), texts=texts,
             themes=[by_id[bank.texts[i].owner].theme for i in rows] + [NONE_CLASS] * len(none_texts),
             failures=np.array([by_id[bank.texts[i].owner].is_failure for i in rows] + [False] * len(none_texts)),
-            cues=cue_features(texts),
+            cues=cue_features(texts, [cue_counts(text) for text in texts]),
             sims=np.vstack([bank.entry_scores(sims_all), bank.entry_scores(bank.similarities(data.none_vectors))]),
             entry_vectors=bank.vectors[entry_rows], entry_labels=[bank.texts[i].owner for i in entry_rows],
         )

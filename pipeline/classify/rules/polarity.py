@@ -392,19 +392,17 @@ def _answered_no(text: str) -> bool:
     return any(_NO_ANSWER.match(c) for c in cells) and not any(_YES_ANSWER.match(c) for c in cells)
 
 
-def cue_features(texts: Sequence[str], counts: Sequence[CueCounts] | None = None) -> np.ndarray:
+def cue_features(texts: Sequence[str], counts: Sequence[CueCounts]) -> np.ndarray:
     """One row of ``FEATURE_NAMES`` per text: log counts, so ten cues do not outweigh the embedding.
 
-    ``counts`` are the texts' ``cue_counts`` when the caller has them already (a passage's text is read once for its
-    cues, which the suppression rules and tripwires read too); they are counted here otherwise.
+    ``counts`` are the texts' ``cue_counts``, counted once by the caller (a passage's text is read once for its cues,
+    which the suppression rules and tripwires read too).
 
     Passage length is deliberately not a feature: in the development set short passages are
     mostly procedural, but real papers have long non-evidence paragraphs (traffic modelling,
     planning detail), and a length feature learned that long means evidence.
     """
-    if counts is None:
-        counts = [cue_counts(text) for text in texts]
-    elif len(counts) != len(texts):
+    if len(counts) != len(texts):
         raise ValueError(f"{len(texts)} texts but {len(counts)} cue counts")
     rows = []
     for text, c in zip(texts, counts, strict=True):
