@@ -1,6 +1,7 @@
 """SetFit-style fine-tuning of MiniLM: pairs drawn by label, a seeded tune, the int8 export cached by rows."""
 
 from collections import Counter
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -38,6 +39,17 @@ def test_pairs_join_same_labels_and_part_different_ones():
     assert min(anchors.values()) > 30  # labels drawn uniformly, not by their number of rows
     assert contrastive_pairs(ROWS, 200, seed=3) == pairs  # seeded
     assert contrastive_pairs(ROWS, 200, seed=4) != pairs
+
+
+def test_real_only_pairs_leave_the_written_rows_out():
+    real = {"r3", "r4", "r7", "r8"}
+    rows = [replace(r, group="devdocs/minutes.pdf") if r.id in real else r for r in ROWS]
+    pairs = contrastive_pairs(rows, 50, seed=1, real_only=True)
+    texts = {a for a, _, _ in pairs} | {b for _, b, _ in pairs}
+    assert texts == {r.text for r in rows if r.id in real}
+    everyone = {a for a, _, _ in contrastive_pairs(rows, 50, seed=1)}
+    assert everyone - texts  # without it, the written rows are anchors too
+    assert FinetuneSettings(real_only=True).key() != FinetuneSettings().key()  # a tuned model is cached apart
 
 
 def test_pairs_need_two_labels():

@@ -44,10 +44,11 @@ class FinetuneSettings:
     trained_layers: int = 2  # the top transformer layers that learn; the rest stay frozen
     threads: int = 1  # two threads on two cores shared with other work ran several times slower
     seed: int = 0
+    real_only: bool = False  # pairs of real-text rows only (the written rows are one voice)
 
     def key(self) -> str:
         return (f"pairs={self.pairs};batch={self.batch_size};lr={self.learning_rate};tokens={self.max_tokens};"
-                f"layers={self.trained_layers};seed={self.seed}")
+                f"layers={self.trained_layers};seed={self.seed}" + (";real-only" if self.real_only else ""))
 
 
 def row_label(row: LabelledRow) -> str:
@@ -55,14 +56,18 @@ def row_label(row: LabelledRow) -> str:
     return f"{row.theme or 'none'}:{'failure' if row.failure else 'other'}"
 
 
-def contrastive_pairs(rows: Sequence[LabelledRow], pairs: int, seed: int) -> list[tuple[str, str, float]]:
+def contrastive_pairs(rows: Sequence[LabelledRow], pairs: int, seed: int,
+                      real_only: bool = False) -> list[tuple[str, str, float]]:
     """``pairs`` anchors, each with one same-label partner (1.0) and one other-label partner (0.0).
 
-    Labels are drawn uniformly among those with at least two rows, then an anchor of that label.
+    Labels are drawn uniformly among those with at least two rows, then an anchor of that label. With
+    ``real_only`` only the rows of real documents take part.
     """
     rng = random.Random(seed)
     by_label: dict[str, list[str]] = {}
     for row in rows:
+        if real_only and row.group is None:
+            continue
         by_label.setdefault(row_label(row), []).append(row.text)
     labels = sorted(label for label, texts in by_label.items() if len(texts) >= 2)
     if len(labels) < 2:
@@ -99,7 +104,7 @@ def finetune(rows: Sequence[LabelledRow], target: Path, settings: FinetuneSettin
             parameter.requires_grad = True
     loss = CosineSimilarityLoss(model)
     optimiser = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=settings.learning_rate)
-    pairs = contrastive_pairs(rows, settings.pairs, settings.seed)
+    pairs = contrastive_pairs(rows, settings.pairs, settings.seed, settings.real_only)
     model.train()
     started, steps = time.monotonic(), range(0, len(pairs), settings.batch_size)
     for number, start in enumerate(steps, 1):
