@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import shutil
+import sys
+from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -121,3 +124,23 @@ def installed_demo(installed_triage, tmp_path_factory):
     samples = load_samples()
     workspace = samples.Workspace(tmp_path_factory.mktemp("demo"), [str(installed_triage)])
     return workspace, samples.demo_run(workspace)
+
+
+@pytest.fixture
+def reads_of(monkeypatch) -> Callable[[Callable], Counter]:
+    """``reads_of(function)``: a Counter of the first argument of each call to ``function`` from here on, observed in
+    every pipeline module that calls it by name (the real function still runs: observing, not mocking)."""
+
+    def observe(function: Callable) -> Counter:
+        calls: Counter = Counter()
+
+        def counting(first, *args, **kwargs):
+            calls[first] += 1
+            return function(first, *args, **kwargs)
+
+        for name, module in list(sys.modules.items()):
+            if name.startswith("pipeline.") and getattr(module, function.__name__, None) is function:
+                monkeypatch.setattr(module, function.__name__, counting)
+        return calls
+
+    return observe

@@ -1,7 +1,6 @@
 """The evidence classifier on the real model: polarity, tripwires, suppression, calibration, identity, artefacts."""
 
 import json
-import sys
 from collections import Counter
 from dataclasses import replace
 
@@ -15,7 +14,7 @@ from pipeline.classify.entry_vectors import cached_vectors, entry_texts, load_ex
 from pipeline.classify.evidence import EvidenceClassifier
 from pipeline.classify.lexical import terms
 from pipeline.classify.model import HEALTHY_CAP, Calibration, load_model
-from pipeline.classify.rules.polarity import CueCounts, cue_counts
+from pipeline.classify.rules.polarity import cue_counts
 from pipeline.classify.rules.tripwires import load_tripwires, parse_tripwires
 from pipeline.classify.similarity import SimilarityClassifier
 from pipeline.domain import PassageContext, Prediction
@@ -147,28 +146,13 @@ def test_procedural_heading_in_context_suppresses(evidence):
     assert predict_one(evidence, text, PassageContext(heading="Declarations of Interest")).suppressed == "procedural"
 
 
-def test_a_passages_cues_and_terms_are_read_once_per_prediction(evidence, monkeypatch):
+def test_a_passages_cues_and_terms_are_read_once_per_prediction(evidence, reads_of):
     """The cue features, the guidance rule and the tripwires' gate all read one count of each passage's cues, and the
     lexical head one reading of its terms."""
     texts = ["The Chief Finance Officer issued a section 114 notice on 5 September.",  # reaches the tripwires
              "Indicators of potential failure include a lack of financial controls in local authorities.",  # guidance
              "The Council overspent its adult social care budget by £4.2m in 2023/24."]
-    counted: Counter[str] = Counter()
-    read: Counter[str] = Counter()
-
-    def counting(text: str) -> CueCounts:
-        counted[text] += 1
-        return cue_counts(text)
-
-    def reading(text: str) -> list[str]:
-        read[text] += 1
-        return terms(text)
-
-    for module in [m for name, m in sys.modules.items() if name.startswith("pipeline.")]:
-        if getattr(module, "cue_counts", None) is cue_counts:  # every module that calls it by name
-            monkeypatch.setattr(module, "cue_counts", counting)
-        if getattr(module, "terms", None) is terms:
-            monkeypatch.setattr(module, "terms", reading)
+    counted, read = reads_of(cue_counts), reads_of(terms)
     predictions = evidence.predict_texts(texts, 5)
     assert predictions[0].tripwires and predictions[1].suppressed == "guidance"  # both rules were reached
     assert counted == Counter(texts) and read == Counter(texts)

@@ -3,7 +3,6 @@ many inner folds fit and score it."""
 
 from __future__ import annotations
 
-import sys
 from collections import Counter
 
 import numpy as np
@@ -32,20 +31,12 @@ class ShippedVectors:
         raise AssertionError(f"{len(texts)} texts encoded; the shipped vectors should have been read")
 
 
-def test_a_fit_reads_each_rows_terms_once(monkeypatch):
+def test_a_fit_reads_each_rows_terms_once(reads_of):
     """Every inner fold fits the lexical head on some rows and scores the others; all of them take the terms read
     once per row (two folds and 61 rows keep the fit to seconds)."""
     written = TrainingSet.load(ShippedVectors(), load_taxonomy(), SHIPPED, rows=load_devset())
     data = written.subset(range(0, len(written.rows), 13)).stored()
-    read: Counter[str] = Counter()
-
-    def counting(text: str) -> list[str]:
-        read[text] += 1
-        return terms(text)
-
-    for module in [m for name, m in sys.modules.items() if name.startswith("pipeline.")]:
-        if getattr(module, "terms", None) is terms:  # every module that calls it by name
-            monkeypatch.setattr(module, "terms", counting)
+    read = reads_of(terms)
     model = fit_model(data, TrainSettings(inner_folds=2))
     assert read == Counter(data.texts)
     assert model.lexical_head.n_features == len(model.lexicon.vocabulary) > 100
