@@ -36,7 +36,7 @@ from pipeline.jsonl import json_objects
 from pipeline.paths import CHECKOUT, REAL_DEVSET, SHARED_DIR
 from pipeline.progress import Progress
 from pipeline.taxonomy import Taxonomy
-from pipeline.training.realtext import read_refs
+from pipeline.training.realtext import read_refs, text_sha256
 
 if TYPE_CHECKING:
     from pipeline.embed import Encoder
@@ -190,7 +190,7 @@ def _unlabelled(path: Path, file: str, segmenter: Segmenter, done: set[tuple[str
 
     document = extract_document(path)
     return [Sampled(passage_gid(file, p.start, p.end), "unchosen", file, document.sha256, p.page, p.start, p.end,
-                    p.text, hashlib.sha256(p.text.encode("utf-8")).hexdigest(), p.heading)
+                    p.text, text_sha256(p.text), p.heading)
             for p in segmenter.passages(document) if (file, p.start, p.end) not in done]
 
 

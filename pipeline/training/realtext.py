@@ -26,6 +26,11 @@ if TYPE_CHECKING:
     from pipeline.passages.segment import Segmenter
 
 
+def text_sha256(text: str) -> str:
+    """The identity of a passage's text that a row records and loading checks: both sides must hash alike."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
 @dataclass(frozen=True)
 class RealRef:
     gid: str
@@ -98,7 +103,7 @@ def rebuild(refs: Sequence[RealRef], shared: Path | None = None) -> RealLoad:
                 skipped[ref.gid] = problem
             elif text is None:
                 skipped[ref.gid] = "no passage at the recorded offsets (extractor changed?)"
-            elif hashlib.sha256(text.encode("utf-8")).hexdigest() != ref.text_sha256:
+            elif text_sha256(text) != ref.text_sha256:
                 skipped[ref.gid] = "the passage text changed (extractor changed?)"
             else:
                 passages.append(RealPassage(ref, text))
