@@ -14,9 +14,9 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent  # the checkout
 
 
 LAYERS: list[tuple[str, list[str]]] = [
-    ("foundation", ["pipeline", "pipeline.errors", "pipeline.text", "pipeline.jsonl", "pipeline.ids",
-                    "pipeline.terminal", "pipeline.paths", "pipeline.settings", "pipeline.progress", "pipeline.timing",
-                    "pipeline.taxonomy", "pipeline.domain"]),
+    ("foundation", ["pipeline", "pipeline.errors", "pipeline.text", "pipeline.jsonl", "pipeline.agreement",
+                    "pipeline.ids", "pipeline.terminal", "pipeline.paths", "pipeline.settings", "pipeline.progress",
+                    "pipeline.timing", "pipeline.taxonomy", "pipeline.domain"]),
     ("stages", ["pipeline.extract", "pipeline.embed", "pipeline.passages", "pipeline.classify", "pipeline.store",
                 "pipeline.collect"]),
     ("workflows", ["pipeline.feed", "pipeline.report", "pipeline.predict", "pipeline.training", "pipeline.ingest",

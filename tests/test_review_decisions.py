@@ -199,14 +199,6 @@ def test_blind_second_review_hides_the_first_decision_and_feeds_kappa(app, revie
     assert "ana / bob" in lead.get("/agreement").text
 
 
-def test_cohen_kappa_matches_a_worked_example():
-    first = ["yes"] * 25 + ["no"] * 25
-    second = ["yes"] * 20 + ["no"] * 5 + ["yes"] * 10 + ["no"] * 15
-    assert metrics.cohen_kappa(first, second) == pytest.approx(0.4)
-    assert metrics.cohen_kappa(["yes"] * 3, ["yes"] * 3) is None
-    assert metrics.cohen_kappa([], []) is None
-
-
 def test_precision_per_entry_and_theme_comes_from_decisions(review):
     with Store(review.path) as store:
         for ordinal, entry, decision in [(1, "R-F09", "confirm"), (2, "R-F05", "reject"), (3, "R-F02", "confirm"),

@@ -8,6 +8,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from itertools import combinations
 
+from pipeline.agreement import cohen_kappa, raw_agreement
 from pipeline.domain import ReviewDecision, ReviewRecord, standing_decisions
 from pipeline.report.summary import authority_summaries
 from pipeline.review.queries import CURRENT, FROM, Key
@@ -151,17 +152,6 @@ def disagreements(store: Store) -> list[dict]:
     return sorted(found, key=lambda d: d["key"])
 
 
-def cohen_kappa(first: list[str], second: list[str]) -> float | None:
-    """Agreement beyond chance between two raters' labels for the same items; None if undefined (no items,
-    or both raters always gave the one same label)."""
-    n = len(first)
-    if n == 0 or n != len(second):
-        return None
-    observed = sum(a == b for a, b in zip(first, second, strict=True)) / n
-    expected = sum((first.count(label) / n) * (second.count(label) / n) for label in set(first) | set(second))
-    return None if expected >= 1 else (observed - expected) / (1 - expected)
-
-
 def _labels(store: Store) -> tuple[dict[Key, dict[str, str]], dict[Key, str]]:
     """Each reviewer's standing label (confirm or reject) per link, and each settled link's settlement: undone
     decisions drop out (``standing_decisions``), a reassign counts as a reject, a blind second review is its
@@ -194,8 +184,7 @@ def agreement(store: Store) -> tuple[list[Agreement], Agreement | None]:
             pairs[(a, b)][1].append(by_reviewer[b])
 
     def summarise(first: str, second: str, a: list[str], b: list[str]) -> Agreement:
-        observed = sum(x == y for x, y in zip(a, b, strict=True)) / len(a)
-        return Agreement(first, second, len(a), observed, cohen_kappa(a, b))
+        return Agreement(first, second, len(a), raw_agreement(a, b), cohen_kappa(a, b))
 
     rows = [summarise(a, b, *labels) for (a, b), labels in sorted(pairs.items())]
     pooled_a = [label for labels in pairs.values() for label in labels[0]]

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from pipeline.agreement import cohen_kappa, raw_agreement
 from pipeline.errors import DocumentError, LabellingError
 from pipeline.jsonl import json_objects
 from pipeline.paths import CHECKOUT, REAL_DEVSET, SHARED_DIR
@@ -285,16 +286,6 @@ QUESTIONS: dict[str, Callable[[Label], Hashable]] = {
 }
 
 
-def cohen_kappa(first: Sequence[Hashable], second: Sequence[Hashable]) -> tuple[float | None, float]:
-    """(Cohen's kappa, raw agreement) of two labellers' answers; kappa is None when chance agreement is 1 (both
-    gave one and the same answer throughout), where it is undefined."""
-    n = len(first)
-    observed = sum(a == b for a, b in zip(first, second, strict=True)) / n
-    counts_first, counts_second = Counter(first), Counter(second)
-    expected = sum(counts_first[k] * counts_second[k] for k in counts_first) / (n * n)
-    return (None if expected == 1 else (observed - expected) / (1 - expected)), observed
-
-
 def agrees(a: Label, b: Label) -> bool:
     """Two labels agree when theme and polarity do; entries and confidence are merged, not adjudicated."""
     return (a.theme, a.polarity) == (b.theme, b.polarity)
@@ -325,8 +316,8 @@ def measure_agreement(passages: dict[str, dict], first: dict[str, Label], second
     both = [g for g in passages if g in first and g in second]
     if not both:
         raise LabellingError("no passage is labelled by both labellers: nothing to measure")
-    kappas = {q: cohen_kappa([view(first[g]) for g in both], [view(second[g]) for g in both])
-              for q, view in QUESTIONS.items()}
+    answers = {q: ([view(first[g]) for g in both], [view(second[g]) for g in both]) for q, view in QUESTIONS.items()}
+    kappas = {q: (cohen_kappa(*pair), raw_agreement(*pair)) for q, pair in answers.items()}
     only = {LABELLERS[0]: sum(g in first and g not in second for g in passages),
             LABELLERS[1]: sum(g in second and g not in first for g in passages)}
     return Agreement(len(passages), both, only, kappas, [g for g in both if not agrees(first[g], second[g])])
