@@ -6,17 +6,15 @@ Input records need ``text`` (and usually ``id``); the optional context keys ``do
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Iterable, Iterator
 from contextlib import ExitStack
 from pathlib import Path
-from typing import TextIO
 
 from pipeline.classify.base import DEFAULT_TOP_K, Classifier
 from pipeline.domain import PassageContext
 from pipeline.errors import InputError
-from pipeline.jsonl import json_objects
+from pipeline.jsonl import json_objects, write_jsonl
 from pipeline.taxonomy import DEFAULT_TAXONOMY
 from pipeline.text import squash_space
 
@@ -77,11 +75,3 @@ def predict_file(input_file: Path | None, output_file: Path | None, taxonomy: st
     except OSError as e:
         raise InputError(f"{e.filename}: {e.strerror}") from e
 
-
-def write_jsonl(rows: Iterable[dict], out: TextIO) -> int:
-    count = 0
-    for row in rows:
-        out.write(json.dumps(row, ensure_ascii=False) + "\n")
-        count += 1
-    out.flush()
-    return count

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -11,6 +10,7 @@ import typer
 
 from pipeline.cli.common import TaxonomyId, fail, note
 from pipeline.errors import DocumentError
+from pipeline.jsonl import write_jsonl
 from pipeline.taxonomy import DEFAULT_TAXONOMY
 
 
@@ -31,13 +31,11 @@ def extract(
     for skipped in document.skipped_pages:
         note(f"note: {file.name}: page {skipped.page} skipped: {skipped.reason}: {skipped.detail}")
     if fmt == "blocks":
-        for block in document.blocks:
-            record = {"type": str(block.type), "page": block.page, "heading": " > ".join(block.heading_path),
-                      "start": block.start, "end": block.end, "text": block.text}
-            sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
+        write_jsonl(({"type": str(block.type), "page": block.page, "heading": " > ".join(block.heading_path),
+                      "start": block.start, "end": block.end, "text": block.text} for block in document.blocks),
+                    sys.stdout)
         return
-    for passage in Segmenter().passages(document):
-        sys.stdout.write(json.dumps(passage.as_record(), ensure_ascii=False) + "\n")
+    write_jsonl((passage.as_record() for passage in Segmenter().passages(document)), sys.stdout)
 
 
 def predict(

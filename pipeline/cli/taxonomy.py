@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from typing import Annotated
 
@@ -10,6 +9,7 @@ import typer
 from rich.table import Table
 
 from pipeline.cli.common import TaxonomyId, fail, out
+from pipeline.jsonl import write_jsonl
 from pipeline.paths import LABELLING_GUIDE
 from pipeline.taxonomy import DEFAULT_TAXONOMY, available_taxonomies, load_taxonomy
 
@@ -58,8 +58,7 @@ def taxonomy_export(
     if fmt != "jsonl":
         raise fail(f"unsupported format {fmt!r}; use jsonl")
     tax = load_taxonomy(taxonomy)
-    for entry in tax.entries:
-        sys.stdout.write(json.dumps(entry.as_record(), ensure_ascii=False) + "\n")
+    write_jsonl((entry.as_record() for entry in tax.entries), sys.stdout)
 
 
 @taxonomy_app.command("guide")

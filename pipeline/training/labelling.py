@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import json
 import math
 import random
 import re
@@ -33,7 +32,7 @@ import numpy as np
 
 from pipeline.agreement import cohen_kappa, raw_agreement
 from pipeline.errors import DocumentError, LabellingError
-from pipeline.jsonl import json_objects
+from pipeline.jsonl import json_objects, write_jsonl
 from pipeline.paths import CHECKOUT, REAL_DEVSET, SHARED_DIR
 from pipeline.progress import Progress
 from pipeline.taxonomy import Taxonomy
@@ -216,8 +215,8 @@ def write_batch(out: Path, chosen: Sequence[Sampled]) -> None:
     """``passages.jsonl`` (everything, for the batch's own steps) and ``to-label.jsonl`` (for the labellers)."""
     check_new_batch_folder(out)
     out.mkdir(parents=True, exist_ok=True)
-    _write_jsonl(out / "passages.jsonl", (vars(s) for s in chosen))
-    _write_jsonl(out / "to-label.jsonl", (s.for_labeller() for s in chosen))
+    write_jsonl((vars(s) for s in chosen), out / "passages.jsonl")
+    write_jsonl((s.for_labeller() for s in chosen), out / "to-label.jsonl")
 
 
 # -- labels ------------------------------------------------------------------------------------------------------
@@ -334,11 +333,10 @@ def agree(batch: Path, taxonomy: Taxonomy) -> Agreement:
     passages, first, second = read_both(batch, taxonomy)
     agreement = measure_agreement(passages, first, second)
     (batch / "agreement.md").write_text(agreement.report(batch.name), encoding="utf-8")
-    _write_jsonl(batch / "to-adjudicate.jsonl", (
-        {"gid": g, "document": Path(passages[g]["file"]).name, "page": passages[g]["page"],
-         "heading": passages[g]["heading"], "text": passages[g]["text"],
-         "label_1": first[g].as_record(), "label_2": second[g].as_record()}
-        for g in agreement.disagreements))
+    write_jsonl(({"gid": g, "document": Path(passages[g]["file"]).name, "page": passages[g]["page"],
+                  "heading": passages[g]["heading"], "text": passages[g]["text"],
+                  "label_1": first[g].as_record(), "label_2": second[g].as_record()}
+                 for g in agreement.disagreements), batch / "to-adjudicate.jsonl")
     return agreement
 
 
@@ -391,13 +389,7 @@ def append_rows(rows: Sequence[dict], devset: Path) -> int:
     with devset.open("a", encoding="utf-8") as fh:
         if existing and not existing.endswith("\n"):
             fh.write("\n")
-        fh.writelines(json.dumps(r) + "\n" for r in new)
-    return len(new)
-
-
-def _write_jsonl(path: Path, records: Iterable[dict]) -> None:
-    with path.open("w", encoding="utf-8") as fh:
-        fh.writelines(json.dumps(r) + "\n" for r in records)
+        return write_jsonl(new, fh)
 
 
 # -- command line ------------------------------------------------------------------------------------------------
@@ -437,7 +429,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"wrote {args.batch / 'agreement.md'} and {args.batch / 'to-adjudicate.jsonl'}")
             return 0
         rows = build_rows(args.batch, taxonomy)
-        _write_jsonl(args.batch / "rows.jsonl", rows)
+        write_jsonl(rows, args.batch / "rows.jsonl")
         print(f"wrote {len(rows)} rows to {args.batch / 'rows.jsonl'}: "
               + ", ".join(f"{n} {how}" for how, n in Counter(r["agreement"] for r in rows).items()))
         if args.append:
