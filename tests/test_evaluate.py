@@ -11,7 +11,15 @@ from pipeline.domain import GoldPassage
 from pipeline.errors import EvaluationError, GoldFileError, PredictionError
 from pipeline.taxonomy import load_taxonomy
 from pipeline.training.crossval import bm25_fit_predict
-from pipeline.training.evaluate import cross_validate, format_report, load_gold, report_to_dict, score
+from pipeline.training.evaluate import (
+    Answer,
+    compare,
+    cross_validate,
+    format_report,
+    load_gold,
+    report_to_dict,
+    score,
+)
 
 
 def gold(gid: str, theme: str | None = None, polarity: str | None = None, entries: tuple[str, ...] = (),
@@ -117,6 +125,21 @@ def test_undefined_metrics_are_none():
     assert report.failure_flag_f1 is None  # no failures, none flagged
     assert report.theme_macro_f1 is None  # no class with 5 gold passages
     assert report_to_dict(report)["evidence_f1"] is None
+
+
+def test_a_label_is_a_failure_by_its_polarity_and_a_prediction_by_any_flag():
+    """What ``score`` reads from gold rows and predictions, ``compare`` scores; two labels compare the same way."""
+    assert Answer.of_label("R", "failure", ["R-F02"]) == Answer("R", True, ("R-F02",))
+    assert Answer.of_label("R", "positive", []).failure is False
+    assert Answer.of_prediction(pred("a", "G", matches=("G004", "R-F02"), flagged=("R-F02",))) == \
+        Answer("G", True, ("G004", "R-F02"))
+    first = [Answer.of_label("R", "failure", ["R-F02"]), Answer.of_label(None, None, [])]
+    second = [Answer.of_label("R", "neutral", ["R010", "R-F02"]), Answer.of_label("G", "neutral", [])]
+    report = compare(first, second)
+    # failure: first says one, second none -> F1 0; evidence: tp 1, fp 1 -> 2/3; the entry R-F02 is found
+    assert (report.failure_flag_f1, report.evidence_f1, report.entry_recall_at_5) == (0.0, pytest.approx(2 / 3), 1.0)
+    with pytest.raises(ValueError):
+        compare(first, second[:1])
 
 
 def test_theme_order_follows_the_given_themes_then_none():

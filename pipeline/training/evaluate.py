@@ -100,6 +100,28 @@ def _gold_row(raw: dict, where: str) -> GoldPassage:
     return GoldPassage(str(gold_id), text, theme, polarity, tuple(entries))
 
 
+@dataclass(frozen=True)
+class Answer:
+    """What one passage is said to evidence, in the terms the headline metrics count: its theme (None: no
+    evidence), whether it reports a failure, its entries most relevant first. Gold rows and predictions are read
+    into these, and so are two labellers' labels, so one ``compare`` scores a model against gold and one labeller
+    against another."""
+
+    theme: str | None
+    failure: bool
+    entries: tuple[str, ...]
+
+    @classmethod
+    def of_label(cls, theme: str | None, polarity: str | None, entries: Sequence[str]) -> Answer:
+        """A label by ``taxonomy/LABELLING.md`` (a gold row's, a labeller's): a failure has polarity "failure"."""
+        return cls(theme, polarity == "failure", tuple(entries))
+
+    @classmethod
+    def of_prediction(cls, row: dict) -> Answer:
+        """A ``triage predict`` record: a failure is any failure indicator flagged; entries are the matches."""
+        return cls(row["theme"], bool(row["flagged"]), tuple(m["id"] for m in row["matches"]))
+
+
 def score(gold: Sequence[GoldPassage], predictions: Iterable[dict],
           themes: Sequence[str] = ()) -> EvaluationReport:
     """Pair predictions with gold passages by id and compute every metric.
@@ -113,23 +135,30 @@ def score(gold: Sequence[GoldPassage], predictions: Iterable[dict],
     if missing:
         shown = ", ".join(missing[:5]) + (", ..." if len(missing) > 5 else "")
         raise PredictionError(f"no prediction for {len(missing)} gold passage(s): {shown}")
-    pairs = [(g, by_id[g.id]) for g in gold]
+    return compare([Answer.of_label(g.theme, g.polarity, g.entries) for g in gold],
+                   [Answer.of_prediction(by_id[g.id]) for g in gold], themes)
+
+
+def compare(gold: Sequence[Answer], predicted: Sequence[Answer], themes: Sequence[str] = ()) -> EvaluationReport:
+    """Every metric of ``predicted`` against ``gold``, the two in the same passages' order (``themes`` as in
+    ``score``)."""
+    pairs = list(zip(gold, predicted, strict=True))
     gold_labels = [g.theme or NONE_LABEL for g, _ in pairs]
-    predicted_labels = [p["theme"] or NONE_LABEL for _, p in pairs]
+    predicted_labels = [p.theme or NONE_LABEL for _, p in pairs]
     labels = _labels(themes, gold_labels + predicted_labels)
     per_theme = {label: _class_scores(label, gold_labels, predicted_labels) for label in labels}
     macro_classes = tuple(label for label in labels if per_theme[label].support >= MIN_MACRO_SUPPORT)
     with_entries = [(g, p) for g, p in pairs if g.entries]
-    hits = sum(bool(set(g.entries) & {m["id"] for m in p["matches"][:RECALL_AT]}) for g, p in with_entries)
+    hits = sum(bool(set(g.entries) & set(p.entries[:RECALL_AT])) for g, p in with_entries)
     confusion = {gold_label: dict.fromkeys(labels, 0) for gold_label in labels}
     for gold_label, predicted_label in zip(gold_labels, predicted_labels, strict=True):
         confusion[gold_label][predicted_label] += 1
     return EvaluationReport(
         passages=len(pairs),
-        failure_flag_f1=binary_f1([g.polarity == "failure" for g, _ in pairs], [bool(p["flagged"]) for _, p in pairs]),
+        failure_flag_f1=binary_f1([g.failure for g, _ in pairs], [p.failure for _, p in pairs]),
         theme_macro_f1=(sum(per_theme[c].f1 for c in macro_classes) / len(macro_classes)) if macro_classes else None,
         entry_recall_at_5=hits / len(with_entries) if with_entries else None,
-        evidence_f1=binary_f1([g.theme is not None for g, _ in pairs], [p["theme"] is not None for _, p in pairs]),
+        evidence_f1=binary_f1([g.theme is not None for g, _ in pairs], [p.theme is not None for _, p in pairs]),
         macro_classes=macro_classes,
         per_theme=per_theme,
         confusion=confusion,
