@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import random
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +18,9 @@ from pipeline.paths import CHECKOUT, REAL_DEVSET
 from pipeline.taxonomy import load_taxonomy
 from pipeline.training.labelling import (
     NEAR_WORDS,
+    Label,
     Sampled,
+    Yardstick,
     build_rows,
     checked_documents,
     choose_in_document,
@@ -28,6 +31,7 @@ from pipeline.training.labelling import (
     read_passages,
     sample,
     write_batch,
+    yardstick_table,
 )
 from pipeline.training.realtext import load_real_rows
 
@@ -201,6 +205,16 @@ EXPECTED_TABLE = ["| theme | 0.69 | 0.80 |", "| is-evidence | 0.80 | 0.90 |", "|
                   "| polarity | 0.71 | 0.80 |"]
 
 
+# The same ten passages by the cross-validation's metrics, B scored against A as gold:
+# failure flag: both say row 1 only -> F1 1.00.
+# theme macro-F1: only "none" has 5 of A's passages (R 3, G 2 do not count); none: tp rows 6-9, fn row 10 -> 8/9.
+# entry recall@5: A gave entries to rows 1, 3 and 4; B names one of them on row 1 only -> 1/3.
+# evidence: A rows 1-5, B rows 1-5 and 10: tp 5, fp 1 -> 10/11.
+EXPECTED_YARDSTICK = ["| metric | B against A |", "| passages | 10 |",
+                      "| failure flag F1 | 1.00 (failures: A 1, B 1) |", "| theme macro-F1 | 0.89 (over none) |",
+                      "| entry recall@5 | 0.33 (A gave entries to 3) |", "| evidence F1 | 0.91 (evidence: A 5, B 6) |"]
+
+
 def _write_labels(path: Path, gids: list[str], labels: list[tuple]) -> None:
     path.write_text("".join(json.dumps({"gid": g, "theme": t, "polarity": p, "entries": e, "confidence": c,
                                         "why": "test"}) + "\n"
@@ -227,10 +241,70 @@ def test_agreement_is_cohens_kappa_and_the_disagreements_go_to_the_adjudicator(l
     for line in EXPECTED_TABLE:
         assert line in report and line in printed
     assert "agreed on theme and polarity: 7; to adjudicate: 3" in report
+    for line in EXPECTED_YARDSTICK:
+        assert line in report and line in printed
     disputed = [json.loads(line) for line in (batch / "to-adjudicate.jsonl").read_text(encoding="utf-8").splitlines()]
     assert [d["gid"] for d in disputed] == [gids[1], gids[2], gids[9]]
     assert disputed[2]["label_1"]["theme"] is None and disputed[2]["label_2"]["theme"] == "R"
     assert disputed[1]["text"] and disputed[1]["label_2"]["entries"] == ["G009"]
+
+
+@slow
+def test_the_yardstick_of_several_batches_pools_their_passages(census, tmp_path, capsys):
+    """The ten passages split in two batches: each batch by hand, and pooled they give the one batch's figures.
+    First (rows 1-5): flag 1.00; no class has 5 of A's passages; entries 1/3; evidence tp 5 -> 1.00.
+    Second (rows 6-10, and A's eleventh, which B did not label): no failure; none tp 4, fn 1 -> 8/9; no entries;
+    evidence A 0, B 1 -> 0.00. Averaging the batches' evidence F1 would give 0.50, not the pooled 0.91."""
+    gids = [s.gid for s in census]
+    for name, part in (("first", slice(0, 5)), ("second", slice(5, 11))):
+        write_batch(tmp_path / name, census[part])
+        _write_labels(tmp_path / name / "labels-A.jsonl", gids[part], LABELS_A[part])
+        _write_labels(tmp_path / name / "labels-B.jsonl", gids[part], LABELS_B[part])
+    assert main(["yardstick", str(tmp_path / "first"), str(tmp_path / "second")]) == 0
+    printed = capsys.readouterr().out
+    assert "| metric | first | second | pooled |" in printed
+    assert "| passages | 5 | 5 | 10 |" in printed
+    assert "| failure flag F1 | 1.00 (failures: A 1, B 1) | undefined (failures: A 0, B 0) | 1.00 (failures: A 1, " \
+           "B 1) |" in printed
+    assert "| theme macro-F1 | undefined (no class has 5 of A's passages) | 0.89 (over none) | 0.89 (over none) |" \
+        in printed
+    assert "| entry recall@5 | 0.33 (A gave entries to 3) | undefined (A gave entries to 0) | 0.33 (A gave entries " \
+           "to 3) |" in printed
+    assert "| evidence F1 | 1.00 (evidence: A 5, B 5) | 0.00 (evidence: A 0, B 1) | 0.91 (evidence: A 5, B 6) |" \
+        in printed
+    (tmp_path / "empty").mkdir()
+    write_batch(tmp_path / "empty", census[:2])
+    _write_labels(tmp_path / "empty" / "labels-A.jsonl", gids[:1], LABELS_A[:1])
+    _write_labels(tmp_path / "empty" / "labels-B.jsonl", gids[1:2], LABELS_B[1:2])
+    assert main(["yardstick", str(tmp_path / "first"), str(tmp_path / "empty")]) == 1
+    assert f"{tmp_path / 'empty'}: no passage is labelled by both" in capsys.readouterr().err
+    assert main(["yardstick", str(tmp_path / "first"), str(tmp_path / "first")]) == 1
+    assert "a batch named first is given twice" in capsys.readouterr().err
+
+
+def test_the_yardstick_counts_a_theme_with_five_of_the_first_labellers_passages():
+    """Twelve labels made by hand (A -> B): 1 R failure -> R failure, 2-3 R -> R, 4 R -> G, 5 R -> none,
+    6 G -> G, 7-11 none -> none, 12 none -> R; A gave an entry to row 1 only, B the same one.
+    R (5 of A's): tp 3, fp 1 (row 12), fn 2 -> 6/9; none (6): tp 5, fp 1 (row 5), fn 1 -> 10/12; G (1) left out:
+    macro-F1 (2/3 + 5/6) / 2 = 0.75. Evidence: A rows 1-6, B 1-4, 6, 12: tp 5, fp 1, fn 1 -> 10/12."""
+    def label(theme: str | None, polarity: str | None = "neutral", entries: tuple[str, ...] = ()) -> Label:
+        return Label(theme, polarity if theme else None, entries, "high", "")
+
+    first = [label("R", "failure", ("R-F02",)), label("R"), label("R"), label("R", "positive"), label("R"),
+             label("G"), *[label(None)] * 6]
+    second = [label("R", "failure", ("R-F02",)), label("R"), label("R"), label("G", "positive"), label(None),
+              label("G"), *[label(None)] * 5, label("R")]
+    yardstick = Yardstick.of(first, second, [t.id for t in load_taxonomy().themes])
+    assert yardstick.scores.macro_classes == ("R", "none")
+    assert yardstick.scores.theme_macro_f1 == pytest.approx(0.75)
+    assert yardstick.scores.evidence_f1 == pytest.approx(10 / 12)
+    assert yardstick.scores.failure_flag_f1 == 1.0 and yardstick.scores.entry_recall_at_5 == 1.0
+    table = yardstick_table({"B against A": yardstick})
+    assert "| theme macro-F1 | 0.75 (over R, none) |" in table
+    assert "| evidence F1 | 0.83 (evidence: A 6, B 6) |" in table
+    no_failure = [replace(a, polarity="neutral") if a.theme else a for a in first]
+    assert "| failure flag F1 | undefined (failures: A 0, B 0) |" in \
+        yardstick_table({"B against A": Yardstick.of(no_failure, no_failure[:5] + second[5:], ["R", "G"])})
 
 
 @slow

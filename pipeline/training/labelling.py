@@ -8,7 +8,9 @@ touches the repository, and it adds references and labels, never text.
    ``passages.jsonl`` (references and text) and ``to-label.jsonl`` (what a labeller sees: no sampling reason, no
    classifier score). Held-out documents (``evaldocs/``, ``evaldocs-2/``) are refused.
 2. Two labellers, independently and by ``taxonomy/LABELLING.md``, write ``labels-A.jsonl`` and ``labels-B.jsonl``.
-3. ``agree``: Cohen's kappa to ``agreement.md``; the disagreements, with both labels, to ``to-adjudicate.jsonl``.
+3. ``agree``: Cohen's kappa, and the second labeller scored against the first by the cross-validation's metrics,
+   to ``agreement.md``; the disagreements, with both labels, to ``to-adjudicate.jsonl``. ``yardstick`` gives those
+   metrics for several batches and pooled over their passages.
 4. An adjudicator writes ``adjudicated.jsonl`` (one label per disagreement).
 5. ``rows``: the agreed and adjudicated labels as rows in the repository's format (``rows.jsonl``), optionally
    appended to ``corpus/devset/real.jsonl``.
@@ -36,6 +38,7 @@ from pipeline.jsonl import json_objects, write_jsonl
 from pipeline.paths import CHECKOUT, REAL_DEVSET, SHARED_DIR
 from pipeline.progress import Progress
 from pipeline.taxonomy import Taxonomy
+from pipeline.training.evaluate import MIN_MACRO_SUPPORT, Answer, EvaluationReport, compare
 from pipeline.training.realtext import read_refs, text_sha256
 
 if TYPE_CHECKING:
@@ -233,6 +236,10 @@ class Label:
         return {"theme": self.theme, "polarity": self.polarity, "entries": list(self.entries),
                 "confidence": self.confidence, "why": self.why}
 
+    def answer(self) -> Answer:
+        """The label in the terms the cross-validation's metrics count."""
+        return Answer.of_label(self.theme, self.polarity, self.entries)
+
 
 def read_passages(batch: Path) -> dict[str, dict]:
     path = batch / "passages.jsonl"
@@ -285,6 +292,53 @@ QUESTIONS: dict[str, Callable[[Label], Hashable]] = {
 }
 
 
+@dataclass(frozen=True)
+class Yardstick:
+    """The second labeller scored against the first as gold by the real-text cross-validation's own metrics
+    (``evaluate.compare``: flag F1, theme macro-F1 over the classes with enough of the first labeller's passages,
+    entry recall@5, evidence F1), so the labellers' agreement and the model's scores are figures of one kind."""
+
+    scores: EvaluationReport
+    failures: tuple[int, int]  # passages each labeller called a failure
+    evidence: tuple[int, int]  # passages each labeller gave a theme
+    with_entries: int  # passages the first labeller gave entries
+
+    @classmethod
+    def of(cls, first: Sequence[Label], second: Sequence[Label], themes: Sequence[str]) -> Yardstick:
+        gold, predicted = [a.answer() for a in first], [b.answer() for b in second]
+        return cls(compare(gold, predicted, themes),
+                   (sum(a.failure for a in gold), sum(b.failure for b in predicted)),
+                   (sum(a.theme is not None for a in gold), sum(b.theme is not None for b in predicted)),
+                   sum(bool(a.entries) for a in gold))
+
+    def cells(self) -> dict[str, str]:
+        """Each metric as a report shows it, "undefined" where it is, with the counts it rests on."""
+        a, b = LABELLERS
+        s = self.scores
+        macro = f"over {', '.join(s.macro_classes)}" if s.macro_classes else \
+            f"no class has {MIN_MACRO_SUPPORT} of {a}'s passages"
+        return {
+            "passages": str(s.passages),
+            "failure flag F1": f"{_shown(s.failure_flag_f1)} (failures: {a} {self.failures[0]}, "
+                               f"{b} {self.failures[1]})",
+            "theme macro-F1": f"{_shown(s.theme_macro_f1)} ({macro})",
+            "entry recall@5": f"{_shown(s.entry_recall_at_5)} ({a} gave entries to {self.with_entries})",
+            "evidence F1": f"{_shown(s.evidence_f1)} (evidence: {a} {self.evidence[0]}, {b} {self.evidence[1]})",
+        }
+
+
+def _shown(value: float | None) -> str:
+    return "undefined" if value is None else f"{value:.2f}"
+
+
+def yardstick_table(columns: dict[str, Yardstick]) -> list[str]:
+    """A Markdown table: a row per metric, a column per batch (or per pooling of batches)."""
+    cells = {name: y.cells() for name, y in columns.items()}
+    metrics = list(next(iter(cells.values())))
+    return [f"| metric | {' | '.join(columns)} |", "|---" * (len(columns) + 1) + "|",
+            *(f"| {m} | {' | '.join(c[m] for c in cells.values())} |" for m in metrics)]
+
+
 def agrees(a: Label, b: Label) -> bool:
     """Two labels agree when theme and polarity do; entries and confidence are merged, not adjudicated."""
     return (a.theme, a.polarity) == (b.theme, b.polarity)
@@ -297,6 +351,7 @@ class Agreement:
     only: dict[str, int]  # labeller -> passages only they labelled
     kappas: dict[str, tuple[float | None, float]]  # question -> (kappa, raw agreement)
     disagreements: list[str]
+    yardstick: Yardstick  # over the passages both labelled
 
     def report(self, name: str) -> str:
         lines = [f"# Agreement: batch {name}", "",
@@ -307,11 +362,16 @@ class Agreement:
             shown = "undefined (one answer throughout)" if kappa is None else f"{kappa:.2f}"
             lines.append(f"| {question} | {shown} | {raw:.2f} |")
         lines += ["", f"agreed on theme and polarity: {len(self.both) - len(self.disagreements)}; "
-                      f"to adjudicate: {len(self.disagreements)}"]
+                      f"to adjudicate: {len(self.disagreements)}", "",
+                  f"{LABELLERS[1]} scored against {LABELLERS[0]} as gold, by the metrics of the real-text "
+                  "cross-validation (pipeline/training/evaluate.py):", "",
+                  *yardstick_table({f"{LABELLERS[1]} against {LABELLERS[0]}": self.yardstick})]
         return "\n".join(lines) + "\n"
 
 
-def measure_agreement(passages: dict[str, dict], first: dict[str, Label], second: dict[str, Label]) -> Agreement:
+def measure_agreement(passages: dict[str, dict], first: dict[str, Label], second: dict[str, Label],
+                      themes: Sequence[str]) -> Agreement:
+    """Kappas and the yardstick's metrics over the passages both labelled; ``themes`` orders the theme classes."""
     both = [g for g in passages if g in first and g in second]
     if not both:
         raise LabellingError("no passage is labelled by both labellers: nothing to measure")
@@ -319,7 +379,35 @@ def measure_agreement(passages: dict[str, dict], first: dict[str, Label], second
     kappas = {q: (cohen_kappa(*pair), raw_agreement(*pair)) for q, pair in answers.items()}
     only = {LABELLERS[0]: sum(g in first and g not in second for g in passages),
             LABELLERS[1]: sum(g in second and g not in first for g in passages)}
-    return Agreement(len(passages), both, only, kappas, [g for g in both if not agrees(first[g], second[g])])
+    return Agreement(len(passages), both, only, kappas, [g for g in both if not agrees(first[g], second[g])],
+                     Yardstick.of([first[g] for g in both], [second[g] for g in both], themes))
+
+
+def theme_ids(taxonomy: Taxonomy) -> list[str]:
+    return [t.id for t in taxonomy.themes]
+
+
+def pooled_yardsticks(batches: Sequence[Path], taxonomy: Taxonomy) -> dict[str, Yardstick]:
+    """Each batch's yardstick and, when there are several, the one over all their passages pooled (not the
+    batches' figures averaged: a batch with few evidence passages would weigh as much as a large one)."""
+    themes = theme_ids(taxonomy)
+    columns: dict[str, Yardstick] = {}
+    pooled: tuple[list[Label], list[Label]] = ([], [])
+    for batch in batches:
+        if batch.name in columns:
+            raise LabellingError(f"{batch}: a batch named {batch.name} is given twice; its passages would count "
+                                 "twice in the pooled figures")
+        passages, first, second = read_both(batch, taxonomy)
+        try:
+            agreement = measure_agreement(passages, first, second, themes)
+        except LabellingError as e:
+            raise LabellingError(f"{batch}: {e}") from e
+        columns[batch.name] = agreement.yardstick
+        pooled[0].extend(first[g] for g in agreement.both)
+        pooled[1].extend(second[g] for g in agreement.both)
+    if len(batches) > 1:
+        columns["pooled"] = Yardstick.of(*pooled, themes)
+    return columns
 
 
 def read_both(batch: Path, taxonomy: Taxonomy) -> tuple[dict[str, dict], dict[str, Label], dict[str, Label]]:
@@ -331,7 +419,7 @@ def read_both(batch: Path, taxonomy: Taxonomy) -> tuple[dict[str, dict], dict[st
 def agree(batch: Path, taxonomy: Taxonomy) -> Agreement:
     """Measure agreement, write ``agreement.md`` and the disagreements (with both labels) to ``to-adjudicate.jsonl``."""
     passages, first, second = read_both(batch, taxonomy)
-    agreement = measure_agreement(passages, first, second)
+    agreement = measure_agreement(passages, first, second, theme_ids(taxonomy))
     (batch / "agreement.md").write_text(agreement.report(batch.name), encoding="utf-8")
     write_jsonl(({"gid": g, "document": Path(passages[g]["file"]).name, "page": passages[g]["page"],
                   "heading": passages[g]["heading"], "text": passages[g]["text"],
@@ -352,7 +440,7 @@ def build_rows(batch: Path, taxonomy: Taxonomy) -> list[dict]:
     """Rows in ``corpus/devset/real.jsonl``'s format (reference, labels, agreement, text hash; no text) for every
     passage both labellers labelled: merged where they agree, the adjudicator's label where they do not."""
     passages, first, second = read_both(batch, taxonomy)
-    agreement = measure_agreement(passages, first, second)
+    agreement = measure_agreement(passages, first, second, theme_ids(taxonomy))
     adjudicated_path = batch / "adjudicated.jsonl"
     adjudicated = read_labels(adjudicated_path, passages, taxonomy) if adjudicated_path.is_file() else {}
     to_adjudicate = set(agreement.disagreements)
@@ -410,8 +498,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     sampling.add_argument("--shared", type=Path, default=SHARED_DIR,
                           help=f"the shared documents (default {SHARED_DIR}, or TRIAGE_SHARED_DIR)")
     sampling.add_argument("--devset", type=Path, default=REAL_DEVSET, help="the rows already labelled")
-    agreeing = commands.add_parser("agree", help="Cohen's kappa of labels-A and labels-B; the disagreements")
+    agreeing = commands.add_parser("agree", help="Cohen's kappa of labels-A and labels-B, and B scored against A by "
+                                   "the cross-validation's metrics; the disagreements")
     agreeing.add_argument("batch", type=Path)
+    measuring = commands.add_parser("yardstick", help="labeller B scored against labeller A by the "
+                                    "cross-validation's metrics, per batch and over the batches' passages pooled; "
+                                    "writes nothing")
+    measuring.add_argument("batches", type=Path, nargs="+", metavar="batch")
     rowing = commands.add_parser("rows", help="the agreed and adjudicated labels as rows.jsonl")
     rowing.add_argument("batch", type=Path)
     rowing.add_argument("--append", action="store_true", help="also append the new rows to --devset")
@@ -427,6 +520,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "agree":
             print(agree(args.batch, taxonomy).report(args.batch.name), end="")
             print(f"wrote {args.batch / 'agreement.md'} and {args.batch / 'to-adjudicate.jsonl'}")
+            return 0
+        if args.command == "yardstick":
+            print(f"{LABELLERS[1]} scored against {LABELLERS[0]} as gold, over the passages both labelled:\n")
+            print("\n".join(yardstick_table(pooled_yardsticks(args.batches, taxonomy))))
             return 0
         rows = build_rows(args.batch, taxonomy)
         write_jsonl(rows, args.batch / "rows.jsonl")
