@@ -1,5 +1,5 @@
-"""MkDocs hook: the model card and the labelling guide live beside what they describe (models/,
-taxonomy/) and ship with the package, so the site includes them rather than keeping copies."""
+"""MkDocs hook: the model card (with its plots) and the labelling guide live beside what they describe
+(models/, taxonomy/) and ship with the package, so the site includes them rather than keeping copies."""
 
 from __future__ import annotations
 
@@ -9,7 +9,9 @@ from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.structure.files import File, Files
 
 ROOT = Path(__file__).resolve().parent.parent
-INCLUDED = {"model-card.md": ROOT / "models" / "README.md", "labelling.md": ROOT / "taxonomy" / "LABELLING.md"}
+INCLUDED = {"model-card.md": ROOT / "models" / "README.md", "labelling.md": ROOT / "taxonomy" / "LABELLING.md",
+            # the model card's plots, linked from models/README.md as images/...: the same path on the site
+            **{f"images/{plot.name}": plot for plot in sorted((ROOT / "models" / "images").glob("*.svg"))}}
 
 
 def on_files(files: Files, config: MkDocsConfig) -> Files:

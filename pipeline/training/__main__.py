@@ -2,7 +2,8 @@
 
 The development set is the written passages and the real-text rows (text rebuilt from the shared documents; left
 out, with the reason, where they are absent). ``--cv`` also prints the cross-validated figures beside BM25 (real
-text in folds by document, then written text) and the reliability of the flag probability on real text;
+text in folds by document, then written text) and the reliability of the flag probability on real text (``--plots``
+also draws it as SVG);
 ``--check`` rebuilds into a temporary folder and compares with the shipped model within machine-level float noise.
 """
 
@@ -28,12 +29,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--output-dir", type=Path, default=None, help="default: models/<taxonomy>/")
     parser.add_argument("--cv", action="store_true",
                         help="also print 5-fold cross-validated metrics beside BM25 (real text by document, written)")
+    parser.add_argument("--plots", type=Path, default=None, metavar="DIR",
+                        help="with --cv: also write the real-text reliability diagrams as SVG files into DIR")
     parser.add_argument("--check", action="store_true",
                         help="rebuild into a temporary folder and compare with the shipped artefacts "
                              "(within machine-level float tolerance)")
     parser.add_argument("--entry-vectors-only", action="store_true",
                         help="only write the entry vectors (for a taxonomy with no labelled passages, e.g. wales-2013)")
     args = parser.parse_args(argv)
+    if args.plots is not None and not args.cv:
+        parser.error("--plots needs --cv: the diagrams are drawn from the cross-validation's predictions")
 
     from pipeline.classify.model import load_model, rebuild_differences
     from pipeline.embed import load_encoder
@@ -61,7 +66,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     model = build(encoder, taxonomy, output, vectors_dir=shipped)
     print(f"wrote {output}: artefact hash {model.artefact_hash}, training data {model.training['training_data_hash']}")
     if args.cv:
-        print(cross_validation_report(encoder, TrainingSet.load(encoder, taxonomy, output)))
+        print(cross_validation_report(encoder, TrainingSet.load(encoder, taxonomy, output), plots=args.plots))
     return 0
 
 

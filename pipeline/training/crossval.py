@@ -3,11 +3,9 @@ folds by document (the yardstick), and on the written passages."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
-
-import numpy as np
 
 from pipeline.classify.bm25 import DEFAULT_TOP_K, BM25Classifier
 from pipeline.domain import GoldPassage
@@ -15,6 +13,7 @@ from pipeline.taxonomy import Taxonomy
 from pipeline.training.dataset import TrainingSet
 from pipeline.training.evaluate import EvaluationReport, FitPredict
 from pipeline.training.fit import DEFAULT_SETTINGS, TrainSettings, fit_model
+from pipeline.training.reliability import reliability_bins, reliability_svg, reliability_table
 
 if TYPE_CHECKING:
     from pipeline.embed import Encoder
@@ -110,28 +109,10 @@ def cross_validations(encoder: Encoder, data: TrainingSet, settings: TrainSettin
     return out
 
 
-def reliability_table(probabilities: Sequence[float], gold: Sequence[bool], what: str, bins: int = 10) -> str:
-    """A reliability diagram as text: per probability bin, passages, mean probability and observed rate, with bars."""
-    p, y = np.asarray(probabilities, dtype=float), np.asarray(gold, dtype=bool)
-    lines = [f"Reliability of {what} ({len(p)} passages; bar: observed rate #, mean probability |)",
-             f"{'bin':<11}{'passages':>9}{'mean p':>8}{'observed':>10}  0 ......... 1"]
-    for b in range(bins):
-        low, high = b / bins, (b + 1) / bins
-        inside = (p >= low) & ((p < high) if b < bins - 1 else (p <= high))
-        if not inside.any():
-            lines.append(f"[{low:.1f}, {high:.1f}){0:>9}{'-':>8}{'-':>10}")
-            continue
-        mean, rate = float(p[inside].mean()), float(y[inside].mean())
-        bar = [" "] * 11
-        bar[round(rate * 10)] = "#"
-        bar[round(mean * 10)] = "|" if bar[round(mean * 10)] == " " else "+"
-        lines.append(f"[{low:.1f}, {high:.1f}){int(inside.sum()):>9}{mean:>8.3f}{rate:>10.3f}  {''.join(bar)}")
-    return "\n".join(lines)
-
-
 def cross_validation_report(encoder: Encoder, data: TrainingSet, settings: TrainSettings = DEFAULT_SETTINGS,
-                            folds: int = 5) -> str:
-    """The cross-validation tables of the model card, and the reliability of the flag probability on real text."""
+                            folds: int = 5, plots: Path | None = None) -> str:
+    """The cross-validation tables of the model card, and the reliability of the flag probability and of
+    P(evidence) on real text; with ``plots``, also those two diagrams as SVG files in that folder."""
     from pipeline.training.evaluate import format_report
 
     parts = []
@@ -145,10 +126,17 @@ def cross_validation_report(encoder: Encoder, data: TrainingSet, settings: Train
         flagged = sum(bool(p["flagged"]) for p in predictions)
         parts.append(f"real text: {flagged} of {len(predictions)} passages flagged "
                      f"({sum(gold[p['id']].failure for p in predictions)} gold failures)")
-        parts.append(reliability_table([p["flag_probability"] for p in predictions],
-                                       [gold[p["id"]].failure for p in predictions],
-                                       "the flag probability on real text (out of fold)"))
-        parts.append(reliability_table([p["evidence_probability"] for p in predictions],
-                                       [gold[p["id"]].theme is not None for p in predictions],
-                                       "P(evidence) on real text (out of fold)"))
+        diagrams = {
+            "reliability-flag": ("the flag probability on real text (out of fold)",
+                                 reliability_bins([p["flag_probability"] for p in predictions],
+                                                  [gold[p["id"]].failure for p in predictions])),
+            "reliability-evidence": ("P(evidence) on real text (out of fold)",
+                                     reliability_bins([p["evidence_probability"] for p in predictions],
+                                                      [gold[p["id"]].theme is not None for p in predictions])),
+        }
+        for name, (what, bins) in diagrams.items():
+            parts.append(reliability_table(bins, what))
+            if plots is not None:
+                plots.mkdir(parents=True, exist_ok=True)
+                (plots / f"{name}.svg").write_text(reliability_svg(bins, what), encoding="utf-8")
     return "\n\n".join(parts)
