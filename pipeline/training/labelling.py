@@ -88,6 +88,8 @@ class Sampled:
 
 
 def passage_gid(file: str, start: int, end: int) -> str:
+    """A sampled passage's id: 12 hex digits of sha256, the form the rows of ``corpus/devset/real.jsonl`` already
+    carry, which is why it is not ``pipeline.ids.short_hash`` (base 32)."""
     return hashlib.sha256(f"{file}:{start}:{end}".encode()).hexdigest()[:12]
 
 
