@@ -3,16 +3,16 @@
 ``python -m bench.encoder_comparison CANDIDATE... [--skip-quality] [--skip-speed] [--written]``
 
 Quality: evidence-v1's real-text CV (5 folds by document, the yardstick) and, with ``--written``, the
-written-passage CV, with every vector it is fitted on (rows, entry bank, non-evidence passages) from the
-candidate (``pipeline.training.crossval``); ``minilm-setfit`` fine-tunes MiniLM on each fold's training rows
-only (``pipeline.training.finetune``). Speed: passages per second encoding the benchmark passages
-(``bench.classification.sample_passages``) in one process on one thread, and in two worker processes on one
-thread each (as a run's document workers encode), after loading and a warm-up, best of two (``--rounds``) rounds
-alternating with the reference, fp32 MiniLM, measured in the same run, with each worker's peak resident
-memory; and `triage predict`'s pipeline (encode + classify, classifier fitted on the candidate's vectors)
-against the bare fp32 MiniLM encode of the same passages (the target: at most 1.3 times). Results are merged
-into ``bench/encoder-comparison.json``, one entry per candidate, and the whole table is printed. Candidates
-whose package is not installed are reported, not run.
+written-passage CV, with every vector it is fitted on (rows, entry bank, non-evidence passages) from the candidate
+(``pipeline.training.crossval``); ``minilm-setfit`` (pairs) and ``minilm-clsft`` (theme classification) fine-tune
+MiniLM on each fold's training rows only (``pipeline.training.finetune``). Speed: passages per second encoding the
+benchmark passages (``bench.classification.sample_passages``) in one process on one thread, and in two worker
+processes on one thread each (as a run's document workers encode), after loading and a warm-up, best of two
+(``--rounds``) rounds alternating with the reference, fp32 MiniLM, measured in the same run, with each worker's peak
+resident memory; and `triage predict`'s pipeline (encode + classify, classifier fitted on the candidate's vectors)
+against the bare fp32 MiniLM encode of the same passages (the target: at most 1.3 times). Results are merged into
+``bench/encoder-comparison.json``, one entry per candidate, and the whole table is printed. Candidates whose package
+is not installed are reported, not run.
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ from pipeline.errors import ModelError
 from pipeline.paths import MODELS_DIR, model_cache
 from pipeline.taxonomy import DEFAULT_TAXONOMY, load_taxonomy
 from pipeline.training.dataset import TrainingSet
+from pipeline.training.finetune import FinetuneSettings
 
 RESULTS = PROJECT_ROOT / "bench" / "encoder-comparison.json"
 SPEED_PASSAGES = 300
@@ -117,8 +118,10 @@ def mpnet_encoder(backend: str) -> Encoder:
 class Candidate:
     description: str
     encoder: Callable[[], Encoder]  # picklable: the speed workers build their own
-    finetuned: bool = False  # quality from per-fold fine-tuning; speed from the model tuned on every row
+    tuning: FinetuneSettings | None = None  # set: quality from per-fold fine-tuning, speed from every row's tune
 
+
+CLASSIFY = FinetuneSettings(objective="classify", learning_rate=5e-5, max_tokens=128, epochs=3, batch_size=16)
 
 CANDIDATES = {
     "minilm-fp32": Candidate("all-MiniLM-L6-v2, fp32 PyTorch (the reference)", functools.partial(load_encoder, "fp32")),
@@ -132,7 +135,9 @@ CANDIDATES = {
                             functools.partial(mpnet_encoder, "fp32")),
     "mpnet-int8": Candidate("all-mpnet-base-v2, int8 ONNX", functools.partial(mpnet_encoder, "int8")),
     "minilm-setfit": Candidate("all-MiniLM-L6-v2 fine-tuned SetFit-style per fold, int8 ONNX", load_encoder,
-                               finetuned=True),
+                               tuning=FinetuneSettings()),
+    "minilm-clsft": Candidate("all-MiniLM-L6-v2, top 2 layers fine-tuned per fold to classify the theme, int8 ONNX",
+                              load_encoder, tuning=CLASSIFY),
 }
 
 
@@ -146,7 +151,7 @@ def quality(name: str, written: bool) -> dict:
     candidate = CANDIDATES[name]
     encoder = candidate.encoder()
     data = _training_set(encoder)
-    evidence = finetuned_fit_predict(data) if candidate.finetuned else None
+    evidence = finetuned_fit_predict(data, tuning=candidate.tuning) if candidate.tuning else None
     failures = {r.id for r in data.rows if r.failure}
     out = {}
     for cv in cross_validations(encoder, data, written=written, evidence=evidence):
@@ -226,12 +231,13 @@ def speed(name: str, passages: int, predict: bool = True, rounds: int = ROUNDS) 
 
 
 def _speed_factory(name: str) -> Callable[[], Encoder]:
-    if not CANDIDATES[name].finetuned:
+    tuning = CANDIDATES[name].tuning
+    if tuning is None:
         return CANDIDATES[name].encoder
     from pipeline.training.dataset import load_training_rows
     from pipeline.training.finetune import finetuned_encoder
 
-    tuned = finetuned_encoder(load_training_rows())  # what training would ship: tuned on every row
+    tuned = finetuned_encoder(load_training_rows(), tuning)  # what training would ship: tuned on every row
     return functools.partial(type(tuned), tuned.model_path, tuned.model_id, tuned.cache)
 
 

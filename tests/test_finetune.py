@@ -1,4 +1,5 @@
-"""SetFit-style fine-tuning of MiniLM: pairs drawn by label, a seeded tune, the int8 export cached by rows."""
+"""Fine-tuning MiniLM: SetFit-style pairs drawn by label, a seeded tune, the int8 export cached by rows; the
+classification objective's weights, its cached lower layers and what its tune learns."""
 
 from collections import Counter
 from dataclasses import replace
@@ -8,7 +9,17 @@ import pytest
 
 from pipeline.embed.onnx import OnnxEncoder
 from pipeline.training.dataset import LabelledRow
-from pipeline.training.finetune import FinetuneSettings, contrastive_pairs, finetuned_encoder, row_label
+from pipeline.training.finetune import (
+    FinetuneSettings,
+    FrozenStates,
+    classify_targets,
+    classify_tune,
+    contrastive_pairs,
+    finetuned_encoder,
+    row_label,
+    top_layers_pooled,
+    trainable_model,
+)
 
 ROWS = [
     LabelledRow("r1", "The Council set a balanced budget without drawing on reserves.", "R", False, ("R005",)),
@@ -72,3 +83,50 @@ def test_finetuned_encoder_is_seeded_cached_by_rows_and_exported_to_int8(tmp_pat
     assert again.model_id == tuned.model_id and np.array_equal(again.encode(texts), vectors)
     rebuilt = finetuned_encoder(ROWS, settings, cache=tmp_path / "other")  # trained again: the same weights
     assert isinstance(rebuilt, OnnxEncoder) and np.allclose(rebuilt.encode(texts), vectors, atol=1e-6)
+
+
+CLASSIFY = FinetuneSettings(objective="classify", batch_size=4, learning_rate=1e-4, head_learning_rate=1e-2,
+                            max_tokens=32, epochs=6)
+
+
+def test_classify_weights_rare_classes_up_to_the_cap_and_written_rows_apart():
+    rows = [replace(r, group="devdocs/minutes.pdf") if r.id in {"r1", "r2", "r7", "r8", "r9"} else r for r in ROWS]
+    kept, classes, weights = classify_targets(rows, replace(CLASSIFY, class_weight_cap=1.5, written_weight=0.5))
+    assert classes == ["C", "R", "SD", "none"] and kept == rows
+    by_id = dict(zip([r.id for r in kept], weights, strict=True))
+    assert by_id["r1"] == 1.0 and by_id["r3"] == 0.5  # R, the largest class (4 rows): real 1, written half
+    assert by_id["r7"] == 1.5 and by_id["r9"] == 1.5  # none (2 rows) and C (1 row) capped at 1.5
+    assert by_id["r5"] == 0.75  # SD: capped, then halved as written
+    real, classes, _ = classify_targets(rows, replace(CLASSIFY, written_weight=0.0))
+    assert [r.id for r in real] == ["r1", "r2", "r7", "r8", "r9"] and classes == ["C", "R", "none"]
+    assert replace(CLASSIFY, written_weight=0.5).key() != CLASSIFY.key() != FinetuneSettings().key()
+    with pytest.raises(ValueError, match="two classes"):
+        classify_targets(ROWS[:4], CLASSIFY)
+
+
+def _separation(vectors: np.ndarray) -> float:
+    """Mean cosine between rows of the same class minus that between rows of different classes."""
+    classes = [r.theme or "none" for r in ROWS]
+    same, other = [], []
+    for i in range(len(ROWS)):
+        for j in range(i + 1, len(ROWS)):
+            (same if classes[i] == classes[j] else other).append(float(vectors[i] @ vectors[j]))
+    return float(np.mean(same) - np.mean(other))
+
+
+@pytest.mark.slow
+def test_classify_tune_learns_the_classes_from_cached_lower_layers():
+    import torch
+
+    model = trainable_model(CLASSIFY)
+    texts = [r.text for r in ROWS]
+    before = model.encode(texts)
+    frozen = FrozenStates(CLASSIFY.trained_layers, CLASSIFY.max_tokens)
+    with torch.no_grad():  # the cached states through the top layers: the model's own vectors
+        assert np.allclose(top_layers_pooled(model[0].auto_model, frozen(model, texts), 2).numpy(), before,
+                           atol=1e-5)
+    losses = classify_tune(model, ROWS, CLASSIFY, frozen)
+    assert len(losses) == CLASSIFY.epochs and losses[-1] < losses[0] / 4
+    after = model.encode(texts)
+    assert not np.allclose(after, before, atol=1e-3)
+    assert _separation(after) > _separation(before) + 0.05
