@@ -60,4 +60,4 @@ def _cross_validated(encoder: Encoder) -> EvaluationReport:
     shipped = MODELS_DIR / taxonomy.id
     data = TrainingSet.load(encoder, taxonomy, shipped, rows=load_devset()).stored()
     return cross_validate(load_gold(DEVSET), evidence_fit_predict(encoder, data), 5,
-                          themes=[t.id for t in taxonomy.themes])
+                          themes=taxonomy.theme_ids)

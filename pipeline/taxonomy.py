@@ -73,6 +73,11 @@ class Taxonomy:
         raise UnknownEntryError(f"no theme {theme_id!r} in taxonomy {self.id!r}")
 
     @property
+    def theme_ids(self) -> list[str]:
+        """The themes' ids in the taxonomy's order: the order every per-theme table and metric reports in."""
+        return [t.id for t in self.themes]
+
+    @property
     def content_hash(self) -> str:
         """Changes whenever any entry's id, kind, theme or text changes."""
         return short_hash(self.id, *(f"{e.id}|{e.theme}|{e.kind}|{e.text}" for e in self.entries))

@@ -79,7 +79,7 @@ def cross_validations(encoder: Encoder, data: TrainingSet, settings: TrainSettin
     """
     from pipeline.training.evaluate import cross_validate
 
-    themes = [t.id for t in data.taxonomy.themes]
+    themes = data.taxonomy.theme_ids
     real = [r.gold() for r in data.rows if r.group is not None]
     written_rows = [r.gold() for r in data.rows if r.group is None]
     groups = [r.group for r in data.rows if r.group is not None]

@@ -319,6 +319,6 @@ def evaluate_gold(gold: Path, taxonomy_id: str = DEFAULT_TAXONOMY) -> dict[str, 
     bm25 = BM25Classifier(taxonomy)
     bm25.fit_thresholds(load_gold(DEVSET))
     classifier = load_classifier(load_encoder(), taxonomy.id)
-    themes = [t.id for t in taxonomy.themes]
+    themes = taxonomy.theme_ids
     return {"bv-triage": score(rows, predict_records(records, classifier, top_k=5), themes),
             "bm25": score(rows, bm25.predict(records, top_k=5), themes)}

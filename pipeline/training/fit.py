@@ -147,7 +147,7 @@ def pass_through_stage(name: str, classes: tuple[str, str], n_features: int) -> 
 
 def fit_heads(rows: Sequence[LabelledRow], features: RowFeatures, ex: Exemplars, taxonomy: Taxonomy,
               settings: TrainSettings) -> Heads:
-    themes = tuple(t.id for t in taxonomy.themes)
+    themes = tuple(taxonomy.theme_ids)
     entry_ids = tuple(e.id for e in taxonomy.entries)
     is_failure = np.array([e.is_failure for e in taxonomy.entries])
     weight = np.r_[np.ones(len(rows)), np.full(len(ex.texts), settings.exemplar_weight)]
@@ -175,7 +175,7 @@ def _model(data: TrainingSet, heads: Heads, settings: TrainSettings) -> Evidence
     """A model of these heads with pass-through evidence and polarity stages and no calibration or thresholds
     (the provisional model of an out-of-fold run; ``fit_model`` replaces them with fitted ones)."""
     taxonomy = data.taxonomy
-    themes = tuple(t.id for t in taxonomy.themes)
+    themes = tuple(taxonomy.theme_ids)
     return EvidenceModel(
         taxonomy=taxonomy.id, model_id=data.model_id, themes=themes, entries=tuple(e.id for e in taxonomy.entries),
         entry_is_failure=np.array([e.is_failure for e in taxonomy.entries]),
@@ -282,7 +282,7 @@ def _fit_entry_calibration(rows: Sequence[LabelledRow], entry_score: np.ndarray,
 def _fit_thresholds(data: TrainingSet, oof: OutOfFold, calibration: Calibration, p_evidence: np.ndarray,
                     p_failure_all: np.ndarray, settings: TrainSettings) -> ModelThresholds:
     taxonomy, evidence_rows = data.taxonomy, oof.evidence_rows
-    themes = [t.id for t in taxonomy.themes]
+    themes = taxonomy.theme_ids
     gold_evidence, gold_failure = data.gold_evidence, data.gold_failure
     evidence = best_threshold(p_evidence[evidence_rows], gold_evidence[evidence_rows])
     predicted_evidence = p_evidence >= evidence

@@ -385,14 +385,10 @@ def measure_agreement(passages: dict[str, dict], first: dict[str, Label], second
                      Yardstick.of([first[g] for g in both], [second[g] for g in both], themes))
 
 
-def theme_ids(taxonomy: Taxonomy) -> list[str]:
-    return [t.id for t in taxonomy.themes]
-
-
 def pooled_yardsticks(batches: Sequence[Path], taxonomy: Taxonomy) -> dict[str, Yardstick]:
     """Each batch's yardstick and, when there are several, the one over all their passages pooled (not the
     batches' figures averaged: a batch with few evidence passages would weigh as much as a large one)."""
-    themes = theme_ids(taxonomy)
+    themes = taxonomy.theme_ids
     columns: dict[str, Yardstick] = {}
     pooled: tuple[list[Label], list[Label]] = ([], [])
     for batch in batches:
@@ -421,7 +417,7 @@ def read_both(batch: Path, taxonomy: Taxonomy) -> tuple[dict[str, dict], dict[st
 def agree(batch: Path, taxonomy: Taxonomy) -> Agreement:
     """Measure agreement, write ``agreement.md`` and the disagreements (with both labels) to ``to-adjudicate.jsonl``."""
     passages, first, second = read_both(batch, taxonomy)
-    agreement = measure_agreement(passages, first, second, theme_ids(taxonomy))
+    agreement = measure_agreement(passages, first, second, taxonomy.theme_ids)
     (batch / "agreement.md").write_text(agreement.report(batch.name), encoding="utf-8")
     write_jsonl(({"gid": g, "document": Path(passages[g]["file"]).name, "page": passages[g]["page"],
                   "heading": passages[g]["heading"], "text": passages[g]["text"],
@@ -442,7 +438,7 @@ def build_rows(batch: Path, taxonomy: Taxonomy) -> list[dict]:
     """Rows in ``corpus/devset/real.jsonl``'s format (reference, labels, agreement, text hash; no text) for every
     passage both labellers labelled: merged where they agree, the adjudicator's label where they do not."""
     passages, first, second = read_both(batch, taxonomy)
-    agreement = measure_agreement(passages, first, second, theme_ids(taxonomy))
+    agreement = measure_agreement(passages, first, second, taxonomy.theme_ids)
     adjudicated_path = batch / "adjudicated.jsonl"
     adjudicated = read_labels(adjudicated_path, passages, taxonomy) if adjudicated_path.is_file() else {}
     to_adjudicate = set(agreement.disagreements)
