@@ -28,6 +28,7 @@ import random
 import shutil
 import sys
 import time
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -110,9 +111,7 @@ def classify_targets(rows: Sequence[LabelledRow], settings: FinetuneSettings) ->
     row's weight: the largest class's count over its class's count, capped at ``class_weight_cap``, times
     ``written_weight`` for a written row."""
     kept = [r for r in rows if r.group is not None or settings.written_weight > 0]
-    counts: dict[str, int] = {}
-    for row in kept:
-        counts[row.theme or "none"] = counts.get(row.theme or "none", 0) + 1
+    counts = Counter(row.theme or "none" for row in kept)
     if len(counts) < 2:
         raise ValueError("a classification fine-tune needs rows of at least two classes")
     largest = max(counts.values())
