@@ -28,8 +28,8 @@ run: $(STAMP)
 	$(BIN)/triage run
 
 test: $(STAMP)
-	@echo "==> ruff, then pytest (the full suite: about 13 minutes on 2 cores; browser and OCR tests skip"
-	@echo "    with a reason when Chromium or tesseract is missing)"
+	@echo "==> ruff, then pytest (the full suite: about 17 minutes on 2 cores; the browser, OCR and"
+	@echo "    processor-emulation tests skip with a reason when Chromium, tesseract or qemu is missing)"
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 

