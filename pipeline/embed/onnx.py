@@ -3,6 +3,8 @@
 It is exported locally from the bundled weights (never downloaded) with ``torch.onnx.export``,
 quantised with onnxruntime's dynamic per-channel int8, and cached under the data directory;
 the export (about 20 s, the only time torch is imported) happens once per machine.
+Tokenisation uses the model's own ``tokenizer.json``; pooling is the model's mean pooling
+followed by normalisation.
 
 The weights are quantised to 7 bits of the 8 (``reduce_range``) so that a vector does not depend on
 the processor. Unsigned 8-bit activations times signed 8-bit weights are summed in pairs into 16 bits
@@ -13,8 +15,6 @@ the pairs cannot overflow and both sum exactly; what is left differs in the last
 operations around them (cosine 0.997 at least, 0.9999 on average, on 252 development passages: a
 VNNI machine against one emulated without VNNI). They are as close to fp32 as 8 bits were (cosine
 0.992 on average, against 0.991-0.993) and as fast.
-Tokenisation uses the model's own ``tokenizer.json``; pooling is the model's mean pooling
-followed by normalisation.
 
 Each text is run on its own. Dynamic quantisation scales activations over the whole input
 tensor, so in a padded batch a text's vector depends on its neighbours (cosine as low as 0.97
