@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from pipeline.embed.onnx import kernel_features
 from pipeline.paths import DEMO_CORPUS
 from pipeline.runtime import descendants, resident_bytes
 
@@ -85,10 +86,12 @@ def timed(function: Callable[[], object]) -> tuple[float, object]:
 
 
 def machine() -> dict[str, str]:
+    """Where the figures were measured; ``kernels`` because int8 speed depends on them (VNNI or not) as much as
+    on the processor's name."""
     import os
 
     return {"python": platform.python_version(), "cpus": str(os.cpu_count()), "machine": platform.machine(),
-            "processor": _cpu_name(), "system": platform.platform(terse=True)}
+            "processor": _cpu_name(), "kernels": kernel_features(), "system": platform.platform(terse=True)}
 
 
 def _cpu_name() -> str:

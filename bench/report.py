@@ -18,7 +18,8 @@ EMBEDDING_BYTES = 1536  # a cached 384-dimension vector (float32) per passage
 
 def _when(results: Results) -> str:
     machine = results["machine"]
-    return f"{machine['processor']}, {machine['cpus']} CPUs, {results.get('date', 'date not recorded')}"
+    kernels = f" with {machine['kernels']}" if machine.get("kernels") else ""
+    return f"{machine['processor']}{kernels}, {machine['cpus']} CPUs, {results.get('date', 'date not recorded')}"
 
 
 def performance(results: Results) -> str:

@@ -34,6 +34,12 @@ def test_the_headline_sets_the_run_against_both_bare_encodes() -> None:
     assert "2.0% of the first run" in text and "the same rows as the local run" in text
 
 
+def test_the_machine_line_names_the_kernel_features_int8_speed_depends_on() -> None:
+    vnni = {**RESULTS, "machine": {**RESULTS["machine"], "kernels": "avx2 avx512_vnni"}}
+    assert "(Test CPU with avx2 avx512_vnni, 2 CPUs, 2026-12-02;" in report.performance(vnni)
+    assert "(Test CPU, 2 CPUs, 2026-12-02;" in report.performance(RESULTS)  # results recorded before kernels were
+
+
 def test_the_time_budget_adds_up_to_the_run_with_what_the_clocks_do_not_see() -> None:
     text = report.time_budget(RESULTS)
     assert "| Prefect: start, tasks, finish | 9.0 | 18% |" in text
