@@ -22,6 +22,7 @@ from typing import Any
 from pipeline.domain import EvidenceKey
 from pipeline.errors import FeedError
 from pipeline.ids import short_hash
+from pipeline.jsonl import write_jsonl
 from pipeline.store import Store
 from pipeline.store.base import now
 
@@ -168,15 +169,17 @@ def to_csv_row(record: dict) -> dict:
 
 
 def render(records: list[dict], fmt: str) -> str:
+    """The records as one file's text; JSON lines written the one way every command writes them."""
+    buffer = io.StringIO()
     if fmt == "jsonl":
-        return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
-    if fmt == "csv":
-        buffer = io.StringIO()
+        write_jsonl(records, buffer)
+    elif fmt == "csv":
         writer = csv.DictWriter(buffer, CSV_FIELDS)
         writer.writeheader()
         writer.writerows(to_csv_row(r) for r in records)
-        return buffer.getvalue()
-    raise FeedError(f"unsupported format {fmt!r}; use jsonl or csv")
+    else:
+        raise FeedError(f"unsupported format {fmt!r}; use jsonl or csv")
+    return buffer.getvalue()
 
 
 def export_flags(store: Store, since: int, selection: ExportFilter, limit: int | None = None
