@@ -374,15 +374,22 @@ class Agreement:
 def measure_agreement(passages: dict[str, dict], first: dict[str, Label], second: dict[str, Label],
                       themes: Sequence[str]) -> Agreement:
     """Kappas and the yardstick's metrics over the passages both labelled; ``themes`` orders the theme classes."""
-    both = [g for g in passages if g in first and g in second]
-    if not both:
-        raise LabellingError("no passage is labelled by both labellers: nothing to measure")
+    both, disagreements = labelled_by_both(passages, first, second)
     answers = {q: ([view(first[g]) for g in both], [view(second[g]) for g in both]) for q, view in QUESTIONS.items()}
     kappas = {q: (cohen_kappa(*pair), raw_agreement(*pair)) for q, pair in answers.items()}
     only = {LABELLERS[0]: sum(g in first and g not in second for g in passages),
             LABELLERS[1]: sum(g in second and g not in first for g in passages)}
-    return Agreement(len(passages), both, only, kappas, [g for g in both if not agrees(first[g], second[g])],
+    return Agreement(len(passages), both, only, kappas, disagreements,
                      Yardstick.of([first[g] for g in both], [second[g] for g in both], themes))
+
+
+def labelled_by_both(passages: dict[str, dict], first: dict[str, Label], second: dict[str, Label]
+                     ) -> tuple[list[str], list[str]]:
+    """The passages both labellers labelled, in the batch's order, and those of them they disagree on."""
+    both = [g for g in passages if g in first and g in second]
+    if not both:
+        raise LabellingError("no passage is labelled by both labellers: nothing to measure")
+    return both, [g for g in both if not agrees(first[g], second[g])]
 
 
 def pooled_yardsticks(batches: Sequence[Path], taxonomy: Taxonomy) -> dict[str, Yardstick]:
@@ -438,11 +445,11 @@ def build_rows(batch: Path, taxonomy: Taxonomy) -> list[dict]:
     """Rows in ``corpus/devset/real.jsonl``'s format (reference, labels, agreement, text hash; no text) for every
     passage both labellers labelled: merged where they agree, the adjudicator's label where they do not."""
     passages, first, second = read_both(batch, taxonomy)
-    agreement = measure_agreement(passages, first, second, taxonomy.theme_ids)
+    both, disagreements = labelled_by_both(passages, first, second)
     adjudicated_path = batch / "adjudicated.jsonl"
     adjudicated = read_labels(adjudicated_path, passages, taxonomy) if adjudicated_path.is_file() else {}
-    to_adjudicate = set(agreement.disagreements)
-    missing = [g for g in agreement.disagreements if g not in adjudicated]
+    to_adjudicate = set(disagreements)
+    missing = [g for g in disagreements if g not in adjudicated]
     if missing:
         raise LabellingError(f"{len(missing)} disagreement(s) have no label in {adjudicated_path}: "
                              + ", ".join(missing[:5]) + (", ..." if len(missing) > 5 else ""))
@@ -451,7 +458,7 @@ def build_rows(batch: Path, taxonomy: Taxonomy) -> list[dict]:
         raise LabellingError(f"{adjudicated_path} labels {len(extra)} passage(s) the labellers agreed on or did not "
                              f"both label: {', '.join(extra[:5])}")
     rows = []
-    for gid in agreement.both:
+    for gid in both:
         if gid in to_adjudicate:
             label, how = adjudicated[gid], "adjudicated"
         else:
