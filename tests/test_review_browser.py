@@ -173,6 +173,50 @@ def test_reject_with_a_reason_then_undo_then_reassign_and_note(page, site):
     assert site.status(A, 3, "R-F02") == "suggested" and site.status(A, 3, "R-F09") is None
 
 
+def test_a_late_answer_to_the_same_words_keeps_the_entry_chosen_with_the_arrows(page, site):
+    """Two lookups of the same words can be in flight at once; the later answer must not undo the
+    analyst's choice, or Enter would do nothing (the race this app once lost on a slow machine)."""
+    from playwright.sync_api import expect
+
+    held: list = []
+    holding = False
+
+    def entries(route):
+        if holding:
+            held.append(route)
+        else:
+            route.continue_()
+
+    log_in(page, site, "bob")
+    page.route("**/api/entries?*", entries)
+    page.goto(f"{site.url}{site.review.item_path(A, 3, 'R-F02')}")
+    page.keyboard.press("a")
+    page.keyboard.type("reserves")
+    hits = page.locator("#reassign-results input[name=new_entry]")
+    expect(hits.first).to_be_visible()
+    assert hits.count() >= 2
+
+    holding = True
+    page.keyboard.type(" ")  # the same words once trimmed: a second lookup, held unanswered
+    for _ in range(100):
+        if held:
+            break
+        page.wait_for_timeout(50)
+    assert held, "the second lookup was never sent"
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("ArrowDown")
+    second = hits.nth(1).get_attribute("value")
+    expect(hits.nth(1)).to_be_checked()
+    listed = hits.nth(1).element_handle()
+    held.pop().continue_()
+    page.wait_for_function("radio => !radio.isConnected", arg=listed)  # the late answer has been shown
+    expect(hits.nth(1)).to_be_checked()
+    expect(page.locator("#reassign-results .chosen")).to_contain_text(second)
+    page.keyboard.press("Enter")
+    page.wait_for_url("**review=*")
+    assert site.status(A, 3, "R-F02") == "rejected" and site.status(A, 3, second) == "confirmed"
+
+
 def test_decide_then_undo_from_the_next_item(page, site):
     from playwright.sync_api import expect
 

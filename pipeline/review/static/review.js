@@ -114,6 +114,7 @@
   const results = byId("reassign-results");
   const reassignButton = byId("reassign-button");
   let timer = null;
+  let shownFor = "";  // the words the listed entries answer
   const choices = () => Array.from(results.querySelectorAll("input[name=new_entry]"));
 
   function choose(radio) {
@@ -125,7 +126,12 @@
     search.setAttribute("aria-activedescendant", radio ? radio.id : "");
   }
 
-  function showEntries(entries) {
+  // A second answer to the same words (a debounced lookup and Enter's can both be in flight) may land
+  // after the analyst has chosen with the arrows: it keeps that choice, so it never silently changes
+  // what Enter reassigns to. New words clear it: typing alone decides nothing.
+  function showEntries(entries, words) {
+    const kept = words === shownFor ? choices().find((radio) => radio.checked)?.value : undefined;
+    shownFor = words;
     results.replaceChildren(...entries.map((entry) => {
       const label = document.createElement("label");
       label.className = "result";
@@ -138,15 +144,15 @@
     }));
     if (!entries.length && search.value.trim()) results.textContent = "No entry matches.";
     reassignButton.hidden = entries.length === 0;
-    choose(null);
+    choose(choices().find((radio) => radio.value === kept) ?? null);
   }
 
   async function lookUp() {
     const words = search.value.trim();
-    if (!words) { showEntries([]); return; }
+    if (!words) { showEntries([], ""); return; }
     const query = new URLSearchParams({ taxonomy: search.dataset.taxonomy, q: words });
     const response = await fetch(`/api/entries?${query}`, { headers: { Accept: "application/json" } });
-    if (response.ok && search.value.trim() === words) showEntries((await response.json()).entries);
+    if (response.ok && search.value.trim() === words) showEntries((await response.json()).entries, words);
   }
 
   search?.addEventListener("input", () => {
@@ -161,13 +167,13 @@
       if (all.length) choose(all[Math.min(all.length - 1, Math.max(0, at + (event.key === "ArrowDown" ? 1 : -1)))]);
     } else if (event.key === "Escape") {
       search.value = "";
-      showEntries([]);
+      showEntries([], "");
     }
   });
   results?.addEventListener("change", (event) => choose(event.target));
   byId("reassign-search")?.addEventListener("submit", (event) => {
     event.preventDefault();  // Enter in the search box: reassign to the chosen entry, if one is chosen
     if (choices().some((radio) => radio.checked)) byId("reassign-form").requestSubmit();
-    else { clearTimeout(timer); lookUp(); }
+    else if (search.value.trim() !== shownFor) { clearTimeout(timer); lookUp(); }
   });
 })();
