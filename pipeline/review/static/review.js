@@ -116,6 +116,7 @@
   let timer = null;
   let shownFor = "";  // the words the listed entries answer
   const choices = () => Array.from(results.querySelectorAll("input[name=new_entry]"));
+  const chosen = () => choices().find((radio) => radio.checked);
 
   function choose(radio) {
     for (const other of choices()) other.closest(".result").classList.toggle("chosen", other === radio);
@@ -130,7 +131,7 @@
   // after the analyst has chosen with the arrows: it keeps that choice, so it never silently changes
   // what Enter reassigns to. New words clear it: typing alone decides nothing.
   function showEntries(entries, words) {
-    const kept = words === shownFor ? choices().find((radio) => radio.checked)?.value : undefined;
+    const kept = words === shownFor ? chosen()?.value : undefined;
     shownFor = words;
     results.replaceChildren(...entries.map((entry) => {
       const label = document.createElement("label");
@@ -173,7 +174,7 @@
   results?.addEventListener("change", (event) => choose(event.target));
   byId("reassign-search")?.addEventListener("submit", (event) => {
     event.preventDefault();  // Enter in the search box: reassign to the chosen entry, if one is chosen
-    if (choices().some((radio) => radio.checked)) byId("reassign-form").requestSubmit();
+    if (chosen()) byId("reassign-form").requestSubmit();
     else if (search.value.trim() !== shownFor) { clearTimeout(timer); lookUp(); }
   });
 })();
